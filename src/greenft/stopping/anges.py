@@ -1,0 +1,113 @@
+"""AN-GES: Adaptive accuracy-emission Green Early Stopping, exactly as Algorithm 1 of the draft.
+
+Per epoch i (1-based):
+
+* i = 1: nothing to compare with; continue.
+* i > 1: ``AER_i = %ΔPerf_i / %ΔEmis_i`` (see :mod:`greenft.stopping.aer`).
+* 1 < i < W (warm-up): collect ``AER_i``; never stop.
+* i >= W: at the first such epoch the EMA starts as the mean of the collected warm-up AERs, or as
+  ``epsilon`` (a small positive number) when none were collected; then
+  ``EMA <- alpha * AER_i + (1 - alpha) * EMA`` and stop when ``AER_i < beta * EMA``.
+
+Decisions beyond the draft (each tested, see ``docs/stopping.md``):
+
+* An epoch whose AER is undefined (zero/negative/non-finite emission delta, zero metric base) is logged
+  with its reason and changes nothing: it is not collected in warm-up, does not update the EMA, cannot stop.
+  The comparison reference still moves to it, so the next epoch is compared with epoch i as the draft says.
+* A non-finite metric stops the run by default (``on_non_finite_metric``), or skips the epoch.
+* ``W <= 2`` means no warm-up: the EMA starts at ``epsilon`` at i = 2, so the rule stops at i = 2 unless
+  ``AER_2 >= beta*(1-alpha)/(1-alpha*beta) * epsilon``, i.e. unless epoch 2 improved at all.
+* A negative EMA is kept as it is (no clamping): the threshold ``beta * EMA`` is then negative and only an
+  AER below it (the metric getting worse fast enough) stops. Clamping would be a different rule.
+* The EMA is initialised lazily, at the first epoch >= W whose AER is defined, from what warm-up collected.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from greenft.stopping.aer import AerTerms, MetricDirection
+from greenft.stopping.base import (
+    EpochObservation,
+    NonFiniteMetricPolicy,
+    Phase,
+    StopDecision,
+    StoppingRule,
+)
+
+DEFAULT_EPSILON = 1e-6
+
+
+class AnGes(StoppingRule):
+    """The AN-GES rule. ``alpha`` smooths the EMA, ``beta`` scales the threshold, ``warmup`` is W."""
+
+    name = "anges"
+
+    def __init__(
+        self,
+        direction: MetricDirection,
+        alpha: float = 0.9,
+        beta: float = 0.2,
+        warmup: int = 3,
+        epsilon: float = DEFAULT_EPSILON,
+        on_non_finite_metric: NonFiniteMetricPolicy = NonFiniteMetricPolicy.STOP,
+    ) -> None:
+        super().__init__(direction, on_non_finite_metric)
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+        if beta < 0.0:
+            raise ValueError(f"beta must be >= 0, got {beta}")
+        if warmup < 0:
+            raise ValueError(f"warmup W must be >= 0, got {warmup}")
+        if not epsilon > 0.0:
+            raise ValueError(f"epsilon must be > 0, got {epsilon}")
+        self.alpha = float(alpha)
+        self.beta = float(beta)
+        self.warmup = int(warmup)
+        self.epsilon = float(epsilon)
+        self.warmup_aers: list[float] = []
+        self.ema: float | None = None
+
+    def _decide(self, obs: EpochObservation, terms: AerTerms) -> StopDecision:
+        numbers: dict[str, Any] = {
+            "delta_perf_pct": terms.delta_perf_pct,
+            "delta_emis_pct": terms.delta_emis_pct,
+            "aer": terms.aer,
+        }
+        if terms.aer is None:
+            reason = f"AER undefined: {terms.undefined_reason}; no update"
+            return StopDecision(obs.epoch, False, reason, Phase.UNDEFINED, ema=self.ema, **numbers)
+        if obs.epoch < self.warmup:
+            self.warmup_aers.append(terms.aer)
+            reason = f"warm-up ({obs.epoch} < W={self.warmup}): AER collected"
+            return StopDecision(obs.epoch, False, reason, Phase.WARMUP, ema=self.ema, **numbers)
+        if self.ema is None:
+            self.ema = sum(self.warmup_aers) / len(self.warmup_aers) if self.warmup_aers else self.epsilon
+        self.ema = self.alpha * terms.aer + (1.0 - self.alpha) * self.ema
+        threshold = self.beta * self.ema
+        if terms.aer < threshold:
+            reason = f"AER {terms.aer:.6g} < beta*EMA = {threshold:.6g}"
+            return StopDecision(obs.epoch, True, reason, Phase.ACTIVE, ema=self.ema, threshold=threshold, **numbers)
+        reason = f"AER {terms.aer:.6g} >= beta*EMA = {threshold:.6g}"
+        return StopDecision(obs.epoch, False, reason, Phase.ACTIVE, ema=self.ema, threshold=threshold, **numbers)
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state.update(
+            alpha=self.alpha,
+            beta=self.beta,
+            warmup=self.warmup,
+            epsilon=self.epsilon,
+            warmup_aers=list(self.warmup_aers),
+            ema=self.ema,
+        )
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.alpha = float(state["alpha"])
+        self.beta = float(state["beta"])
+        self.warmup = int(state["warmup"])
+        self.epsilon = float(state["epsilon"])
+        self.warmup_aers = [float(a) for a in state["warmup_aers"]]
+        self.ema = state["ema"]
