@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class MetricDirection(str, Enum):
+class MetricDirection(StrEnum):
     """Whether a larger validation metric is better (ROC-AUC) or a smaller one (RMSE, MAE)."""
 
     MAXIMIZE = "max"
@@ -40,26 +40,31 @@ def percent_improvement(previous: float, current: float, direction: MetricDirect
     For a maximised metric (ROC-AUC) this is ``100 * (current - previous) / |previous|``; for a minimised
     one (RMSE, MAE) it is the percent *reduction* ``100 * (previous - current) / |previous|``.
 
-    Returns ``None`` when the change is undefined: a non-finite input, or a previous value of zero with a
-    different current value (no base to take a percentage of). Zero to zero is no change, ``0.0``.
+    Returns ``None`` when the change is undefined: a non-finite input, a previous value of zero with a
+    different current value (no base to take a percentage of), or a percentage that overflows to infinity.
+    Zero to zero is no change, ``0.0``.
     """
     if not (math.isfinite(previous) and math.isfinite(current)):
         return None
-    change = current - previous if direction is MetricDirection.MAXIMIZE else previous - current
+    maximize = MetricDirection(direction) is MetricDirection.MAXIMIZE
+    change = current - previous if maximize else previous - current
     if previous == 0.0:
         return 0.0 if change == 0.0 else None
-    return 100.0 * change / abs(previous)
+    percent = 100.0 * change / abs(previous)
+    return percent if math.isfinite(percent) else None  # overflow from a subnormal base: no usable percentage
 
 
 def percent_emission_increase(previous: float, current: float) -> float | None:
     """Percent increase of cumulative emissions ``100 * (E_i - E_{i-1}) / E_{i-1}``.
 
-    Returns ``None`` when the previous total is not positive or either value is not finite: the percentage
-    has no base. A zero or negative result is returned as is; :func:`compute_aer` refuses to divide by it.
+    Returns ``None`` when the previous total is not positive, either value is not finite, or the percentage
+        overflows to infinity: the percentage has no usable base. A zero or negative result is returned as is;
+    :func:`compute_aer` refuses to divide by it.
     """
     if not (math.isfinite(previous) and math.isfinite(current)) or previous <= 0.0:
         return None
-    return 100.0 * (current - previous) / previous
+    percent = 100.0 * (current - previous) / previous
+    return percent if math.isfinite(percent) else None  # overflow from a subnormal base: no usable percentage
 
 
 def compute_aer(
@@ -77,7 +82,8 @@ def compute_aer(
     * the previous cumulative emissions are zero, negative or non-finite (no percentage base);
     * the emission delta is zero: the tracker saw no energy over the epoch (its resolution), so the ratio
       would be an infinity carrying no information;
-    * the emission delta is negative: cumulative emissions cannot fall, the reading is inconsistent.
+    * the emission delta is negative: cumulative emissions cannot fall, the reading is inconsistent;
+    * the ratio overflows to infinity (a positive but subnormal emission delta).
     """
     delta_perf = percent_improvement(previous_metric, metric, direction)
     delta_emis = percent_emission_increase(previous_emissions, emissions)
@@ -89,7 +95,10 @@ def compute_aer(
         return AerTerms(delta_perf, delta_emis, None, "zero emission delta (below tracker resolution)")
     if delta_emis < 0.0:
         return AerTerms(delta_perf, delta_emis, None, "negative emission delta (non-monotone cumulative reading)")
-    return AerTerms(delta_perf, delta_emis, delta_perf / delta_emis)
+    ratio = delta_perf / delta_emis
+    if not math.isfinite(ratio):
+        return AerTerms(delta_perf, delta_emis, None, "AER overflows (emission delta too small to divide by)")
+    return AerTerms(delta_perf, delta_emis, ratio)
 
 
 def effective_threshold_fraction(alpha: float, beta: float) -> float:

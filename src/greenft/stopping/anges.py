@@ -16,7 +16,8 @@ Decisions beyond the draft (each tested, see ``docs/stopping.md``):
   The comparison reference still moves to it, so the next epoch is compared with epoch i as the draft says.
 * A non-finite metric stops the run by default (``on_non_finite_metric``), or skips the epoch.
 * ``W <= 2`` means no warm-up: the EMA starts at ``epsilon`` at i = 2, so the rule stops at i = 2 unless
-  ``AER_2 >= beta*(1-alpha)/(1-alpha*beta) * epsilon``, i.e. unless epoch 2 improved at all.
+  ``AER_2 >= beta*(1-alpha)/(1-alpha*beta) * epsilon`` (about 2.4e-8 with the defaults): in practice unless
+  epoch 2 improved by more than a vanishing amount.
 * A negative EMA is kept as it is (no clamping): the threshold ``beta * EMA`` is then negative and only an
   AER below it (the metric getting worse fast enough) stops. Clamping would be a different rule.
 * The EMA is initialised lazily, at the first epoch >= W whose AER is defined, from what warm-up collected.
@@ -24,6 +25,7 @@ Decisions beyond the draft (each tested, see ``docs/stopping.md``):
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from greenft.stopping.aer import AerTerms, MetricDirection
@@ -55,12 +57,12 @@ class AnGes(StoppingRule):
         super().__init__(direction, on_non_finite_metric)
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must be in [0, 1], got {alpha}")
-        if beta < 0.0:
-            raise ValueError(f"beta must be >= 0, got {beta}")
+        if not (math.isfinite(beta) and beta >= 0.0):
+            raise ValueError(f"beta must be finite and >= 0, got {beta}")
         if warmup < 0:
             raise ValueError(f"warmup W must be >= 0, got {warmup}")
-        if not epsilon > 0.0:
-            raise ValueError(f"epsilon must be > 0, got {epsilon}")
+        if not (math.isfinite(epsilon) and epsilon > 0.0):
+            raise ValueError(f"epsilon must be finite and > 0, got {epsilon}")
         self.alpha = float(alpha)
         self.beta = float(beta)
         self.warmup = int(warmup)

@@ -12,13 +12,13 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from greenft.stopping.aer import AerTerms, MetricDirection, compute_aer
 
 
-class NonFiniteMetricPolicy(str, Enum):
+class NonFiniteMetricPolicy(StrEnum):
     """What a rule does with an epoch whose validation metric is NaN or infinite.
 
     ``STOP`` (the default) ends training: a diverged run only spends more CO2 (Lightning's ``check_finite``).
@@ -30,7 +30,7 @@ class NonFiniteMetricPolicy(str, Enum):
     SKIP = "skip"
 
 
-class Phase(str, Enum):
+class Phase(StrEnum):
     """Where in its life a rule was when it decided; logged so every number can be read in context."""
 
     FIRST = "first"  # epoch 1: nothing to compare with
@@ -38,7 +38,6 @@ class Phase(str, Enum):
     ACTIVE = "active"  # the rule may stop
     UNDEFINED = "undefined"  # AER undefined this epoch: no update, no stop
     NON_FINITE = "non_finite"  # the metric was NaN/inf
-    STOPPED = "stopped"
 
 
 @dataclass(frozen=True)
@@ -122,7 +121,9 @@ class StoppingRule(ABC):
         self.reference_metric, self.reference_emissions = obs.metric, obs.cumulative_emissions_kg
         if previous_metric is None or previous_emissions is None:
             return self._first(obs)
-        terms = compute_aer(previous_metric, obs.metric, previous_emissions, obs.cumulative_emissions_kg, self.direction)
+        terms = compute_aer(
+            previous_metric, obs.metric, previous_emissions, obs.cumulative_emissions_kg, self.direction
+        )
         return self._decide(obs, terms)
 
     def _first(self, obs: EpochObservation) -> StopDecision:

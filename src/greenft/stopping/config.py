@@ -14,7 +14,7 @@ from greenft.stopping.patience import Patience
 
 
 class _RuleConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     on_non_finite_metric: NonFiniteMetricPolicy = NonFiniteMetricPolicy.STOP
 
 
@@ -51,9 +51,16 @@ def build_rule(config: AnGesConfig | PatienceConfig | FullBudgetConfig, directio
 
 
 def rule_label(config: AnGesConfig | PatienceConfig | FullBudgetConfig) -> str:
-    """A short, unique-per-parameters label, e.g. ``anges(a=0.9,b=0.2,W=3)``, for logs and shadow keys."""
+    """A label unique per parameter set, e.g. ``anges_a0.9_b0.2_w3``, for logs and shadow keys.
+
+    Floats are written with ``repr`` (shortest exact form), and parameters left at their defaults that rarely
+    change (``epsilon``, the non-finite policy) appear only when changed, so two configs share a label exactly
+    when they build the same rule.
+    """
+    suffix = "" if config.on_non_finite_metric is NonFiniteMetricPolicy.STOP else "_nanskip"
     if isinstance(config, AnGesConfig):
-        return f"anges_a{config.alpha:g}_b{config.beta:g}_w{config.warmup}"
+        eps = "" if config.epsilon == DEFAULT_EPSILON else f"_eps{config.epsilon!r}"
+        return f"anges_a{config.alpha!r}_b{config.beta!r}_w{config.warmup}{eps}{suffix}"
     if isinstance(config, PatienceConfig):
-        return f"patience_p{config.patience}_d{config.min_delta:g}"
-    return "none"
+        return f"patience_p{config.patience}_d{config.min_delta!r}{suffix}"
+    return f"none{suffix}"

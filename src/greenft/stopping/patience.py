@@ -7,6 +7,7 @@ reports the epoch's AER terms so that every rule's log has the same columns.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from greenft.stopping.aer import AerTerms, MetricDirection
@@ -26,8 +27,8 @@ class Patience(StoppingRule):
         super().__init__(direction, on_non_finite_metric)
         if patience < 1:
             raise ValueError(f"patience must be >= 1, got {patience}")
-        if min_delta < 0.0:
-            raise ValueError(f"min_delta must be >= 0, got {min_delta}")
+        if not (math.isfinite(min_delta) and min_delta >= 0.0):
+            raise ValueError(f"min_delta must be finite and >= 0, got {min_delta}")
         self.patience = int(patience)
         self.min_delta = float(min_delta)
         self.best: float | None = None
@@ -61,7 +62,9 @@ class Patience(StoppingRule):
         if self._track(obs):
             return StopDecision(obs.epoch, False, "new best", Phase.ACTIVE, **numbers)
         if self.wait >= self.patience:
-            reason = f"no improvement > {self.min_delta} for {self.wait} epochs (best {self.best:.6g} at {self.best_epoch})"
+            reason = (
+                f"no improvement > {self.min_delta} for {self.wait} epochs (best {self.best:.6g} at {self.best_epoch})"
+            )
             return StopDecision(obs.epoch, True, reason, Phase.ACTIVE, **numbers)
         reason = f"no improvement for {self.wait}/{self.patience} epochs"
         return StopDecision(obs.epoch, False, reason, Phase.ACTIVE, **numbers)

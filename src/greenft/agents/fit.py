@@ -1,0 +1,110 @@
+"""One epoch of training and one evaluation pass, for any graph property model and task type.
+
+Classification uses a masked BCE-with-logits loss (missing labels are NaN and ignored) and mean ROC-AUC over
+tasks that have both classes; regression trains on standardised targets (train-split mean/std, so the loss is
+scale-free across datasets) and reports RMSE or MAE in the original units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+from torch import nn
+from torch_geometric.loader import DataLoader
+
+from greenft.data.registry import Metric, TaskType
+
+
+@dataclass(frozen=True)
+class TargetScaler:
+    """Per-task mean/std of the training targets (identity for classification)."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    @staticmethod
+    def fit(labels: np.ndarray, task_type: TaskType) -> TargetScaler:
+        tasks = labels.shape[1]
+        if task_type is TaskType.CLASSIFICATION:
+            return TargetScaler(torch.zeros(tasks), torch.ones(tasks))
+        mean = np.nanmean(labels, axis=0)
+        std = np.nanstd(labels, axis=0)
+        std = np.where(std > 0, std, 1.0)
+        return TargetScaler(torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32))
+
+
+def masked_loss(output: torch.Tensor, target: torch.Tensor, task_type: TaskType, scaler: TargetScaler) -> torch.Tensor:
+    mask = ~torch.isnan(target)
+    if task_type is TaskType.CLASSIFICATION:
+        losses = nn.functional.binary_cross_entropy_with_logits(output, torch.nan_to_num(target), reduction="none")
+    else:
+        scaled = (torch.nan_to_num(target) - scaler.mean) / scaler.std
+        losses = nn.functional.mse_loss(output, scaled, reduction="none")
+    return (losses * mask).sum() / mask.sum().clamp(min=1)
+
+
+def train_epoch(
+    model: nn.Module,
+    loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    task_type: TaskType,
+    scaler: TargetScaler,
+    on_batch: Callable[[], None] | None = None,
+) -> float:
+    """Mean training loss over the epoch's batches."""
+    model.train()
+    total, batches = 0.0, 0
+    for batch in loader:
+        optimizer.zero_grad(set_to_none=True)
+        output = model(batch.x, batch.edge_index, batch.edge_attr, batch.batch)
+        loss = masked_loss(output, batch.y, task_type, scaler)
+        loss.backward()  # type: ignore[no-untyped-call]
+        optimizer.step()
+        total += float(loss.detach())
+        batches += 1
+        if on_batch is not None:
+            on_batch()
+    return total / max(batches, 1)
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module, loader: DataLoader, task_type: TaskType, scaler: TargetScaler
+) -> tuple[np.ndarray, np.ndarray]:
+    """Predictions (probabilities, or values in original units) and targets, as (molecules x tasks)."""
+    model.eval()
+    outputs, targets = [], []
+    for batch in loader:
+        out = model(batch.x, batch.edge_index, batch.edge_attr, batch.batch)
+        out = torch.sigmoid(out) if task_type is TaskType.CLASSIFICATION else out * scaler.std + scaler.mean
+        outputs.append(out)
+        targets.append(batch.y)
+    return torch.cat(outputs).numpy(), torch.cat(targets).numpy()
+
+
+def score(predictions: np.ndarray, targets: np.ndarray, metric: Metric) -> float:
+    """The metric over non-missing labels; ROC-AUC is the mean over tasks with both classes (NaN if none)."""
+    if metric is Metric.ROC_AUC:
+        aucs = []
+        for task in range(targets.shape[1]):
+            mask = ~np.isnan(targets[:, task])
+            y = targets[mask, task]
+            if len(np.unique(y)) == 2:
+                aucs.append(roc_auc_score(y, predictions[mask, task]))
+        return float(np.mean(aucs)) if aucs else float("nan")
+    mask = ~np.isnan(targets)
+    if not mask.any():
+        return float("nan")
+    errors = predictions[mask] - targets[mask]
+    if metric is Metric.RMSE:
+        return float(np.sqrt(np.mean(errors**2)))
+    return float(np.mean(np.abs(errors)))
+
+
+def evaluate(model: nn.Module, loader: DataLoader, task_type: TaskType, metric: Metric, scaler: TargetScaler) -> float:
+    predictions, targets = predict(model, loader, task_type, scaler)
+    return score(predictions, targets, metric)

@@ -1,0 +1,122 @@
+"""One code path for logging a trial: W&B (offline by default, online after ``wandb login``) plus a local
+JSON-lines copy of every epoch.
+
+The local copy is flushed and fsynced at every epoch, so whatever happens later (Ctrl-C, a crash, a killed
+agent) the epochs already logged stay readable, with or without W&B. Offline W&B runs can be uploaded later
+with ``wandb sync <run dir>``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from greenft.agents.config import LoggingConfig
+
+EPOCHS_FILE = "greenft_epochs.jsonl"
+SUMMARY_FILE = "greenft_summary.json"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+class RunLog:
+    """Open a W&B run (or a plain directory when W&B is disabled) and log epochs and the summary to it."""
+
+    def __init__(self, settings: LoggingConfig, config: dict[str, Any]) -> None:
+        self.settings = settings
+        self._run: Any = None
+        settings.runs_dir.mkdir(parents=True, exist_ok=True)
+        if settings.wandb_mode == "disabled":
+            stamp = time.strftime("%Y%m%d_%H%M%S")
+            self.files_dir = settings.runs_dir / f"greenft-run-{stamp}-{os.getpid()}"
+            self.files_dir.mkdir(parents=True, exist_ok=True)
+            self.run_id = self.files_dir.name
+            self.run_path = self.files_dir
+        else:
+            import wandb
+
+            self._run = wandb.init(
+                project=settings.project,
+                entity=settings.entity,
+                group=settings.group,
+                tags=settings.tags or None,
+                name=settings.name,
+                dir=str(settings.runs_dir),
+                mode=settings.wandb_mode,
+                config=config,
+                job_type="finetune",
+                settings=wandb.Settings(silent=True, console="off", x_disable_stats=not settings.system_metrics),
+            )
+            self._run.define_metric("epoch")
+            for prefix in ("train/*", "val/*", "test/*", "emissions/*", "energy/*", "time/*", "stop/*", "shadow/*"):
+                self._run.define_metric(prefix, step_metric="epoch")
+            self.files_dir = Path(self._run.dir)
+            self.run_id = str(self._run.id)
+            self.run_path = self.files_dir.parent
+        self._epochs = (self.files_dir / EPOCHS_FILE).open("a", encoding="utf-8")
+        self.write_json("greenft_config.json", config)
+
+    @property
+    def wandb_run(self) -> Any:
+        return self._run
+
+    def write_json(self, name: str, payload: Any) -> Path:
+        """A JSON file in the run's files directory, written atomically."""
+        path = self.files_dir / name
+        tmp = path.with_name(f".{name}.tmp")
+        tmp.write_text(json.dumps(_jsonable(payload), indent=2, sort_keys=True, default=str))
+        os.replace(tmp, path)
+        return path
+
+    def log_epoch(self, row: dict[str, Any]) -> None:
+        self._epochs.write(json.dumps(_jsonable(row), default=str) + "\n")
+        self._epochs.flush()
+        os.fsync(self._epochs.fileno())
+        if self._run is not None:
+            self._run.log(row)
+
+    def update_summary(self, summary: dict[str, Any]) -> None:
+        if self._run is not None:
+            self._run.summary.update(summary)
+
+    def finish(self, summary: dict[str, Any], exit_code: int = 0) -> None:
+        self.update_summary(summary)
+        self.write_json(SUMMARY_FILE, summary)
+        self._epochs.close()
+        if self._run is not None:
+            run_file = self.run_path / f"run-{self.run_id}.wandb"
+            self._run.finish(exit_code=exit_code)
+            if self.settings.wandb_mode == "offline":
+                wait_for_run_file(run_file)
+
+
+def wait_for_run_file(run_file: Path, timeout_s: float = 30.0) -> bool:
+    """Block until an offline run file holds its exit record (or ``timeout_s`` passes).
+
+    wandb-core writes the offline file asynchronously: ``finish()`` can return while the file still holds
+    only its header. Whoever reads the run next (analysis, a test, the user) must find it complete.
+    """
+    from greenft.analysis.wandb_files import read_offline_run
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if read_offline_run(run_file).exit_code is not None:
+                return True
+        except (OSError, ValueError):
+            pass
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)

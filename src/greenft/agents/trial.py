@@ -1,0 +1,406 @@
+"""One trial: load data, build the model, fine-tune epoch by epoch, measure, ask the stopping rule, log.
+
+Per epoch the order is fixed, because it decides what the rule sees:
+
+1. train on the training split, evaluate on the validation split (both are what a real run spends);
+2. read the emission meter: the interval is charged to phase ``fit``; the rule sees the cumulative ``fit``
+   emissions only;
+3. evaluate on the test split (greenft's own analysis, not part of a real run) and read the meter again:
+   that interval is charged to phase ``test_eval`` and logged separately;
+4. feed every rule, log the epoch (W&B + local JSON lines), stop when the live rule says so.
+
+In ``shadow`` mode training runs the full budget and every configured rule is fed until it would have
+stopped, so analysis can compare and replay rules on complete curves.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import signal
+import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch_geometric.data import Data
+from torch_geometric.loader import DataLoader
+
+from greenft.agents.config import TrialConfig
+from greenft.agents.fit import TargetScaler, evaluate, train_epoch
+from greenft.agents.run_log import RunLog
+from greenft.data import (
+    LabelledMolecules,
+    Metric,
+    Split,
+    TaskType,
+    get_dataset_spec,
+    load_molecules,
+    make_split,
+    user_dataset_spec,
+)
+from greenft.data.graph_cache import featurise
+from greenft.models import build_model
+from greenft.stopping import EpochObservation, StopDecision, StoppingRule, build_rule, rule_label
+from greenft.tracking import CodeCarbonMeter, EmissionMeter, EmissionReading, PhaseLedger, WallClockMeter
+
+FIT, TEST_EVAL = "fit", "test_eval"
+
+
+class DatasetSplitError(ValueError):
+    """A split that cannot be scored (e.g. a validation set with one class only)."""
+
+
+class TrialInterrupted(KeyboardInterrupt):
+    """Raised on SIGTERM so an agent being stopped ends like Ctrl-C: logged epochs kept, run marked."""
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    train_loss: float
+    val_metric: float
+    test_metric: float
+    fit: EmissionReading
+    test_eval: EmissionReading
+    decisions: dict[str, StopDecision]
+
+
+@dataclass
+class TrialResult:
+    status: str  # finished | interrupted
+    metric: Metric
+    run_id: str
+    run_path: Path
+    files_dir: Path
+    live_rule: str
+    stop_epoch: int
+    epochs: list[EpochRecord]
+    summary: dict[str, Any]
+    meter_info: dict[str, Any] = field(default_factory=dict)
+
+
+EpochCallback = Callable[[EpochRecord, "TrialContext"], None]
+
+
+@dataclass
+class TrialContext:
+    """What a progress display needs to know about the trial before the first epoch."""
+
+    config: TrialConfig
+    molecules: LabelledMolecules
+    split: Split
+    metric: Metric
+    model_info: dict[str, Any]
+    meter_info: dict[str, Any]
+    run_path: Path
+    live_label: str
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def load_data(config: TrialConfig) -> LabelledMolecules:
+    data = config.data
+    if data.file is not None:
+        assert data.smiles_column is not None
+        spec = user_dataset_spec(data.file, data.smiles_column, data.target_columns, data.task_type, data.metric)
+    else:
+        spec = get_dataset_spec(data.dataset)
+        if data.metric is not None:
+            if data.metric.task_type is not spec.task_type:
+                raise DatasetSplitError(f"metric {data.metric.value} does not fit {spec.name} ({spec.task_type.value})")
+            spec = spec.model_copy(update={"metric": data.metric})
+    return load_molecules(spec, limit=data.limit)
+
+
+def check_split(molecules: LabelledMolecules, split: Split) -> None:
+    """Every part needs molecules, and for classification both classes in at least one task."""
+    for part, indices in (("train", split.train), ("val", split.val), ("test", split.test)):
+        if len(indices) == 0:
+            raise DatasetSplitError(
+                f"{molecules.spec.name}: the {part} split is empty ({len(molecules.smiles)} molecules)"
+            )
+        if molecules.spec.task_type is TaskType.CLASSIFICATION:
+            labels = molecules.labels[indices]
+            scorable = any(len(np.unique(col[~np.isnan(col)])) == 2 for col in labels.T)
+            if not scorable:
+                raise DatasetSplitError(
+                    f"{molecules.spec.name}: the {part} split ({len(indices)} molecules) has one class only, so "
+                    "ROC-AUC is undefined; use more molecules (data.limit), another split or seed"
+                )
+
+
+def make_meter(config: TrialConfig, output_dir: Path) -> EmissionMeter:
+    if config.tracking.meter == "wallclock":
+        return WallClockMeter()
+    return CodeCarbonMeter(
+        country_iso_code=config.tracking.country_iso_code,
+        measure_power_secs=config.tracking.measure_power_secs,
+        output_dir=output_dir,
+    )
+
+
+def build_rules(config: TrialConfig, metric: Metric) -> tuple[str, dict[str, StoppingRule]]:
+    """The live rule's label and every rule to feed (live first; shadow rules too in shadow mode)."""
+    live_label = rule_label(config.stopping)
+    rules = {live_label: build_rule(config.stopping, metric.direction)}
+    if config.mode == "shadow":
+        for rule_config in config.shadow_rules:
+            rules.setdefault(rule_label(rule_config), build_rule(rule_config, metric.direction))
+    return live_label, rules
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into :class:`TrialInterrupted` for the duration (main thread only)."""
+
+    def handler(signum: int, frame: types.FrameType | None) -> None:
+        raise TrialInterrupted(f"signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _num(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def epoch_row(record: EpochRecord, metric: Metric, live_label: str) -> dict[str, Any]:
+    """The per-epoch W&B history row (schema documented in docs/logging.md)."""
+    row: dict[str, Any] = {
+        "epoch": record.epoch,
+        "train/loss": record.train_loss,
+        f"val/{metric.value}": record.val_metric,
+        f"test/{metric.value}": record.test_metric,
+        "emissions/cumulative_kg": record.fit.emissions_kg,
+        "energy/cumulative_kwh": record.fit.energy_kwh,
+        "time/cumulative_s": record.fit.duration_s,
+        "emissions/test_eval_cumulative_kg": record.test_eval.emissions_kg,
+        "energy/test_eval_cumulative_kwh": record.test_eval.energy_kwh,
+        "time/test_eval_cumulative_s": record.test_eval.duration_s,
+    }
+    live = record.decisions.get(live_label)
+    row.update(
+        {
+            "stop/delta_perf_pct": _num(live.delta_perf_pct if live else None),
+            "stop/delta_emis_pct": _num(live.delta_emis_pct if live else None),
+            "stop/aer": _num(live.aer if live else None),
+            "stop/ema": _num(live.ema if live else None),
+            "stop/threshold": _num(live.threshold if live else None),
+            "stop/decision": _decision_word(live),
+            "stop/phase": live.phase.value if live else "stopped",
+            "stop/reason": live.reason if live else "rule stopped earlier (shadow mode trains on)",
+        }
+    )
+    for label, decision in record.decisions.items():
+        if label != live_label:
+            row[f"shadow/{label}/decision"] = _decision_word(decision)
+            row[f"shadow/{label}/aer"] = _num(decision.aer)
+            row[f"shadow/{label}/ema"] = _num(decision.ema)
+    return row
+
+
+def _decision_word(decision: StopDecision | None) -> str:
+    """``continue``, ``stop`` (this epoch), or ``stopped`` (an earlier epoch; shadow mode only)."""
+    if decision is None:
+        return "stopped"
+    return "stop" if decision.should_stop else "continue"
+
+
+def _best(epochs: list[EpochRecord], key: Callable[[EpochRecord], float], metric: Metric) -> EpochRecord | None:
+    finite = [e for e in epochs if math.isfinite(key(e))]
+    if not finite:
+        return None
+    sign = 1.0 if metric.direction.value == "max" else -1.0
+    return max(finite, key=lambda e: (sign * key(e), -e.epoch))
+
+
+def _at(prefix: str, record: EpochRecord, metric: Metric) -> dict[str, Any]:
+    return {
+        f"{prefix}/epoch": record.epoch,
+        f"{prefix}/val_{metric.value}": record.val_metric,
+        f"{prefix}/test_{metric.value}": record.test_metric,
+        f"{prefix}/emissions_kg": record.fit.emissions_kg,
+        f"{prefix}/energy_kwh": record.fit.energy_kwh,
+        f"{prefix}/time_s": record.fit.duration_s,
+    }
+
+
+def build_summary(
+    epochs: list[EpochRecord],
+    metric: Metric,
+    live_label: str,
+    rules: dict[str, StoppingRule],
+    mode: str,
+    status: str,
+    ledger: PhaseLedger,
+) -> dict[str, Any]:
+    """Run summary: the stop, the best (by validation) and oracle (by test) epochs, totals, shadow stops."""
+    summary: dict[str, Any] = {"status": status, "mode": mode, "metric": metric.value, "stop/rule": live_label}
+    if not epochs:
+        return summary
+    live = rules[live_label]
+    stop_epoch = live.stopped_epoch if live.stopped_epoch is not None else epochs[-1].epoch
+    by_epoch = {e.epoch: e for e in epochs}
+    summary.update(_at("stop", by_epoch[stop_epoch], metric))
+    summary["stop/triggered"] = live.stopped_epoch is not None
+    summary["stop/reason"] = live.stop_reason or ("interrupted" if status != "finished" else "epoch budget reached")
+    best = _best(epochs, lambda e: e.val_metric, metric)
+    if best is not None:
+        summary.update(_at("best", best, metric))
+    oracle = _best(epochs, lambda e: e.test_metric, metric)
+    if oracle is not None:
+        summary.update(_at("oracle", oracle, metric))
+    last = epochs[-1]
+    summary.update(
+        {
+            "total/epochs": last.epoch,
+            "total/emissions_kg": last.fit.emissions_kg,
+            "total/energy_kwh": last.fit.energy_kwh,
+            "total/time_s": last.fit.duration_s,
+            "total/test_eval_emissions_kg": last.test_eval.emissions_kg,
+            "total/test_eval_energy_kwh": last.test_eval.energy_kwh,
+            "total/clamped_readings": ledger.clamped_readings,
+        }
+    )
+    if mode == "shadow":
+        summary.update(_at("full", last, metric))
+        for label, rule in rules.items():
+            summary[f"shadow/{label}/stop_epoch"] = rule.stopped_epoch
+            summary[f"shadow/{label}/reason"] = rule.stop_reason or "never stopped"
+            at = by_epoch[rule.stopped_epoch] if rule.stopped_epoch is not None else last
+            summary[f"shadow/{label}/test_{metric.value}"] = at.test_metric
+            summary[f"shadow/{label}/val_{metric.value}"] = at.val_metric
+            summary[f"shadow/{label}/emissions_kg"] = at.fit.emissions_kg
+    return summary
+
+
+def run_trial(
+    config: TrialConfig,
+    on_start: Callable[[TrialContext], None] | None = None,
+    on_epoch: EpochCallback | None = None,
+    on_batch: Callable[[], None] | None = None,
+    meter: EmissionMeter | None = None,
+) -> TrialResult:
+    """Run one trial end to end; see the module docstring for the per-epoch order."""
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    molecules = load_data(config)
+    metric = molecules.spec.metric
+    split = make_split(molecules.smiles, config.data.split, config.seed, config.data.split_fractions)
+    check_split(molecules, split)
+    graphs: list[Data] = featurise(molecules.smiles, molecules.labels)
+
+    seed_everything(config.seed)
+    built = build_model(
+        config.model.name,
+        molecules.num_tasks,
+        config.model.num_layers,
+        config.model.emb_dim,
+        config.model.dropout,
+        config.model.pooling,
+        config.model.checkpoint,
+    )
+    model = built.model
+    scaler = TargetScaler.fit(molecules.labels[split.train], molecules.spec.task_type)
+    generator = torch.Generator().manual_seed(config.seed)
+    train_loader = DataLoader(
+        [graphs[i] for i in split.train], config.optim.batch_size, shuffle=True, generator=generator
+    )
+    val_loader = DataLoader([graphs[i] for i in split.val], config.optim.batch_size)
+    test_loader = DataLoader([graphs[i] for i in split.test], config.optim.batch_size)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay)
+    live_label, rules = build_rules(config, metric)
+
+    run_config = config.model_dump(mode="json")
+    dataset_info = {
+        "name": molecules.spec.name,
+        "source": molecules.spec.source,
+        "licence": molecules.spec.licence,
+        "path": str(molecules.path),
+        "molecules": len(molecules.smiles),
+        "dropped_rows": len(molecules.dropped),
+        "tasks": molecules.num_tasks,
+        "task_type": molecules.spec.task_type.value,
+        "metric": metric.value,
+        "split_sizes": dict(zip(("train", "val", "test"), split.sizes(), strict=True)),
+    }
+    run_config["derived"] = {
+        "dataset": dataset_info,
+        "model": built.info,
+        "live_rule": live_label,
+        "rules": list(rules),
+    }
+    log = RunLog(config.logging, run_config)
+    try:
+        log.write_json("greenft_split.json", split.as_lists())
+        log.write_json("greenft_dropped_rows.json", [d.__dict__ for d in molecules.dropped])
+        active_meter = meter if meter is not None else make_meter(config, log.files_dir)
+        active_meter.start()  # started before describe(): CodeCarbon settles its hardware methods on start
+        meter_info = active_meter.describe()
+        log.write_json("greenft_meter.json", meter_info)
+        if log.wandb_run is not None:
+            log.wandb_run.config.update(
+                {"derived": {**run_config["derived"], "meter": meter_info}}, allow_val_change=True
+            )
+    except BaseException:
+        log.finish({"status": "failed"}, exit_code=1)
+        raise
+    context = TrialContext(config, molecules, split, metric, built.info, meter_info, log.run_path, live_label)
+
+    ledger = PhaseLedger()
+    epochs: list[EpochRecord] = []
+    status = "finished"
+    exit_code = 0
+    try:
+        if on_start is not None:
+            on_start(context)
+        with sigterm_as_interrupt():
+            for epoch in range(1, config.optim.max_epochs + 1):
+                loss = train_epoch(model, train_loader, optimizer, molecules.spec.task_type, scaler, on_batch)
+                val_metric = evaluate(model, val_loader, molecules.spec.task_type, metric, scaler)
+                fit_total = ledger.close(FIT, active_meter.read())
+                test_metric = evaluate(model, test_loader, molecules.spec.task_type, metric, scaler)
+                test_total = ledger.close(TEST_EVAL, active_meter.read())
+                observation = EpochObservation(epoch, val_metric, fit_total.emissions_kg)
+                decisions = {label: rule.update(observation) for label, rule in rules.items() if not rule.stopped}
+                record = EpochRecord(epoch, loss, val_metric, test_metric, fit_total, test_total, decisions)
+                epochs.append(record)
+                log.log_epoch(epoch_row(record, metric, live_label))
+                if on_epoch is not None:
+                    on_epoch(record, context)
+                if config.mode == "live" and rules[live_label].stopped:
+                    break
+    except KeyboardInterrupt:
+        status, exit_code = "interrupted", 130
+        raise
+    except BaseException:
+        status, exit_code = "failed", 1
+        raise
+    finally:
+        try:
+            active_meter.stop()
+        finally:
+            summary = build_summary(epochs, metric, live_label, rules, config.mode, status, ledger)
+            summary["meter"] = meter_info.get("meter")
+            summary["meter/note"] = meter_info.get("note")
+            log.finish(summary, exit_code=exit_code)
+    stop_epoch = int(summary.get("stop/epoch", 0))
+    return TrialResult(
+        status, metric, log.run_id, log.run_path, log.files_dir, live_label, stop_epoch, epochs, summary, meter_info
+    )

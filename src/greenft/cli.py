@@ -1,0 +1,293 @@
+"""The ``greenft`` command line: fine-tune with emissions-aware stopping, list datasets.
+
+Errors a user can fix (bad config, unknown dataset/model, unreadable file, unusable split) print one clear
+message and exit with code 2; Ctrl-C exits with 130 after the epochs already logged are safely closed.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from greenft.agents.config import ConfigError, TrialConfig, deep_update, load_trial_config, parse_trial_config
+from greenft.data import BUILTIN_DATASETS, DatasetFileError, MissingDataPackageError, UnknownDatasetError
+from greenft.data.registry import Metric, TaskType
+from greenft.data.splits import SplitKind
+from greenft.models import CheckpointError, UnknownModelError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+datasets_app = typer.Typer(no_args_is_help=True, help="The built-in datasets.")
+app.add_typer(datasets_app, name="datasets")
+
+console = Console()
+USER_ERRORS = (
+    ConfigError,
+    DatasetFileError,
+    UnknownDatasetError,
+    UnknownModelError,
+    CheckpointError,
+    MissingDataPackageError,
+)
+
+
+def _fmt(value: float | None, spec: str = ".4f") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return format(value, spec)
+
+
+def _overrides(**flags: Any) -> dict[str, Any]:
+    """CLI flags as a nested config dict; flags left unset do not override the YAML/defaults."""
+    out: dict[str, Any] = {}
+    for dotted, value in flags.items():
+        if value is None or value == []:
+            continue
+        node = out
+        *parents, leaf = dotted.split("__")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value.value if hasattr(value, "value") else (str(value) if isinstance(value, Path) else value)
+    return out
+
+
+def _stopping_overrides(
+    rule: str | None,
+    alpha: float | None,
+    beta: float | None,
+    warmup: int | None,
+    patience: int | None,
+    min_delta: float | None,
+) -> dict[str, Any]:
+    params = _overrides(alpha=alpha, beta=beta, warmup=warmup, patience=patience, min_delta=min_delta)
+    if rule is None and not params:
+        return {}
+    if rule is None:
+        rule = "patience" if ("patience" in params or "min_delta" in params) else "anges"
+    return {"stopping": {"rule": rule, **params}}
+
+
+@app.command()
+def train(
+    config_file: Annotated[Path | None, typer.Option("--config", help="trial config YAML; flags override it")] = None,
+    dataset: Annotated[str | None, typer.Option(help="built-in dataset (greenft datasets list)")] = None,
+    data_file: Annotated[Path | None, typer.Option(help="your own CSV/TSV/SDF instead of a built-in set")] = None,
+    smiles_column: Annotated[str | None, typer.Option(help="SMILES column of --data-file")] = None,
+    target_column: Annotated[list[str] | None, typer.Option(help="target column(s) of --data-file (repeat)")] = None,
+    task_type: Annotated[TaskType | None, typer.Option(help="inferred from the labels when omitted")] = None,
+    metric: Annotated[Metric | None, typer.Option(help="roc_auc for classification, rmse/mae for regression")] = None,
+    split: Annotated[SplitKind | None, typer.Option(help="scaffold (deterministic), random_scaffold, random")] = None,
+    limit: Annotated[int | None, typer.Option(help="use a fixed random sample of N molecules")] = None,
+    model: Annotated[str | None, typer.Option(help="model registry name")] = None,
+    layers: Annotated[int | None, typer.Option(help="GNN layers")] = None,
+    emb_dim: Annotated[int | None, typer.Option(help="hidden width")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="pretrained encoder checkpoint")] = None,
+    rule: Annotated[str | None, typer.Option(help="stopping rule: anges, patience or none")] = None,
+    alpha: Annotated[float | None, typer.Option(help="AN-GES EMA smoothing")] = None,
+    beta: Annotated[float | None, typer.Option(help="AN-GES threshold factor")] = None,
+    warmup: Annotated[int | None, typer.Option(help="AN-GES warm-up W")] = None,
+    patience: Annotated[int | None, typer.Option(help="patience rule: epochs without improvement")] = None,
+    min_delta: Annotated[float | None, typer.Option(help="patience rule: improvement that counts")] = None,
+    shadow: Annotated[bool | None, typer.Option("--shadow/--live", help="train the full budget, record rules")] = None,
+    max_epochs: Annotated[int | None, typer.Option(help="epoch budget")] = None,
+    lr: Annotated[float | None, typer.Option(help="learning rate")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="batch size")] = None,
+    seed: Annotated[int | None, typer.Option(help="seed for split, init and batches")] = None,
+    threads: Annotated[int | None, typer.Option(help="torch CPU threads")] = None,
+    wandb_mode: Annotated[str | None, typer.Option(help="offline (default), online or disabled")] = None,
+    project: Annotated[str | None, typer.Option(help="W&B project")] = None,
+    runs_dir: Annotated[Path | None, typer.Option(help="where run files go (default ./runs)")] = None,
+    country: Annotated[str | None, typer.Option(help="ISO-3 country for grid carbon intensity")] = None,
+    meter: Annotated[str | None, typer.Option(help="codecarbon (default) or wallclock (no emissions)")] = None,
+) -> None:
+    """Fine-tune one model on one dataset, measuring CO2 each epoch and stopping by the chosen rule."""
+    try:
+        base = load_trial_config(config_file).model_dump(mode="json") if config_file else {}
+        flags = _overrides(
+            seed=seed,
+            threads=threads,
+            data__dataset=dataset,
+            data__file=data_file,
+            data__smiles_column=smiles_column,
+            data__target_columns=target_column,
+            data__task_type=task_type,
+            data__metric=metric,
+            data__split=split,
+            data__limit=limit,
+            model__name=model,
+            model__num_layers=layers,
+            model__emb_dim=emb_dim,
+            model__checkpoint=checkpoint,
+            optim__max_epochs=max_epochs,
+            optim__lr=lr,
+            optim__batch_size=batch_size,
+            logging__wandb_mode=wandb_mode,
+            logging__project=project,
+            logging__runs_dir=runs_dir,
+            tracking__country_iso_code=country,
+            tracking__meter=meter,
+        )
+        if shadow is not None:
+            flags["mode"] = "shadow" if shadow else "live"
+        flags.update(_stopping_overrides(rule, alpha, beta, warmup, patience, min_delta))
+        if data_file is not None:
+            flags.setdefault("data", {})["dataset"] = "file"
+        config = parse_trial_config(deep_update(base, flags), str(config_file or "command line"))
+    except USER_ERRORS as err:
+        _fail(err)
+    _run_with_display(config)
+
+
+def _fail(err: BaseException) -> None:
+    console.print(f"[bold red]error:[/] {err}")
+    raise typer.Exit(code=2)
+
+
+def _run_with_display(config: TrialConfig) -> None:
+    from greenft.agents.trial import DatasetSplitError, EpochRecord, TrialContext, run_trial
+
+    state: dict[str, Any] = {}
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+    def on_start(ctx: TrialContext) -> None:
+        state["ctx"] = ctx
+        m = ctx.molecules
+        sizes = ctx.split.sizes()
+        lines = [
+            f"[bold]dataset[/] {m.spec.name}: {len(m.smiles)} molecules ({len(m.dropped)} rows dropped), "
+            f"{m.num_tasks} task(s), {m.spec.task_type.value}, metric {ctx.metric.value}; "
+            f"{ctx.config.data.split.value} split {sizes[0]}/{sizes[1]}/{sizes[2]}",
+            f"[bold]source[/] {m.spec.source} — licence: {m.spec.licence}",
+            f"[bold]model[/] {ctx.config.model.name} ({ctx.model_info['num_layers']} layers x "
+            f"{ctx.model_info['emb_dim']}, {ctx.model_info['parameters']:,} parameters), "
+            f"init: {ctx.model_info['init']}",
+            f"[bold]stopping[/] {ctx.live_label} ({ctx.config.mode} mode), budget {ctx.config.optim.max_epochs} epochs",
+            f"[bold]emissions[/] {ctx.meter_info.get('meter')}: {ctx.meter_info.get('note')}",
+            f"[bold]run files[/] {ctx.run_path}",
+        ]
+        if m.dropped:
+            lines.append(f"[yellow]dropped rows[/] {m.report(max_rows=3).split('; dropped ', 1)[-1]}")
+        console.print(Panel("\n".join(lines), title="greenft train", expand=False))
+        header = (
+            f"{'epoch':>5} {'train loss':>10} {'val ' + ctx.metric.value:>12} {'test ' + ctx.metric.value:>13} "
+            f"{'kg CO2 (cum)':>13} {'kWh (cum)':>11} {'s (cum)':>8} {'%dPerf':>8} {'%dEmis':>8} "
+            f"{'AER':>9} {'EMA':>9}  decision"
+        )
+        console.print(header, style="bold", soft_wrap=True)
+        state["epoch_task"] = progress.add_task("epochs", total=ctx.config.optim.max_epochs)
+        state["batch_task"] = progress.add_task(
+            "batches", total=math.ceil(len(ctx.split.train) / ctx.config.optim.batch_size)
+        )
+        progress.start()
+
+    def on_batch() -> None:
+        if "batch_task" in state:
+            progress.advance(state["batch_task"])
+
+    def on_epoch(record: EpochRecord, ctx: TrialContext) -> None:
+        decision = record.decisions.get(ctx.live_label)
+        word = "stopped" if decision is None else ("[bold red]STOP[/]" if decision.should_stop else "continue")
+        progress.console.print(
+            f"{record.epoch:>5} {record.train_loss:>10.4f} "
+            f"{_fmt(record.val_metric):>12} {_fmt(record.test_metric):>13} "
+            f"{record.fit.emissions_kg:>13.3e} {record.fit.energy_kwh:>11.3e} {record.fit.duration_s:>8.1f} "
+            f"{_fmt(decision.delta_perf_pct if decision else None, '.2f'):>8} "
+            f"{_fmt(decision.delta_emis_pct if decision else None, '.2f'):>8} "
+            f"{_fmt(decision.aer if decision else None, '.4f'):>9} "
+            f"{_fmt(decision.ema if decision else None, '.4f'):>9}  {word}",
+            soft_wrap=True,
+        )
+        progress.advance(state["epoch_task"])
+        progress.reset(state["batch_task"])
+
+    try:
+        result = run_trial(config, on_start=on_start, on_epoch=on_epoch, on_batch=on_batch)
+    except KeyboardInterrupt:
+        progress.stop()
+        where = state["ctx"].run_path if "ctx" in state else "(no run started)"
+        console.print(f"[yellow]interrupted[/]: the epochs logged so far are kept in {where}")
+        raise typer.Exit(code=130) from None
+    except (*USER_ERRORS, DatasetSplitError) as err:
+        progress.stop()
+        _fail(err)
+    progress.stop()
+    _print_summary(result)
+
+
+def _print_summary(result: Any) -> None:
+    s, m = result.summary, result.metric.value
+    table = Table(title="summary", show_header=True)
+    for column in ("", "epoch", f"val {m}", f"test {m}", "kg CO2", "kWh", "s"):
+        table.add_column(column)
+    for prefix, label in (
+        ("stop", "stop"),
+        ("best", "best val"),
+        ("oracle", "oracle (best test)"),
+        ("full", "full budget"),
+    ):
+        if f"{prefix}/epoch" in s:
+            table.add_row(
+                label,
+                str(s[f"{prefix}/epoch"]),
+                _fmt(s[f"{prefix}/val_{m}"]),
+                _fmt(s[f"{prefix}/test_{m}"]),
+                f"{s[f'{prefix}/emissions_kg']:.3e}",
+                f"{s[f'{prefix}/energy_kwh']:.3e}",
+                f"{s[f'{prefix}/time_s']:.1f}",
+            )
+    console.print(table)
+    console.print(f"stopped by [bold]{s.get('stop/rule')}[/]: {s.get('stop/reason')}")
+    if s.get("mode") == "shadow" and s.get("full/emissions_kg"):
+        full_kg, full_metric = s["full/emissions_kg"], s[f"full/test_{m}"]
+        for key in sorted(k for k in s if k.startswith("shadow/") and k.endswith("/stop_epoch")):
+            label = key.split("/")[1]
+            kg, metric = s[f"shadow/{label}/emissions_kg"], s[f"shadow/{label}/test_{m}"]
+            where = f"epoch {s[key]}" if s[key] is not None else "never (full budget)"
+            console.print(
+                f"  shadow {label}: stops {where}, test {m} {_fmt(metric)} vs {_fmt(full_metric)} at full budget, "
+                f"emissions saved {100 * (1 - kg / full_kg):.1f}%",
+                soft_wrap=True,
+            )
+    console.print(
+        f"test-set evaluation (logged apart, unseen by the rule): {s.get('total/test_eval_emissions_kg', 0):.3e} kg"
+    )
+    console.print(f"[bold]W&B run[/] {result.run_path}", soft_wrap=True)
+    if (result.run_path / f"run-{result.run_id}.wandb").exists():
+        console.print(f"  browse: wandb beta leet {result.run_path}", soft_wrap=True)
+        console.print(f"  upload later: wandb sync {result.run_path}", soft_wrap=True)
+    console.print(f"  epoch log: {result.files_dir / 'greenft_epochs.jsonl'}", soft_wrap=True)
+
+
+@datasets_app.command("list")
+def datasets_list() -> None:
+    """Name, task, metric, source and licence of every built-in dataset, and whether its package is installed."""
+    from greenft.data.sources import package_data_dir
+
+    table = Table(show_header=True)
+    for column in ("name", "task", "metric", "installed", "source", "licence"):
+        table.add_column(column)
+    for spec in BUILTIN_DATASETS.values():
+        try:
+            package_data_dir(spec.package or "", spec.install_hint)
+            installed = "yes"
+        except MissingDataPackageError:
+            installed = f"no: {spec.install_hint}"
+        table.add_row(spec.name, spec.task_type.value, spec.metric.value, installed, spec.source, spec.licence)
+    console.print(table)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

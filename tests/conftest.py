@@ -1,0 +1,37 @@
+"""Shared test settings: W&B offline and quiet, a private feature cache, small trial configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.setenv("WANDB_DISABLE_GIT", "true")
+    monkeypatch.setenv("GREENFT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "greenft-cache"))
+
+
+def small_trial(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
+    """A trial config dict that runs in a few seconds on a CPU: 32-wide 2-layer GIN on a B3DB sample."""
+    config: dict[str, Any] = {
+        "seed": 0,
+        "threads": 1,
+        "data": {"dataset": "b3db", "limit": 300},
+        "model": {"num_layers": 2, "emb_dim": 32, "dropout": 0.0},
+        "optim": {"max_epochs": 4, "batch_size": 64},
+        "tracking": {"measure_power_secs": 1.0},
+        "logging": {"runs_dir": str(tmp_path / "runs"), "system_metrics": False},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            config[key] = {**config[key], **value}
+        else:
+            config[key] = value
+    return config
