@@ -7,7 +7,15 @@ import torch
 from torch_geometric.data import Batch
 
 from greenft.data.featurize import smiles_to_graph
-from greenft.models import CheckpointError, GINEncoder, UnknownModelError, build_model, save_encoder_checkpoint
+from greenft.models import (
+    BuiltModel,
+    CheckpointError,
+    GINEncoder,
+    ModelConfig,
+    UnknownModelError,
+    save_encoder_checkpoint,
+)
+from greenft.models import build_model as build_from_config
 from greenft.models.checkpoint import read_checkpoint
 
 
@@ -18,8 +26,24 @@ def _batch() -> Batch:
 def _encode(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
     model.eval()
     with torch.no_grad():
-        out: torch.Tensor = model(batch.x, batch.edge_index, batch.edge_attr, batch.batch)
+        out: torch.Tensor = model(batch)
     return out
+
+
+def build_model(
+    name: str,
+    num_tasks: int,
+    num_layers: int,
+    emb_dim: int,
+    dropout: float,
+    pooling: str,
+    checkpoint: Path | None = None,
+) -> BuiltModel:
+    config = ModelConfig.model_validate(
+        {"name": name, "num_layers": num_layers, "emb_dim": emb_dim, "dropout": dropout, "pooling": pooling}
+        | ({"checkpoint": checkpoint} if checkpoint else {})
+    )
+    return build_from_config(config, num_tasks)
 
 
 def test_forward_gives_one_row_per_molecule_and_task() -> None:

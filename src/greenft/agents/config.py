@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from greenft.data.registry import Metric, TaskType
 from greenft.data.splits import SplitKind
+from greenft.models.config import ModelConfig
 from greenft.stopping import AnGesConfig, FullBudgetConfig, PatienceConfig, StoppingConfig
 
 
@@ -37,15 +38,6 @@ class DataConfig(_Strict):
         if self.file is not None and (self.smiles_column is None or not self.target_columns):
             raise ValueError("a dataset file needs smiles_column and at least one of target_columns")
         return self
-
-
-class ModelConfig(_Strict):
-    name: str = Field("gin", description="model registry name")
-    num_layers: int = Field(3, ge=1, le=12)
-    emb_dim: int = Field(128, ge=8, le=2048)
-    dropout: float = Field(0.1, ge=0.0, lt=1.0)
-    pooling: Literal["mean", "sum", "max"] = "mean"
-    checkpoint: Path | None = Field(None, description="pretrained encoder; its architecture wins over the sizes")
 
 
 class OptimConfig(_Strict):
@@ -82,6 +74,7 @@ class TrialConfig(_Strict):
     """One fine-tuning trial. ``mode=shadow`` trains the full budget and records where each rule would stop."""
 
     seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when available, else CPU")
     threads: int | None = Field(None, ge=1, description="torch CPU threads (default: torch's choice)")
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)

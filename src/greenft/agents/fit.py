@@ -7,14 +7,14 @@ scale-free across datasets) and reports RMSE or MAE in the original units.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 from torch import nn
-from torch_geometric.loader import DataLoader
 
 from greenft.data.registry import Metric, TaskType
 
@@ -25,6 +25,9 @@ class TargetScaler:
 
     mean: torch.Tensor
     std: torch.Tensor
+
+    def to(self, device: torch.device) -> TargetScaler:
+        return TargetScaler(self.mean.to(device), self.std.to(device))
 
     @staticmethod
     def fit(labels: np.ndarray, task_type: TaskType) -> TargetScaler:
@@ -49,18 +52,21 @@ def masked_loss(output: torch.Tensor, target: torch.Tensor, task_type: TaskType,
 
 def train_epoch(
     model: nn.Module,
-    loader: DataLoader,
+    loader: Iterable[Any],
     optimizer: torch.optim.Optimizer,
     task_type: TaskType,
     scaler: TargetScaler,
+    device: torch.device,
     on_batch: Callable[[], None] | None = None,
 ) -> float:
-    """Mean training loss over the epoch's batches."""
+    """Mean training loss over the epoch's batches (the model must already be on ``device``)."""
     model.train()
+    scaler = scaler.to(device)
     total, batches = 0.0, 0
-    for batch in loader:
+    for cpu_batch in loader:
+        batch = cpu_batch.to(device)
         optimizer.zero_grad(set_to_none=True)
-        output = model(batch.x, batch.edge_index, batch.edge_attr, batch.batch)
+        output = model(batch)
         loss = masked_loss(output, batch.y, task_type, scaler)
         loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
@@ -73,16 +79,18 @@ def train_epoch(
 
 @torch.no_grad()
 def predict(
-    model: nn.Module, loader: DataLoader, task_type: TaskType, scaler: TargetScaler
+    model: nn.Module, loader: Iterable[Any], task_type: TaskType, scaler: TargetScaler, device: torch.device
 ) -> tuple[np.ndarray, np.ndarray]:
     """Predictions (probabilities, or values in original units) and targets, as (molecules x tasks)."""
     model.eval()
+    scaler = scaler.to(device)
     outputs, targets = [], []
-    for batch in loader:
-        out = model(batch.x, batch.edge_index, batch.edge_attr, batch.batch)
+    for cpu_batch in loader:
+        batch = cpu_batch.to(device)
+        out = model(batch)
         out = torch.sigmoid(out) if task_type is TaskType.CLASSIFICATION else out * scaler.std + scaler.mean
-        outputs.append(out)
-        targets.append(batch.y)
+        outputs.append(out.float().cpu())
+        targets.append(batch.y.cpu())
     return torch.cat(outputs).numpy(), torch.cat(targets).numpy()
 
 
@@ -105,6 +113,13 @@ def score(predictions: np.ndarray, targets: np.ndarray, metric: Metric) -> float
     return float(np.mean(np.abs(errors)))
 
 
-def evaluate(model: nn.Module, loader: DataLoader, task_type: TaskType, metric: Metric, scaler: TargetScaler) -> float:
-    predictions, targets = predict(model, loader, task_type, scaler)
+def evaluate(
+    model: nn.Module,
+    loader: Iterable[Any],
+    task_type: TaskType,
+    metric: Metric,
+    scaler: TargetScaler,
+    device: torch.device,
+) -> float:
+    predictions, targets = predict(model, loader, task_type, scaler, device)
     return score(predictions, targets, metric)

@@ -27,10 +27,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch_geometric.data import Data
-from torch_geometric.loader import DataLoader
 
-from greenft.agents.config import TrialConfig
+from greenft.agents.config import ConfigError, TrialConfig
 from greenft.agents.fit import TargetScaler, evaluate, train_epoch
 from greenft.agents.run_log import RunLog
 from greenft.data import (
@@ -43,8 +41,7 @@ from greenft.data import (
     make_split,
     user_dataset_spec,
 )
-from greenft.data.graph_cache import featurise
-from greenft.models import build_model
+from greenft.models import get_family
 from greenft.stopping import EpochObservation, StopDecision, StoppingRule, build_rule, rule_label
 from greenft.tracking import CodeCarbonMeter, EmissionMeter, EmissionReading, PhaseLedger, WallClockMeter
 
@@ -136,6 +133,15 @@ def check_split(molecules: LabelledMolecules, split: Split) -> None:
                     f"{molecules.spec.name}: the {part} split ({len(indices)} molecules) has one class only, so "
                     "ROC-AUC is undefined; use more molecules (data.limit), another split or seed"
                 )
+
+
+def resolve_device(choice: str) -> torch.device:
+    """``auto`` picks CUDA when torch sees a GPU; asking for ``cuda`` without one is an error, not a fallback."""
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device = 'cuda': torch sees no CUDA GPU here (use device: auto or cpu)")
+    return torch.device(choice)
 
 
 def make_meter(config: TrialConfig, output_dir: Path) -> EmissionMeter:
@@ -304,26 +310,19 @@ def run_trial(
     metric = molecules.spec.metric
     split = make_split(molecules.smiles, config.data.split, config.seed, config.data.split_fractions)
     check_split(molecules, split)
-    graphs: list[Data] = featurise(molecules.smiles, molecules.labels)
+    family = get_family(config.model.name)
+    items = family.encode(molecules.smiles, molecules.labels)
 
     seed_everything(config.seed)
-    built = build_model(
-        config.model.name,
-        molecules.num_tasks,
-        config.model.num_layers,
-        config.model.emb_dim,
-        config.model.dropout,
-        config.model.pooling,
-        config.model.checkpoint,
-    )
-    model = built.model
+    device = resolve_device(config.device)
+    built = family.build(config.model, molecules.num_tasks)
+    model = built.model.to(device)
     scaler = TargetScaler.fit(molecules.labels[split.train], molecules.spec.task_type)
     generator = torch.Generator().manual_seed(config.seed)
-    train_loader = DataLoader(
-        [graphs[i] for i in split.train], config.optim.batch_size, shuffle=True, generator=generator
-    )
-    val_loader = DataLoader([graphs[i] for i in split.val], config.optim.batch_size)
-    test_loader = DataLoader([graphs[i] for i in split.test], config.optim.batch_size)
+    batch_size = config.optim.batch_size
+    train_loader = family.loader([items[i] for i in split.train], batch_size, shuffle=True, generator=generator)
+    val_loader = family.loader([items[i] for i in split.val], batch_size, shuffle=False)
+    test_loader = family.loader([items[i] for i in split.test], batch_size, shuffle=False)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay)
     live_label, rules = build_rules(config, metric)
 
@@ -372,10 +371,11 @@ def run_trial(
             on_start(context)
         with sigterm_as_interrupt():
             for epoch in range(1, config.optim.max_epochs + 1):
-                loss = train_epoch(model, train_loader, optimizer, molecules.spec.task_type, scaler, on_batch)
-                val_metric = evaluate(model, val_loader, molecules.spec.task_type, metric, scaler)
+                task = molecules.spec.task_type
+                loss = train_epoch(model, train_loader, optimizer, task, scaler, device, on_batch)
+                val_metric = evaluate(model, val_loader, task, metric, scaler, device)
                 fit_total = ledger.close(FIT, active_meter.read())
-                test_metric = evaluate(model, test_loader, molecules.spec.task_type, metric, scaler)
+                test_metric = evaluate(model, test_loader, task, metric, scaler, device)
                 test_total = ledger.close(TEST_EVAL, active_meter.read())
                 observation = EpochObservation(epoch, val_metric, fit_total.emissions_kg)
                 decisions = {label: rule.update(observation) for label, rule in rules.items() if not rule.stopped}

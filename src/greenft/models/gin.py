@@ -7,8 +7,15 @@ by ``greenft pretrain``, loads by name with nothing missing or unexpected.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 import torch
 from torch import nn
+from torch_geometric.data import Batch, Data
+from torch_geometric.loader import DataLoader
 from torch_geometric.nn import MessagePassing, global_add_pool, global_max_pool, global_mean_pool
 from torch_geometric.utils import add_self_loops
 
@@ -19,6 +26,9 @@ from greenft.data.featurize import (
     NUM_CHIRALITY_TAGS,
     SELF_LOOP_BOND,
 )
+from greenft.data.graph_cache import featurise
+from greenft.models.base import BuiltModel, ModelFamily, count_parameters
+from greenft.models.config import ModelConfig
 
 
 class GINConv(MessagePassing):  # type: ignore[misc]
@@ -85,9 +95,42 @@ class GraphPropertyModel(nn.Module):
         self.pooling = pooling
         self.head = nn.Linear(encoder.emb_dim, num_tasks)
 
-    def forward(
-        self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor, batch: torch.Tensor
-    ) -> torch.Tensor:
-        nodes = self.gnn(x, edge_index, edge_attr)
-        out: torch.Tensor = self.head(_POOLS[self.pooling](nodes, batch))
+    def forward(self, batch: Batch) -> torch.Tensor:
+        nodes = self.gnn(batch.x, batch.edge_index, batch.edge_attr)
+        out: torch.Tensor = self.head(_POOLS[self.pooling](nodes, batch.batch))
         return out
+
+
+class GinFamily(ModelFamily):
+    """``gin``: Hu et al. 2020 graphs and GIN encoder; loads greenft or raw published encoder checkpoints."""
+
+    name = "gin"
+    description = "GIN encoder, Hu et al. 2020 layout (atom/chirality + bond type/direction embeddings)"
+
+    def build(self, config: ModelConfig, num_tasks: int) -> BuiltModel:
+        from greenft.models.checkpoint import load_into_encoder, read_checkpoint
+
+        info: dict[str, Any] = {"family": self.name}
+        num_layers, emb_dim = config.num_layers, config.emb_dim
+        if config.checkpoint is not None:
+            loaded = read_checkpoint(config.checkpoint)
+            num_layers, emb_dim = loaded.architecture.num_layers, loaded.architecture.emb_dim
+            encoder = GINEncoder(num_layers, emb_dim, config.dropout)
+            load_into_encoder(loaded, encoder)
+            init = f"pretrained:{loaded.path}"
+            info.update(checkpoint_format=loaded.format, checkpoint_provenance=loaded.provenance)
+        else:
+            encoder = GINEncoder(num_layers, emb_dim, config.dropout)
+            init = "random"
+        model = GraphPropertyModel(encoder, num_tasks, config.pooling)
+        info.update(init=init, num_layers=num_layers, emb_dim=emb_dim, parameters=count_parameters(model))
+        return BuiltModel(model, init, info)
+
+    def encode(self, smiles: list[str], labels: np.ndarray, cache_dir: Path | None = None) -> Sequence[Data]:
+        return featurise(smiles, labels, cache_dir)
+
+    def loader(
+        self, items: Sequence[Any], batch_size: int, shuffle: bool, generator: torch.Generator | None = None
+    ) -> Iterable[Any]:
+        loader: Iterable[Any] = DataLoader(list(items), batch_size, shuffle=shuffle, generator=generator)
+        return loader

@@ -1,15 +1,24 @@
-"""Model names a config or a sweep can use, and the factory that builds them (and loads checkpoints)."""
+"""Model names a config or a sweep can use, mapped to their families."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from greenft.models.base import BuiltModel, ModelFamily
+from greenft.models.config import ModelConfig
+from greenft.models.gin import GinFamily
 
-from greenft.models.checkpoint import load_into_encoder, read_checkpoint
-from greenft.models.gin import GINEncoder, GraphPropertyModel
+MODEL_FAMILIES: dict[str, ModelFamily] = {}
 
-KNOWN_MODELS = ("gin",)
+
+def register_family(family: ModelFamily) -> None:
+    """Make ``family`` available under ``family.name`` (a later registration of the same name replaces it)."""
+    MODEL_FAMILIES[family.name] = family
+
+
+register_family(GinFamily())
+
+
+def known_models() -> list[str]:
+    return sorted(MODEL_FAMILIES)
 
 
 class UnknownModelError(KeyError):
@@ -17,40 +26,13 @@ class UnknownModelError(KeyError):
         return str(self.args[0])
 
 
-@dataclass
-class BuiltModel:
-    model: GraphPropertyModel
-    init: str  # "random" or "pretrained:<path>"
-    info: dict[str, Any]  # logged to the run config: parameters, architecture, checkpoint format/provenance
+def get_family(name: str) -> ModelFamily:
+    try:
+        return MODEL_FAMILIES[name]
+    except KeyError:
+        raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(known_models())}") from None
 
 
-def count_parameters(model: GraphPropertyModel) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-def build_model(
-    name: str,
-    num_tasks: int,
-    num_layers: int,
-    emb_dim: int,
-    dropout: float,
-    pooling: str,
-    checkpoint: Path | None = None,
-) -> BuiltModel:
-    """Build ``name``; with a checkpoint its architecture wins over ``num_layers``/``emb_dim`` (and is logged)."""
-    if name not in KNOWN_MODELS:
-        raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(KNOWN_MODELS)}")
-    info: dict[str, Any] = {}
-    if checkpoint is not None:
-        loaded = read_checkpoint(checkpoint)
-        num_layers, emb_dim = loaded.architecture.num_layers, loaded.architecture.emb_dim
-        encoder = GINEncoder(num_layers, emb_dim, dropout)
-        load_into_encoder(loaded, encoder)
-        init = f"pretrained:{loaded.path}"
-        info.update(checkpoint_format=loaded.format, checkpoint_provenance=loaded.provenance)
-    else:
-        encoder = GINEncoder(num_layers, emb_dim, dropout)
-        init = "random"
-    model = GraphPropertyModel(encoder, num_tasks, pooling)
-    info.update(init=init, num_layers=num_layers, emb_dim=emb_dim, parameters=count_parameters(model))
-    return BuiltModel(model, init, info)
+def build_model(config: ModelConfig, num_tasks: int) -> BuiltModel:
+    """Build the model ``config.name`` for ``num_tasks`` outputs."""
+    return get_family(config.name).build(config, num_tasks)

@@ -1,4 +1,4 @@
-"""The ``greenft`` command line: fine-tune with emissions-aware stopping, list datasets.
+"""``greenft train``: one fine-tuning trial with a live per-epoch table.
 
 Errors a user can fix (bad config, unknown dataset/model, unreadable file, unusable split) print one clear
 message and exit with code 2; Ctrl-C exits with 130 after the epochs already logged are safely closed.
@@ -11,30 +11,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from greenft.agents.config import ConfigError, TrialConfig, deep_update, load_trial_config, parse_trial_config
-from greenft.data import BUILTIN_DATASETS, DatasetFileError, MissingDataPackageError, UnknownDatasetError
+from greenft.agents.config import TrialConfig, deep_update, load_trial_config, parse_trial_config
+from greenft.cli.app import USER_ERRORS, app, console, fail
 from greenft.data.registry import Metric, TaskType
 from greenft.data.splits import SplitKind
-from greenft.models import CheckpointError, UnknownModelError
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-datasets_app = typer.Typer(no_args_is_help=True, help="The built-in datasets.")
-app.add_typer(datasets_app, name="datasets")
-
-console = Console()
-USER_ERRORS = (
-    ConfigError,
-    DatasetFileError,
-    UnknownDatasetError,
-    UnknownModelError,
-    CheckpointError,
-    MissingDataPackageError,
-)
 
 
 def _fmt(value: float | None, spec: str = ".4f") -> str:
@@ -99,6 +83,7 @@ def train(
     lr: Annotated[float | None, typer.Option(help="learning rate")] = None,
     batch_size: Annotated[int | None, typer.Option(help="batch size")] = None,
     seed: Annotated[int | None, typer.Option(help="seed for split, init and batches")] = None,
+    device: Annotated[str | None, typer.Option(help="auto (CUDA when available), cpu or cuda")] = None,
     threads: Annotated[int | None, typer.Option(help="torch CPU threads")] = None,
     wandb_mode: Annotated[str | None, typer.Option(help="offline (default), online or disabled")] = None,
     project: Annotated[str | None, typer.Option(help="W&B project")] = None,
@@ -111,6 +96,7 @@ def train(
         base = load_trial_config(config_file).model_dump(mode="json") if config_file else {}
         flags = _overrides(
             seed=seed,
+            device=device,
             threads=threads,
             data__dataset=dataset,
             data__file=data_file,
@@ -140,13 +126,8 @@ def train(
             flags.setdefault("data", {})["dataset"] = "file"
         config = parse_trial_config(deep_update(base, flags), str(config_file or "command line"))
     except USER_ERRORS as err:
-        _fail(err)
+        fail(err)
     _run_with_display(config)
-
-
-def _fail(err: BaseException) -> None:
-    console.print(f"[bold red]error:[/] {err}")
-    raise typer.Exit(code=2)
 
 
 def _run_with_display(config: TrialConfig) -> None:
@@ -220,9 +201,11 @@ def _run_with_display(config: TrialConfig) -> None:
         where = state["ctx"].run_path if "ctx" in state else "(no run started)"
         console.print(f"[yellow]interrupted[/]: the epochs logged so far are kept in {where}")
         raise typer.Exit(code=130) from None
-    except (*USER_ERRORS, DatasetSplitError) as err:
+    except Exception as err:
         progress.stop()
-        _fail(err)
+        if isinstance(err, (DatasetSplitError, *USER_ERRORS)):
+            fail(err)
+        raise
     progress.stop()
     _print_summary(result)
 
@@ -269,25 +252,3 @@ def _print_summary(result: Any) -> None:
         console.print(f"  browse: wandb beta leet {result.run_path}", soft_wrap=True)
         console.print(f"  upload later: wandb sync {result.run_path}", soft_wrap=True)
     console.print(f"  epoch log: {result.files_dir / 'greenft_epochs.jsonl'}", soft_wrap=True)
-
-
-@datasets_app.command("list")
-def datasets_list() -> None:
-    """Name, task, metric, source and licence of every built-in dataset, and whether its package is installed."""
-    from greenft.data.sources import package_data_dir
-
-    table = Table(show_header=True)
-    for column in ("name", "task", "metric", "installed", "source", "licence"):
-        table.add_column(column)
-    for spec in BUILTIN_DATASETS.values():
-        try:
-            package_data_dir(spec.package or "", spec.install_hint)
-            installed = "yes"
-        except MissingDataPackageError:
-            installed = f"no: {spec.install_hint}"
-        table.add_row(spec.name, spec.task_type.value, spec.metric.value, installed, spec.source, spec.licence)
-    console.print(table)
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    app()

@@ -1,0 +1,37 @@
+"""The ``greenft`` Typer app and what every command shares: the console and the user-error contract.
+
+A user error (bad config, unknown dataset/model, unreadable file or checkpoint) prints one line naming the
+problem and exits with code 2; nothing else is printed, no traceback.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+from greenft.agents.config import ConfigError
+from greenft.data import DatasetFileError, MissingDataPackageError, UnknownDatasetError
+from greenft.models import CheckpointError, UnknownModelError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="greenft: fine-tune molecular property predictors, measure CO2 per epoch, stop with AN-GES.",
+)
+console = Console()
+
+USER_ERRORS: tuple[type[Exception], ...] = (
+    ConfigError,
+    DatasetFileError,
+    UnknownDatasetError,
+    UnknownModelError,
+    CheckpointError,
+    MissingDataPackageError,
+)
+
+
+def fail(err: BaseException | str) -> NoReturn:
+    console.print(f"[bold red]error:[/] {err}", soft_wrap=True)
+    raise typer.Exit(code=2)

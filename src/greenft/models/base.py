@@ -1,0 +1,53 @@
+"""What a model family provides to the trainer: a model, a featurisation and a batch loader.
+
+The trainer is family-agnostic: it asks the family to encode molecules into items (cached where that pays),
+to batch them, and to build a model whose ``forward(batch)`` returns one output per task. Every batch has a
+``y`` tensor (molecules x tasks, NaN = missing label) and a ``to(device)`` method. Graph families (GIN, GCN)
+and sequence families (SMILES/SELFIES transformers) differ only behind this interface.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from greenft.models.config import ModelConfig
+
+
+@dataclass
+class BuiltModel:
+    model: nn.Module
+    init: str  # "random" or "pretrained:<path>"
+    info: dict[str, Any]  # logged to the run config: parameters, architecture, checkpoint format/provenance
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+class ModelFamily(ABC):
+    """One family of models sharing a featurisation (e.g. Hu et al. graphs, SMILES tokens)."""
+
+    name: str
+    description: str
+
+    @abstractmethod
+    def build(self, config: ModelConfig, num_tasks: int) -> BuiltModel:
+        """A fresh model (random init, or the encoder from ``config.checkpoint``)."""
+
+    @abstractmethod
+    def encode(self, smiles: list[str], labels: np.ndarray, cache_dir: Path | None = None) -> Sequence[Any]:
+        """One item per molecule, labels attached."""
+
+    @abstractmethod
+    def loader(
+        self, items: Sequence[Any], batch_size: int, shuffle: bool, generator: torch.Generator | None = None
+    ) -> Iterable[Any]:
+        """Batches of items; each batch has ``.y`` and ``.to(device)``."""
