@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -63,3 +64,22 @@ def test_user_errors_exit_2_with_one_clear_line(tmp_path: Path) -> None:
         result = runner.invoke(app, args, env={"COLUMNS": "250"})
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output.replace("\n", " "), (args, result.output)
+
+
+SHARED_CHECKPOINTS = Path(__file__).resolve().parents[1].parent / "shared" / "checkpoints"
+
+
+def test_published_checkpoint_with_explicit_format_fine_tunes(tmp_path: Path) -> None:
+    path = SHARED_CHECKPOINTS / "hu2020_gcn_contextpred.pth"
+    if not path.is_file():
+        import pytest
+
+        pytest.skip(f"shared checkpoint not present: {path}")
+    args = ["train", "--model", "gcn", "--checkpoint", str(path), "--checkpoint-format", "hu2020"]
+    args += ["--dataset", "bbbp", "--limit", "200", "--max-epochs", "1", "--wandb-mode", "disabled"]
+    args += ["--runs-dir", str(tmp_path), "--threads", "1"]
+    result = runner.invoke(app, args, env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    (config_file,) = tmp_path.glob("*/greenft_config.json")
+    derived = json.loads(config_file.read_text())["derived"]["model"]
+    assert derived["init"] == f"pretrained:{path}" and derived["checkpoint_format"].startswith("hu2020")

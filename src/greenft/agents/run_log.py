@@ -8,6 +8,7 @@ with ``wandb sync <run dir>``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -41,7 +42,14 @@ class RunLog:
         if settings.wandb_mode == "disabled":
             stamp = time.strftime("%Y%m%d_%H%M%S")
             self.files_dir = settings.runs_dir / f"greenft-run-{stamp}-{os.getpid()}"
-            self.files_dir.mkdir(parents=True, exist_ok=True)
+            suffix = 1
+            while True:  # a sweep worker runs many trials per process: two may start within one second
+                try:
+                    self.files_dir.mkdir(parents=True, exist_ok=False)
+                    break
+                except FileExistsError:
+                    suffix += 1
+                    self.files_dir = settings.runs_dir / f"greenft-run-{stamp}-{os.getpid()}-{suffix}"
             self.run_id = self.files_dir.name
             self.run_path = self.files_dir
         else:
@@ -90,6 +98,15 @@ class RunLog:
     def update_summary(self, summary: dict[str, Any]) -> None:
         if self._run is not None:
             self._run.summary.update(summary)
+
+    def mark_preempting(self) -> None:
+        """Tell W&B this run is being preempted: with a non-zero exit code a W&B sweep then re-queues it.
+
+        Best effort: the summary and the exit record still have to be written, whatever W&B answers.
+        """
+        if self._run is not None:
+            with contextlib.suppress(Exception):  # never lose the run's closing records over a status hint
+                self._run.mark_preempting()
 
     def finish(self, summary: dict[str, Any], exit_code: int = 0) -> None:
         self.update_summary(summary)

@@ -18,8 +18,9 @@ from __future__ import annotations
 import math
 import random
 import signal
+import threading
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +70,7 @@ class EpochRecord:
 
 @dataclass
 class TrialResult:
-    status: str  # finished | interrupted
+    status: str  # finished (interrupted/preempted trials raise KeyboardInterrupt instead of returning)
     metric: Metric
     run_id: str
     run_path: Path
@@ -81,7 +82,9 @@ class TrialResult:
     meter_info: dict[str, Any] = field(default_factory=dict)
 
 
-EpochCallback = Callable[[EpochRecord, "TrialContext"], None]
+EpochCallback = Callable[[EpochRecord, "TrialContext"], str | None]
+"""Called after each epoch is logged. Returning a non-empty string ends the trial after this epoch with that
+string as its stop reason: how a sweep controller's early termination (e.g. hyperband) stops a trial cleanly."""
 
 
 @dataclass
@@ -180,6 +183,38 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def signals_held() -> Iterator[list[int]]:
+    """Hold SIGINT/SIGTERM (and W&B's stop-from-UI, which raises through the SIGINT handler) for the duration.
+
+    The caller gets the list of signals that arrived and decides whether to re-raise them. Used around the
+    logging of one epoch (a stop lands between epochs, so the W&B history and the local epoch log always hold
+    the same complete epochs) and around closing the logs (a second Ctrl-C, or an agent forwarding the signal
+    the child already got, cannot cut the summary short). A no-op outside the main thread, where Python cannot
+    install handlers.
+    """
+    pending: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield pending
+        return
+
+    def hold(signum: int, frame: types.FrameType | None) -> None:
+        pending.append(signum)
+
+    previous = {signum: signal.signal(signum, hold) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield pending
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _reraise(pending: list[int]) -> None:
+    """Deliver the first held signal to its restored handler (each kind once)."""
+    if pending:
+        signal.raise_signal(pending[0])
 
 
 def _num(value: float | None) -> float:
@@ -302,8 +337,22 @@ def run_trial(
     on_epoch: EpochCallback | None = None,
     on_batch: Callable[[], None] | None = None,
     meter: EmissionMeter | None = None,
+    *,
+    run_metadata: Mapping[str, Any] | None = None,
+    preemptible: bool = False,
 ) -> TrialResult:
-    """Run one trial end to end; see the module docstring for the per-epoch order."""
+    """Run one trial end to end; see the module docstring for the per-epoch order.
+
+    ``run_metadata`` adds top-level entries to the run config (W&B and ``greenft_config.json``), e.g. the
+    ``sweep`` a trial belongs to, so analysis can group runs; they may not shadow a TrialConfig field.
+    ``preemptible`` (sweep agents): an interrupt (SIGTERM, Ctrl-C) marks the run ``preempted`` instead of
+    ``interrupted`` and tells W&B (``run.mark_preempting()``), so a W&B sweep re-queues the trial and greenft's
+    embedded controller retries it.
+    """
+    if run_metadata:
+        clash = sorted(set(run_metadata) & (set(TrialConfig.model_fields) | {"derived"}))
+        if clash:
+            raise ValueError(f"run_metadata may not override trial config entries: {', '.join(clash)}")
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     molecules = load_data(config)
@@ -345,6 +394,7 @@ def run_trial(
         "live_rule": live_label,
         "rules": list(rules),
     }
+    run_config.update(run_metadata or {})
     log = RunLog(config.logging, run_config)
     try:
         log.write_json("greenft_split.json", split.as_lists())
@@ -366,6 +416,7 @@ def run_trial(
     epochs: list[EpochRecord] = []
     status = "finished"
     exit_code = 0
+    external_stop: str | None = None
     try:
         if on_start is not None:
             on_start(context)
@@ -380,26 +431,38 @@ def run_trial(
                 observation = EpochObservation(epoch, val_metric, fit_total.emissions_kg)
                 decisions = {label: rule.update(observation) for label, rule in rules.items() if not rule.stopped}
                 record = EpochRecord(epoch, loss, val_metric, test_metric, fit_total, test_total, decisions)
-                epochs.append(record)
-                log.log_epoch(epoch_row(record, metric, live_label))
+                with signals_held() as held:
+                    epochs.append(record)
+                    log.log_epoch(epoch_row(record, metric, live_label))
+                _reraise(held)
                 if on_epoch is not None:
-                    on_epoch(record, context)
+                    external_stop = on_epoch(record, context) or None
+                if external_stop is not None:
+                    break
                 if config.mode == "live" and rules[live_label].stopped:
                     break
     except KeyboardInterrupt:
-        status, exit_code = "interrupted", 130
+        status, exit_code = ("preempted" if preemptible else "interrupted"), 130
         raise
     except BaseException:
         status, exit_code = "failed", 1
         raise
     finally:
-        try:
-            active_meter.stop()
-        finally:
-            summary = build_summary(epochs, metric, live_label, rules, config.mode, status, ledger)
-            summary["meter"] = meter_info.get("meter")
-            summary["meter/note"] = meter_info.get("note")
-            log.finish(summary, exit_code=exit_code)
+        with signals_held() as held:
+            try:
+                active_meter.stop()
+            finally:
+                if status == "preempted":
+                    log.mark_preempting()
+                summary = build_summary(epochs, metric, live_label, rules, config.mode, status, ledger)
+                if external_stop is not None and epochs:
+                    summary["stop/reason"] = external_stop
+                    summary["stop/external"] = True
+                summary["meter"] = meter_info.get("meter")
+                summary["meter/note"] = meter_info.get("note")
+                log.finish(summary, exit_code=exit_code)
+        if status == "finished":
+            _reraise(held)  # a stop that came while closing: honoured now; an interrupt in flight already is
     stop_epoch = int(summary.get("stop/epoch", 0))
     return TrialResult(
         status, metric, log.run_id, log.run_path, log.files_dir, live_label, stop_epoch, epochs, summary, meter_info

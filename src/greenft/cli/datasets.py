@@ -1,29 +1,138 @@
-"""``greenft datasets``: the built-in datasets with their source and licence."""
+"""``greenft datasets``: the built-in datasets with their source and licence, and a close look at one of them.
+
+Every listing shows where each dataset comes from and under which terms: the MoleculeNet sets are read from
+the optional ``molalkit`` package, whose own licence is restrictive (GPLv2 for non-commercial academic use,
+else commercial) although the data are public, so users see that before they use it.
+"""
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from greenft.cli.app import app, console
-from greenft.data import BUILTIN_DATASETS, MissingDataPackageError
-from greenft.data.sources import package_data_dir
+from greenft.cli.app import USER_ERRORS, app, console, fail
+from greenft.data import BUILTIN_DATASETS, DatasetFileError, MissingDataPackageError, get_dataset_spec, load_molecules
+from greenft.data.describe import DatasetSummary, summarise_dataset
+from greenft.data.loading import count_rows, resolve_paths, user_dataset_spec
+from greenft.data.registry import DatasetSpec, Metric, TaskType
+from greenft.data.splits import SplitKind
 
 datasets_app = typer.Typer(no_args_is_help=True, help="The built-in datasets.")
 app.add_typer(datasets_app, name="datasets")
 
 
+def _availability(spec: DatasetSpec) -> tuple[str, str]:
+    """(molecules, installed) columns: a cheap row count, or how to install the package that holds the file."""
+    try:
+        rows = count_rows(spec)
+    except (MissingDataPackageError, DatasetFileError):
+        return "-", escape(f"no: {spec.install_hint}")
+    extra = f" (optional extra greenft[{spec.optional_extra}])" if spec.optional_extra else ""
+    return f"{rows:,}", escape(f"yes{extra}")
+
+
 @datasets_app.command("list")
 def datasets_list() -> None:
-    """Name, task, metric, source and licence of every built-in dataset, and whether its package is installed."""
-    table = Table(show_header=True)
-    for column in ("name", "task", "metric", "installed", "source", "licence"):
-        table.add_column(column)
+    """Name, molecules, tasks, task type, metric, source package, licence and whether its package is installed."""
+    table = Table(show_header=True, caption="molecules: data rows in the file(s); `datasets show NAME` validates them")
+    for column in ("name", "molecules", "tasks", "task", "metric", "package", "installed", "source", "licence"):
+        table.add_column(column, overflow="fold")
     for spec in BUILTIN_DATASETS.values():
-        try:
-            package_data_dir(spec.package or "", spec.install_hint)
-            installed = "yes"
-        except MissingDataPackageError:
-            installed = f"no: {spec.install_hint}"
-        table.add_row(spec.name, spec.task_type.value, spec.metric.value, installed, spec.source, spec.licence)
+        molecules, installed = _availability(spec)
+        table.add_row(
+            spec.name,
+            molecules,
+            str(len(spec.target_columns)),
+            spec.task_type.value,
+            spec.metric.value,
+            spec.package or "-",
+            installed,
+            escape(spec.source),
+            escape(spec.licence),
+        )
     console.print(table)
+
+
+def _fmt(value: float | None, spec: str = ".3g") -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
+
+
+@datasets_app.command("show")
+def datasets_show(
+    name: Annotated[str | None, typer.Argument(help="a built-in dataset (greenft datasets list)")] = None,
+    data_file: Annotated[Path | None, typer.Option(help="your own CSV/TSV/SDF instead of a built-in set")] = None,
+    smiles_column: Annotated[str | None, typer.Option(help="SMILES column of --data-file")] = None,
+    target_column: Annotated[list[str] | None, typer.Option(help="target column(s) of --data-file (repeat)")] = None,
+    task_type: Annotated[TaskType | None, typer.Option(help="inferred from the labels when omitted")] = None,
+    metric: Annotated[Metric | None, typer.Option(help="roc_auc for classification, rmse/mae for regression")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the random_scaffold and random splits")] = 0,
+    max_rows: Annotated[int, typer.Option(help="dropped rows to list")] = 10,
+) -> None:
+    """Invalid SMILES, label balance or value range, scaffold count and split sizes of one dataset."""
+    try:
+        if data_file is not None:
+            if smiles_column is None or not target_column:
+                raise DatasetFileError(f"{data_file}: give --smiles-column and at least one --target-column")
+            spec = user_dataset_spec(data_file, smiles_column, target_column, task_type, metric)
+        elif name is not None:
+            spec = get_dataset_spec(name)
+        else:
+            raise DatasetFileError("give a dataset NAME (greenft datasets list) or --data-file")
+        molecules = load_molecules(spec)
+        summary = summarise_dataset(molecules, [str(p) for p in resolve_paths(spec)], seed=seed)
+    except USER_ERRORS as err:
+        fail(err)
+    _print_summary(summary, max_rows)
+
+
+def _print_summary(s: DatasetSummary, max_rows: int) -> None:
+    console.print(f"[bold]{escape(s.name)}[/]: {s.task_type}, metric {s.metric}, {len(s.tasks)} task(s)")
+    console.print(f"[bold]source[/] {escape(s.source)} — licence: {escape(s.licence)}", soft_wrap=True)
+    for path in s.paths:
+        console.print(f"[bold]file[/] {escape(path)}", soft_wrap=True)
+    reasons = ", ".join(f"{count} {why}" for why, count in s.dropped_by_reason.items()) or "none"
+    console.print(f"[bold]rows[/] {s.rows:,}; valid molecules {s.molecules:,}; dropped {len(s.dropped)} ({reasons})")
+    for row in s.dropped[:max_rows]:
+        console.print(f"  row {row.row}: {escape(repr(row.smiles))} — {row.why}", soft_wrap=True)
+    if len(s.dropped) > max_rows:
+        console.print(f"  ... and {len(s.dropped) - max_rows} more")
+    tasks = Table(title="labels", show_header=True, title_justify="left")
+    if s.task_type == TaskType.CLASSIFICATION.value:
+        for column in ("task", "labelled", "missing", "positives", "negatives", "positive rate"):
+            tasks.add_column(column)
+        for t in s.tasks:
+            rate = (t.positives or 0) / t.labelled if t.labelled else float("nan")
+            tasks.add_row(
+                escape(t.name), str(t.labelled), str(t.missing), str(t.positives), str(t.negatives), _fmt(rate)
+            )
+    else:
+        for column in ("task", "labelled", "missing", "min", "max", "mean", "sd"):
+            tasks.add_column(column)
+        for t in s.tasks:
+            tasks.add_row(
+                escape(t.name),
+                str(t.labelled),
+                str(t.missing),
+                _fmt(t.minimum),
+                _fmt(t.maximum),
+                _fmt(t.mean),
+                _fmt(t.std),
+            )
+    console.print(tasks)
+    console.print(
+        f"[bold]scaffolds[/] {s.scaffolds:,} Bemis-Murcko scaffolds; largest set {s.largest_scaffold_set:,} "
+        f"molecules; {s.acyclic:,} acyclic (empty scaffold)"
+    )
+    splits = Table(title="splits (80/10/10)", show_header=True, title_justify="left")
+    for column in ("split", "train", "val", "test", "scorable tasks (train/val/test)", "positive rate"):
+        splits.add_column(column)
+    for sp in s.splits:
+        label = sp.kind if sp.kind == SplitKind.SCAFFOLD.value else f"{sp.kind} (seed {sp.seed})"
+        rates = "/".join(_fmt(r, ".2f") for r in sp.positive_rate) if sp.positive_rate else "-"
+        splits.add_row(label, *(str(n) for n in sp.sizes), "/".join(str(n) for n in sp.scorable_tasks), rates)
+    console.print(splits)

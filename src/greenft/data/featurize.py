@@ -16,6 +16,9 @@ Every chemical bond becomes two directed edges.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import torch
 from rdkit import Chem
 from torch_geometric.data import Data
@@ -77,3 +80,25 @@ def smiles_to_graph(smiles: str) -> Data:
     if mol is None:
         raise ValueError(f"invalid SMILES {smiles!r}")
     return mol_to_graph(mol)
+
+
+@dataclass(frozen=True)
+class Featurizer:
+    """A named, versioned SMILES -> graph function; the name and version are part of every cache key.
+
+    Published encoders differ in what their embedding indices mean (Hu et al. vs MolCLR), so each model family
+    names the featuriser it needs and graphs made for one are never served to the other from the cache.
+    """
+
+    name: str
+    version: int
+    smiles_to_graph: Callable[[str], Data]
+    description: str
+
+
+HU2020 = Featurizer(
+    FEATURIZER_NAME,
+    FEATURIZER_VERSION,
+    smiles_to_graph,
+    "Hu et al. 2020 (pretrain-gnns): heavy atoms, atom vocab 120, bond vocab 6 (self-loop 4, mask 5)",
+)

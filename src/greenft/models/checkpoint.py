@@ -87,12 +87,25 @@ def read_checkpoint(path: Path) -> LoadedCheckpoint:
     tensors = {str(k): v for k, v in raw.items() if isinstance(v, torch.Tensor)}
     if any(k.startswith("gnn.") for k in tensors):
         tensors = {k.removeprefix("gnn."): v for k, v in tensors.items() if k.startswith("gnn.")}
+    from greenft.models.published import layout_of_state_dict  # lazy: that module imports this one
+
+    layout = layout_of_state_dict(tensors)
+    if layout is not None and layout.model != "gin":
+        raise CheckpointError(
+            f"{path}: is a {layout.description} checkpoint, not a Hu et al. GIN; use --model {layout.model} "
+            f"(greenft checkpoint inspect {path} shows what it holds)"
+        )
     return LoadedCheckpoint(path, "raw-state-dict", infer_gin_architecture(tensors, path), tensors)
 
 
 def load_into_encoder(checkpoint: LoadedCheckpoint, encoder: GINEncoder) -> None:
     """Copy the weights; an error naming every missing/unexpected key when they do not match exactly."""
-    result = encoder.load_state_dict(checkpoint.state_dict, strict=False)
+    try:
+        result = encoder.load_state_dict(checkpoint.state_dict, strict=False)
+    except RuntimeError as err:  # tensors of the wrong shape (another vocabulary or width)
+        raise CheckpointError(
+            f"{checkpoint.path}: does not fit a GIN encoder ({checkpoint.architecture}): {err}"
+        ) from None
     if result.missing_keys or result.unexpected_keys:
         raise CheckpointError(
             f"{checkpoint.path}: does not fit a GIN encoder ({checkpoint.architecture}); "

@@ -17,3 +17,17 @@ class ModelConfig(BaseModel):
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
     pooling: Literal["mean", "sum", "max"] = "mean"
     checkpoint: Path | None = Field(None, description="pretrained encoder; its architecture wins over the sizes")
+    checkpoint_format: Literal["auto", "greenft", "hu2020", "molclr"] = Field(
+        "auto", description="format of `checkpoint`: detected from its keys and shapes, or given when ambiguous"
+    )
+    random_init: bool = Field(
+        False,
+        description="pretrained models: keep the checkpoint's architecture (and vocabulary) but start from random "
+        "weights, the control arm of a pretrained-vs-random comparison",
+    )
+    num_heads: int | None = Field(
+        None, ge=1, le=128, description="sequence models: attention heads (default 4 below width 256, else width/64)"
+    )
+    max_length: int = Field(
+        128, ge=8, le=4096, description="sequence models: tokens per molecule incl. <s> </s>; longer ones truncated"
+    )

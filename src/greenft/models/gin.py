@@ -56,7 +56,14 @@ class GINConv(MessagePassing):  # type: ignore[misc]
         return x_j + edge_attr
 
 
-class GINEncoder(nn.Module):
+class GraphEncoder(nn.Module):
+    """What :class:`GraphPropertyModel` needs of an encoder (GIN, GCN, ...): node embeddings ``emb_dim`` wide."""
+
+    num_layers: int
+    emb_dim: int
+
+
+class GINEncoder(GraphEncoder):
     """Atom embeddings, ``num_layers`` GIN layers with batch norm, ReLU between layers, dropout; last-layer JK."""
 
     def __init__(self, num_layers: int = 5, emb_dim: int = 300, dropout: float = 0.0) -> None:
@@ -87,7 +94,7 @@ _POOLS = {"mean": global_mean_pool, "sum": global_add_pool, "max": global_max_po
 class GraphPropertyModel(nn.Module):
     """Encoder -> graph pooling -> linear head with one output per task (logits or standardised values)."""
 
-    def __init__(self, encoder: GINEncoder, num_tasks: int, pooling: str = "mean") -> None:
+    def __init__(self, encoder: GraphEncoder, num_tasks: int, pooling: str = "mean") -> None:
         super().__init__()
         if pooling not in _POOLS:
             raise ValueError(f"pooling must be one of {sorted(_POOLS)}, got {pooling!r}")

@@ -5,6 +5,9 @@ from __future__ import annotations
 from greenft.models.base import BuiltModel, ModelFamily
 from greenft.models.config import ModelConfig
 from greenft.models.gin import GinFamily
+from greenft.models.published import published_families
+from greenft.models.sequence.family import HubTransformerFamily, SequenceTransformerFamily
+from greenft.pretrain.families import PretrainedGraphFamily
 
 MODEL_FAMILIES: dict[str, ModelFamily] = {}
 
@@ -15,10 +18,19 @@ def register_family(family: ModelFamily) -> None:
 
 
 register_family(GinFamily())
+for _published in published_families():  # gcn (Hu et al.), gcn-molclr, gin-molclr
+    register_family(_published)
+# 1D transformers (random init / greenft MLM-pretrained) and greenft's contrastively pretrained GNNs
+for _kind in ("smiles", "selfies"):
+    register_family(SequenceTransformerFamily(f"{_kind}-transformer", _kind, pretrained=False))
+    register_family(SequenceTransformerFamily(f"{_kind}-mlm", _kind, pretrained=True))
+register_family(PretrainedGraphFamily("gin-contrastive", "gin", "MolCLR-style NT-Xent"))
+register_family(PretrainedGraphFamily("gcn-contrastive", "gcn", "MolCLR-style NT-Xent"))
+HUB_PREFIX = "hub:"  # hub:<name or directory>: any transformers checkpoint, made on demand
 
 
 def known_models() -> list[str]:
-    return sorted(MODEL_FAMILIES)
+    return [*sorted(MODEL_FAMILIES), f"{HUB_PREFIX}<name>"]
 
 
 class UnknownModelError(KeyError):
@@ -27,6 +39,8 @@ class UnknownModelError(KeyError):
 
 
 def get_family(name: str) -> ModelFamily:
+    if name.startswith(HUB_PREFIX):
+        return HubTransformerFamily(name.removeprefix(HUB_PREFIX))
     try:
         return MODEL_FAMILIES[name]
     except KeyError:

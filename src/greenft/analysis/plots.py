@@ -1,0 +1,510 @@
+"""Figures of the trade-off report: static PNGs (matplotlib, Agg) and one interactive HTML page (plotly).
+
+Per (model, dataset):
+
+* ``pareto_relative_*``: every strategy's mean emissions saved % vs mean test-metric change % (error bars: one
+  standard deviation over runs), the non-dominated configs joined by a line;
+* ``pareto_absolute_*``: every (run, strategy) in kg CO2-eq vs test metric, with the front;
+* ``curves_*``: per run, validation and test metric per epoch, cumulative emissions on a second axis, and a
+  vertical mark where each rule stopped (and the oracle / best-validation epochs);
+* ``aer_ema_*``: per run, the replayed AN-GES AER, EMA and threshold beta*EMA per epoch, with its stop.
+
+The HTML embeds plotly.js (no CDN: the machines this runs on may have no internet).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot: no display on servers and CI
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from greenft.analysis.records import Curve
+from greenft.analysis.replay import ReplayResult, finite_or_nan
+from greenft.analysis.report import Analysis
+from greenft.analysis.tradeoff import BEST_VAL, ORACLE, hindsight_epoch
+from greenft.stopping import AnGesConfig, MetricDirection, rule_label
+
+__all__ = ["write_html", "write_pngs"]
+
+_COLORS = ["tab:red", "tab:blue", "tab:orange", "tab:cyan", "tab:brown", "tab:pink", "tab:olive"]
+_HINDSIGHT_STYLE = {ORACLE: ("tab:green", ":"), BEST_VAL: ("tab:purple", "-.")}
+_FAMILY_MARKER = {"anges": "o", "patience": "s", "full_budget": "X", "hindsight": "*"}
+
+
+def _slug(*parts: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", "_".join(parts)).strip("-")
+
+
+def _metric_axis(curve: Curve) -> str:
+    better = "higher" if curve.direction is MetricDirection.MAXIMIZE else "lower"
+    return f"{curve.metric} ({better} is better)"
+
+
+def _rule_colors(analysis: Analysis) -> dict[str, str]:
+    return {rule_label(r): _COLORS[i % len(_COLORS)] for i, r in enumerate(analysis.rules)}
+
+
+def _stops(analysis: Analysis, curve: Curve) -> list[tuple[str, int, str, str, bool]]:
+    """``(label, epoch, color, linestyle, fired)`` for each headline rule and the hindsight epochs."""
+    colors = _rule_colors(analysis)
+    out = []
+    for label, result in analysis.replays.get(curve.run_id, {}).items():
+        out.append((label, result.stop_epoch, colors.get(label, "black"), "--", result.triggered))
+    for name, values in ((ORACLE, curve.test), (BEST_VAL, curve.val)):
+        epoch = hindsight_epoch(values, curve.direction)
+        if epoch is not None:
+            color, style = _HINDSIGHT_STYLE[name]
+            out.append((name, epoch, color, style, True))
+    return out
+
+
+def _grid(n: int, width: float = 4.6, height: float = 3.3) -> tuple[Figure, list[Axes]]:
+    cols = min(3, max(1, n))
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows + 0.9), squeeze=False)
+    flat = list(axes.ravel())
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
+
+
+def _curves_png(analysis: Analysis, curves: Sequence[Curve], path: Path, title: str) -> Path:
+    fig, axes = _grid(len(curves))
+    handles: dict[str, Any] = {}
+    for ax, curve in zip(axes, curves, strict=True):
+        epochs = list(curve.epochs)
+        (val_line,) = ax.plot(epochs, curve.val, "-o", color="black", ms=3, label=f"val {curve.metric}")
+        (test_line,) = ax.plot(epochs, curve.test, "-", color="gray", lw=1.2, label=f"test {curve.metric}")
+        handles.setdefault("val", val_line)
+        handles.setdefault("test", test_line)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(_metric_axis(curve))
+        twin = ax.twinx()
+        (em_line,) = twin.plot(epochs, curve.emissions_kg, ":", color="tab:olive", lw=1.2)
+        twin.set_ylabel("cumulative kg CO2-eq", color="tab:olive", fontsize=8)
+        twin.tick_params(axis="y", labelsize=7, colors="tab:olive")
+        handles.setdefault("emissions", em_line)
+        stops = _stops(analysis, curve)
+        for offset, (label, epoch, color, style, fired) in enumerate(stops):
+            shift = (offset - (len(stops) - 1) / 2) * 0.06  # coinciding stops stay visible side by side
+            line = ax.axvline(epoch + shift, color=color, ls=style, lw=1.6, alpha=0.9 if fired else 0.35)
+            on_test = label == ORACLE  # the oracle is a test-metric optimum: mark it on the test curve
+            y = curve.test[epoch - 1] if on_test else curve.val[epoch - 1]
+            ax.plot([epoch], [y], marker="v", color=color, ms=7, zorder=5)
+            handles.setdefault(label if fired or label in (ORACLE, BEST_VAL) else f"{label} (never: budget)", line)
+        seed = "" if curve.seed is None else f" seed {curve.seed}"
+        ax.set_title(f"{curve.run_id}{seed}", fontsize=9)
+        ax.grid(alpha=0.3)
+    labels = {
+        "val": "validation metric (what rules see)",
+        "test": "test metric",
+        "emissions": "cumulative emissions (right axis)",
+        ORACLE: "oracle: best test epoch",
+        BEST_VAL: "best validation epoch",
+    }
+    fig.legend(
+        list(handles.values()),
+        [labels.get(k, f"stop: {k}") for k in handles],
+        loc="lower center",
+        ncol=min(4, len(handles)),
+        fontsize=8,
+        frameon=False,
+    )
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0.1, 1, 0.96))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _anges_replays(analysis: Analysis, curve: Curve) -> list[tuple[AnGesConfig, ReplayResult]]:
+    per_run = analysis.replays.get(curve.run_id, {})
+    return [
+        (r, per_run[rule_label(r)]) for r in analysis.rules if isinstance(r, AnGesConfig) and rule_label(r) in per_run
+    ]
+
+
+def _aer_png(analysis: Analysis, curves: Sequence[Curve], path: Path, title: str) -> Path | None:
+    if not any(_anges_replays(analysis, c) for c in curves):
+        return None
+    fig, axes = _grid(len(curves))
+    for ax, curve in zip(axes, curves, strict=True):
+        for config, result in _anges_replays(analysis, curve)[:2]:
+            epochs = [d.epoch for d in result.decisions]
+            aer = [finite_or_nan(d.aer) for d in result.decisions]
+            ema = [finite_or_nan(d.ema) for d in result.decisions]
+            thr = [finite_or_nan(d.threshold) for d in result.decisions]
+            tag = "" if config == AnGesConfig() else f" [{result.label}]"
+            ax.plot(epochs, aer, "-o", ms=3, color="tab:red", label=f"AER{tag}")
+            ax.plot(epochs, ema, "-s", ms=3, color="tab:blue", label=f"EMA{tag}")
+            ax.plot(epochs, thr, "--^", ms=3, color="tab:cyan", label=f"threshold beta*EMA{tag}")
+            if result.triggered:
+                ax.axvline(result.stop_epoch, color="tab:red", ls="--", lw=1.4, label=f"AN-GES stop{tag}")
+        ax.axhline(0.0, color="black", lw=0.6)
+        ax.set_yscale("symlog", linthresh=1e-2)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("AER = %dPerf / %dEmis (symlog)")
+        seed = "" if curve.seed is None else f" seed {curve.seed}"
+        ax.set_title(f"{curve.run_id}{seed}", fontsize=9)
+        ax.set_xlim(0.5, curve.n_epochs + 0.5)
+        ax.grid(alpha=0.3)
+    by_label: dict[str, Any] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            by_label.setdefault(label, handle)
+    fig.legend(list(by_label.values()), list(by_label), loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0.08, 1, 0.96))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _pareto_relative_png(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
+    fig, ax = plt.subplots(figsize=(8.2, 5.6))
+    for family in ("anges", "patience", "full_budget", "hindsight"):
+        members = [r for r in rows if r["family"] == family]
+        if not members:
+            continue
+        xs = [r["emissions_saved_pct"] for r in members]
+        ys = [r["metric_change_pct"] for r in members]
+        xerr = [
+            0.0 if not math.isfinite(r["emissions_saved_pct_std"]) else r["emissions_saved_pct_std"] for r in members
+        ]
+        yerr = [0.0 if not math.isfinite(r["metric_change_pct_std"]) else r["metric_change_pct_std"] for r in members]
+        name = {"anges": "AN-GES configs", "patience": "patience configs", "full_budget": "full budget"}.get(
+            family, "hindsight (oracle / best val)"
+        )
+        ax.errorbar(
+            xs,
+            ys,
+            xerr=xerr,
+            yerr=yerr,
+            fmt=_FAMILY_MARKER.get(family, "o"),
+            ms=8 if family != "hindsight" else 13,
+            alpha=0.8,
+            capsize=2,
+            elinewidth=0.6,
+            label=name,
+        )
+    front = sorted((r for r in rows if r["on_front"]), key=lambda r: r["emissions_saved_pct"])
+    if front:
+        ax.plot(
+            [r["emissions_saved_pct"] for r in front],
+            [r["metric_change_pct"] for r in front],
+            "-",
+            color="black",
+            lw=1.2,
+            label="Pareto front (non-dominated)",
+        )
+    # Configs that land on the same point (common: AN-GES variants that all stop at the first flat epoch) get
+    # one label, "name (+n identical)", instead of a pile of overprinted text.
+    at_point: dict[tuple[float, float], list[dict[str, Any]]] = {}
+    for r in rows:
+        at_point.setdefault((round(r["emissions_saved_pct"], 9), round(r["metric_change_pct"], 9)), []).append(r)
+    for (x, y), members in at_point.items():
+        shown = [r for r in members if r["headline"]] or [r for r in members if r["on_front"]]
+        if not shown:
+            continue
+        extra = len(members) - 1
+        text = shown[0]["strategy"] + (f" (+{extra} identical)" if extra else "")
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=(5, 5), fontsize=7)
+    ax.axhline(0.0, color="gray", lw=0.6)
+    ax.set_xlabel("emissions saved vs full budget (%)  → better")
+    ax.set_ylabel("test metric change vs full budget (%)  (+ = better)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _pareto_absolute_png(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
+    fig, ax = plt.subplots(figsize=(8.2, 5.6))
+    strategies = list(dict.fromkeys(r["strategy"] for r in rows))
+    for i, strategy in enumerate(strategies):
+        members = [r for r in rows if r["strategy"] == strategy]
+        color = "black" if strategy == "full_budget" else _COLORS[i % len(_COLORS)]
+        ax.scatter(
+            [r["emissions_kg"] for r in members],
+            [r["test_metric"] for r in members],
+            label=strategy,
+            color=color,
+            marker="X" if strategy == "full_budget" else "o",
+            alpha=0.75,
+        )
+    front = sorted((r for r in rows if r["on_front"]), key=lambda r: r["emissions_kg"])
+    if front:
+        ax.plot(
+            [r["emissions_kg"] for r in front],
+            [r["test_metric"] for r in front],
+            "-",
+            color="black",
+            lw=1.0,
+            label="Pareto front",
+        )
+    metric = rows[0]["metric"] if rows else "metric"
+    better = "higher" if metric == "roc_auc" else "lower"
+    ax.set_xlabel("training emissions at the stop (kg CO2-eq)  ← better")
+    ax.set_ylabel(f"test {metric} at the stop ({better} is better)")
+    ax.set_title(title)
+    ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 3))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _importance_png(rows: list[dict[str, Any]], path: Path) -> Path | None:
+    if not rows:
+        return None
+    groups = list(dict.fromkeys((r["model"], r["dataset"], r["target"]) for r in rows))
+    fig, axes = _grid(len(groups), width=5.0, height=3.0)
+    for ax, (model, dataset, target) in zip(axes, groups, strict=True):
+        members = [r for r in rows if (r["model"], r["dataset"], r["target"]) == (model, dataset, target)]
+        names = [r["parameter"] for r in members]
+        ax.barh(names, [r["spearman"] for r in members], color="tab:blue", alpha=0.7, label="Spearman rho")
+        ax.barh(
+            names,
+            [finite_or_nan(r["importance"]) for r in members],
+            color="tab:orange",
+            alpha=0.5,
+            height=0.4,
+            label="fANOVA importance",
+        )
+        ax.axvline(0, color="black", lw=0.6)
+        ax.set_xlim(-1.05, 1.05)
+        ax.set_xlabel("Spearman rho / importance share")
+        ax.set_ylabel("training hyperparameter")
+        ax.set_title(f"{model} on {dataset}: {target}", fontsize=9)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _group_curves(analysis: Analysis, max_curves: int) -> dict[tuple[str, str], list[Curve]]:
+    out: dict[tuple[str, str], list[Curve]] = {}
+    for curve in analysis.curves:
+        members = out.setdefault((curve.model, curve.dataset), [])
+        if len(members) < max_curves:
+            members.append(curve)
+    return out
+
+
+def write_pngs(analysis: Analysis, out_dir: Path, *, max_curves: int = 12) -> list[Path]:
+    """All static figures; per-epoch figures show the first ``max_curves`` runs of each (model, dataset)."""
+    written: list[Path] = []
+    for (model, dataset), curves in sorted(_group_curves(analysis, max_curves).items()):
+        where = f"{model} on {dataset}"
+        rel = [r for r in analysis.pareto_relative if (r["model"], r["dataset"]) == (model, dataset)]
+        if rel:
+            written.append(
+                _pareto_relative_png(
+                    rel, out_dir / f"pareto_relative_{_slug(model, dataset)}.png", f"{where}: CO2 saved vs metric"
+                )
+            )
+        absolute = [r for r in analysis.pareto_absolute if (r["model"], r["dataset"]) == (model, dataset)]
+        if absolute:
+            written.append(
+                _pareto_absolute_png(
+                    absolute, out_dir / f"pareto_absolute_{_slug(model, dataset)}.png", f"{where}: every run x rule"
+                )
+            )
+        written.append(
+            _curves_png(
+                analysis,
+                curves,
+                out_dir / f"curves_{_slug(model, dataset)}.png",
+                f"{where}: per-epoch metric and emissions, with each rule's stop",
+            )
+        )
+        aer = _aer_png(analysis, curves, out_dir / f"aer_ema_{_slug(model, dataset)}.png", f"{where}: AN-GES traces")
+        if aer is not None:
+            written.append(aer)
+    imp = _importance_png(analysis.importance.rows, out_dir / "importance.png")
+    if imp is not None:
+        written.append(imp)
+    return written
+
+
+# ------------------------------------------------------------------------------------------------------ HTML
+
+
+def _plotly_figures(analysis: Analysis, max_curves: int) -> list[tuple[str, Any]]:
+    import plotly.graph_objects as go  # type: ignore[import-untyped]
+    from plotly.subplots import make_subplots  # type: ignore[import-untyped]
+
+    figures: list[tuple[str, Any]] = []
+    colors = _rule_colors(analysis)
+    for (model, dataset), curves in sorted(_group_curves(analysis, max_curves).items()):
+        where = f"{model} on {dataset}"
+        rel = [r for r in analysis.pareto_relative if (r["model"], r["dataset"]) == (model, dataset)]
+        if rel:
+            fig = go.Figure()
+            for family in ("anges", "patience", "full_budget", "hindsight"):
+                members = [r for r in rel if r["family"] == family]
+                if members:
+                    fig.add_trace(
+                        go.Scatter(
+                            x=[r["emissions_saved_pct"] for r in members],
+                            y=[r["metric_change_pct"] for r in members],
+                            error_x={"type": "data", "array": [_nz(r["emissions_saved_pct_std"]) for r in members]},
+                            error_y={"type": "data", "array": [_nz(r["metric_change_pct_std"]) for r in members]},
+                            mode="markers",
+                            name=family,
+                            text=[r["strategy"] for r in members],
+                            hovertemplate="%{text}<br>saved %{x:.1f} %<br>metric change %{y:.2f} %<extra></extra>",
+                        )
+                    )
+            front = sorted((r for r in rel if r["on_front"]), key=lambda r: r["emissions_saved_pct"])
+            fig.add_trace(
+                go.Scatter(
+                    x=[r["emissions_saved_pct"] for r in front],
+                    y=[r["metric_change_pct"] for r in front],
+                    mode="lines",
+                    name="Pareto front",
+                    line={"color": "black"},
+                )
+            )
+            fig.update_layout(
+                title=f"{where}: emissions saved vs metric change (mean over runs)",
+                xaxis_title="emissions saved vs full budget (%)",
+                yaxis_title="test metric change vs full budget (%) (+ = better)",
+            )
+            figures.append((f"Pareto front: {where}", fig))
+        cols = min(3, len(curves))
+        rows = math.ceil(len(curves) / cols)
+        fig = make_subplots(
+            rows=rows,
+            cols=cols,
+            subplot_titles=[c.run_id + ("" if c.seed is None else f" seed {c.seed}") for c in curves],
+            specs=[[{"secondary_y": True}] * cols for _ in range(rows)],
+        )
+        shown: set[str] = set()
+        for index, curve in enumerate(curves):
+            r, c = index // cols + 1, index % cols + 1
+            epochs = list(curve.epochs)
+            for name, values, color in (("val", curve.val, "black"), ("test", curve.test, "gray")):
+                fig.add_trace(
+                    go.Scatter(
+                        x=epochs,
+                        y=list(values),
+                        mode="lines+markers",
+                        name=f"{name} {curve.metric}",
+                        line={"color": color},
+                        legendgroup=name,
+                        showlegend=name not in shown,
+                    ),
+                    row=r,
+                    col=c,
+                )
+                shown.add(name)
+            fig.add_trace(
+                go.Scatter(
+                    x=epochs,
+                    y=list(curve.emissions_kg),
+                    mode="lines",
+                    name="cumulative kg CO2-eq",
+                    line={"color": "olive", "dash": "dot"},
+                    legendgroup="em",
+                    showlegend="em" not in shown,
+                ),
+                row=r,
+                col=c,
+                secondary_y=True,
+            )
+            shown.add("em")
+            for label, epoch, color, _style, fired in _stops(analysis, curve):
+                plotly_color = colors.get(label, color).removeprefix("tab:")
+                fig.add_trace(
+                    go.Scatter(
+                        x=[epoch],
+                        y=[curve.val[epoch - 1]],
+                        mode="markers",
+                        marker={"symbol": "triangle-down", "size": 12, "color": plotly_color},
+                        name=f"stop: {label}",
+                        legendgroup=label,
+                        showlegend=label not in shown,
+                        hovertext=f"{label}: epoch {epoch}" + ("" if fired else " (never fired: budget)"),
+                    ),
+                    row=r,
+                    col=c,
+                )
+                shown.add(label)
+            fig.update_xaxes(title_text="epoch", row=r, col=c)
+            fig.update_yaxes(title_text=curve.metric, row=r, col=c, secondary_y=False)
+        fig.update_layout(title=f"{where}: per-epoch curves and stops", height=330 * rows + 120)
+        figures.append((f"Curves: {where}", fig))
+        traces = [(curve, _anges_replays(analysis, curve)) for curve in curves]
+        if any(t for _, t in traces):
+            fig = make_subplots(rows=rows, cols=cols, subplot_titles=[c.run_id for c in curves])
+            shown = set()
+            for index, (_curve, pairs) in enumerate(traces):
+                r, c = index // cols + 1, index % cols + 1
+                for _config, result in pairs[:1]:
+                    epochs = [d.epoch for d in result.decisions]
+                    for name, trace, color in (
+                        ("AER", [finite_or_nan(d.aer) for d in result.decisions], "red"),
+                        ("EMA", [finite_or_nan(d.ema) for d in result.decisions], "blue"),
+                        ("beta*EMA", [finite_or_nan(d.threshold) for d in result.decisions], "lightblue"),
+                    ):
+                        fig.add_trace(
+                            go.Scatter(
+                                x=epochs,
+                                y=trace,
+                                mode="lines+markers",
+                                name=f"{name} ({result.label})",
+                                line={"color": color},
+                                legendgroup=name,
+                                showlegend=name not in shown,
+                            ),
+                            row=r,
+                            col=c,
+                        )
+                        shown.add(name)
+                    if result.triggered:
+                        fig.add_vline(x=result.stop_epoch, line_dash="dash", line_color="red", row=r, col=c)
+                fig.update_xaxes(title_text="epoch", row=r, col=c)
+                fig.update_yaxes(title_text="AER", row=r, col=c)
+            fig.update_layout(title=f"{where}: AN-GES AER / EMA / threshold (dashed: stop)", height=330 * rows + 120)
+            figures.append((f"AN-GES traces: {where}", fig))
+    return figures
+
+
+def _nz(value: float) -> float:
+    return value if math.isfinite(value) else 0.0
+
+
+def write_html(analysis: Analysis, path: Path, *, max_curves: int = 12) -> Path:
+    """One self-contained HTML page (plotly.js inlined once) with every interactive figure."""
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>greenft trade-off report</title>",
+        "<style>body{font-family:sans-serif;margin:2em;max-width:1400px}</style></head><body>",
+        "<h1>greenft trade-off report</h1>",
+        f"<p>Source: <code>{html.escape(analysis.source)}</code>; {len(analysis.records)} runs read, "
+        f"{len(analysis.curves)} complete curves. Tables and definitions: <a href='report.md'>report.md</a>.</p>",
+    ]
+    for index, (heading, fig) in enumerate(_plotly_figures(analysis, max_curves)):
+        parts.append(f"<h2>{html.escape(heading)}</h2>")
+        parts.append(fig.to_html(full_html=False, include_plotlyjs=index == 0))
+    parts.append("</body></html>")
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path

@@ -1,0 +1,114 @@
+"""``greenft analyze``: runs (offline directories or a W&B project) -> trade-off report folder.
+
+Reading shows a progress bar (it is the slow part on a large W&B project; re-runs hit the local cache). A
+source that cannot be read (W&B unreachable, no runs in the directory) or a malformed ``--rule`` prints one line
+and exits with code 2, like every greenft user error.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from greenft.analysis.records import RunRecord
+from greenft.cli.app import app, console, fail
+
+
+def reading_progress() -> Progress:
+    """The progress bar shared by ``analyze`` and ``tune`` while runs are read."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def read_with_progress(source: str, tags: list[str] | None, cache_dir: Path | None, use_cache: bool) -> list[RunRecord]:
+    """Read runs with a rich progress bar; a :class:`SourceError` ends the command with exit code 2."""
+    from greenft.analysis.reader import SourceError, parse_source, read_runs
+
+    try:
+        src = parse_source(source, tags or ())
+        with reading_progress() as progress:
+            task = progress.add_task(f"reading runs from {src.describe()}", total=None)
+
+            def on_progress(done: int, total: int, what: str) -> None:
+                progress.update(task, completed=done, total=total)
+
+            records = read_runs(src, cache_dir=cache_dir, use_cache=use_cache, progress=on_progress)
+    except SourceError as err:
+        fail(err)
+    return list(records)
+
+
+@app.command()
+def analyze(
+    source: Annotated[
+        str, typer.Option(help="runs directory (W&B offline run dirs) or wandb:ENTITY/PROJECT[/SWEEP_ID]")
+    ],
+    out: Annotated[Path, typer.Option(help="report folder (created)")] = Path("report"),
+    rule: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rule",
+            "--rules",
+            help="headline rule(s) to replay, e.g. anges, 'anges:alpha=0.5,beta=0.1', patience:patience=3, "
+            "anges_a0.9_b0.2_w3 (repeat; default: AN-GES 0.9/0.2/W3, patience 5 and every rule the runs logged)",
+        ),
+    ] = None,
+    grid: Annotated[
+        bool, typer.Option("--grid/--no-grid", help="also replay a grid of AN-GES and patience configs")
+    ] = True,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="only runs with this W&B tag (repeat)")] = None,
+    cache_dir: Annotated[Path | None, typer.Option(help="run cache (default $GREENFT_CACHE_DIR/analysis)")] = None,
+    cache: Annotated[bool, typer.Option("--cache/--no-cache", help="reuse runs read before")] = True,
+    png: Annotated[bool, typer.Option("--png/--no-png", help="matplotlib figures")] = True,
+    html: Annotated[bool, typer.Option("--html/--no-html", help="interactive plotly page")] = True,
+    max_curves: Annotated[int, typer.Option(min=1, help="runs drawn per dataset in per-epoch figures")] = 12,
+) -> None:
+    """Trade-off report: CO2 saved vs metric per rule, Pareto fronts, replay checks, importance, plots."""
+    from greenft.analysis.replay import RuleSpecError, parse_rule
+    from greenft.analysis.report import analyze as run_analysis
+    from greenft.analysis.report import write_report
+
+    start = time.perf_counter()
+    try:
+        rules = [parse_rule(r) for r in rule] if rule else None
+    except RuleSpecError as err:
+        fail(err)
+    records = read_with_progress(source, tag, cache_dir, cache)
+    read_s = time.perf_counter() - start
+    with console.status("replaying rules and writing the report"):
+        analysis = run_analysis(records, rules, grid=None if grid else [], source=source)
+        files = write_report(analysis, out, png=png, html=html, max_curves=max_curves)
+    matched = sum(1 for c in analysis.replay_checks if c["match"])
+    console.print(
+        f"read {len(records)} runs in {read_s:.1f} s; {len(analysis.curves)} complete curves analysed, "
+        f"{len(analysis.skipped)} skipped; replay reproduced {matched}/{len(analysis.replay_checks)} logged stops"
+    )
+    for row in sorted(analysis.summary, key=lambda r: (str(r.key["dataset"]), r.kind, r.strategy)):
+        if row.kind == "budget":
+            continue
+        console.print(
+            f"  {row.key['model']} / {row.key['dataset']:<12} {row.strategy:<24} saved "
+            f"{row.emissions_saved_pct.text()} %  test metric {row.metric_change_pct.text(2)} %  "
+            f"({row.n_runs} runs)",
+            soft_wrap=True,
+        )
+    console.print(
+        f"[bold]report[/] {files.markdown}  ({len(files.tables)} tables, {len(files.pngs)} PNGs"
+        + (f", {files.html.name}" if files.html else "")
+        + f") in {time.perf_counter() - start:.1f} s",
+        soft_wrap=True,
+    )
+
+
+# `greenft tune` lives in its own module; importing it here registers it with the app whenever `analyze` is.
+from greenft.cli import tune as tune  # noqa: E402

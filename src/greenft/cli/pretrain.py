@@ -1,0 +1,145 @@
+"""``greenft pretrain NAME``: self-supervised pretraining on the offline corpus, with a progress bar.
+
+Ctrl-C (or SIGTERM) finishes the current step, saves a resumable state and exits with 130;
+``greenft pretrain NAME --resume`` continues exactly where it stopped. Errors a user can fix print one line
+and exit with code 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.panel import Panel
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from greenft.cli.app import USER_ERRORS, app, console, fail
+
+
+@app.command()
+def pretrain(
+    name: Annotated[str, typer.Argument(help="smiles-mlm, selfies-mlm, gin-contrastive or gcn-contrastive")],
+    corpus_size: Annotated[int | None, typer.Option(help="molecules sampled from MOSES (default 50,000)")] = None,
+    epochs: Annotated[int | None, typer.Option(help="passes over the corpus (default 1)")] = None,
+    steps: Annotated[int | None, typer.Option(help="optimizer steps in total (overrides --epochs)")] = None,
+    out: Annotated[Path | None, typer.Option(help="run directory (default $GREENFT_HOME/checkpoints/NAME)")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="continue the run saved in the run directory")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="discard a previous run in the directory")] = False,
+    preset: Annotated[str, typer.Option(help="cpu (3 x 128) or gpu (ChemBERTa 6 x 768 / Hu-MolCLR 5 x 300)")] = "cpu",
+    batch_size: Annotated[int | None, typer.Option(help="molecules per step")] = None,
+    lr: Annotated[float | None, typer.Option(help="peak learning rate")] = None,
+    layers: Annotated[int | None, typer.Option(help="encoder layers")] = None,
+    emb_dim: Annotated[int | None, typer.Option(help="hidden width")] = None,
+    heads: Annotated[int | None, typer.Option(help="attention heads (transformers)")] = None,
+    max_length: Annotated[int | None, typer.Option(help="tokens per molecule incl. <s> </s> (transformers)")] = None,
+    seed: Annotated[int | None, typer.Option(help="seed of initialisation, order, masking")] = None,
+    corpus_file: Annotated[Path | None, typer.Option(help="your own SMILES file instead of MOSES")] = None,
+    save_every: Annotated[int | None, typer.Option(help="steps between resumable states (default 200)")] = None,
+    threads: Annotated[int | None, typer.Option(help="torch CPU threads")] = None,
+    country: Annotated[str | None, typer.Option(help="ISO-3 country for grid carbon intensity")] = None,
+    meter: Annotated[str | None, typer.Option(help="codecarbon (default) or wallclock")] = None,
+) -> None:
+    """Pretrain a model on the offline MOSES corpus (labelled datasets' molecules excluded) and save a checkpoint."""
+    from greenft.data.corpus import CorpusError
+    from greenft.pretrain.recipes import PretrainConfigError
+    from greenft.pretrain.runner import PretrainInterrupted, PretrainProgress, PretrainStart, plan_run, run_pretraining
+
+    overrides: dict[str, Any] = {
+        "corpus_size": corpus_size,
+        "epochs": epochs,
+        "steps": steps,
+        "batch_size": batch_size,
+        "lr": lr,
+        "num_layers": layers,
+        "emb_dim": emb_dim,
+        "num_heads": heads,
+        "max_length": max_length,
+        "seed": seed,
+        "corpus_file": corpus_file,
+        "save_every": save_every,
+        "threads": threads,
+        "country_iso_code": country,
+        "meter": meter,
+    }
+    errors: tuple[type[Exception], ...] = (*USER_ERRORS, PretrainConfigError, CorpusError)
+    try:
+        plan = plan_run(name, out, resume=resume, overwrite=overwrite, preset=preset, overrides=overrides)
+    except errors as err:
+        fail(err)
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+    state: dict[str, Any] = {}
+
+    def on_start(start: PretrainStart) -> None:
+        corpus = start.corpus.provenance()
+        task = start.task_info
+        sizes = f"{task.get('num_layers')} layers x {task.get('emb_dim')}"
+        lines = [
+            f"[bold]recipe[/] {name}: {task.get('objective')}",
+            f"[bold]corpus[/] {corpus['size']:,} molecules from {corpus['source']} (sha256 {corpus['sha256'][:12]}); "
+            f"excluded {corpus['excluded_candidates']} candidates found in labelled datasets "
+            f"({', '.join(corpus['excluded_datasets']) or 'none'})",
+            f"[bold]model[/] {task.get('type')} {sizes}, {start.parameters:,} parameters (with pretraining head), "
+            f"device {start.device}",
+            f"[bold]steps[/] {start.total_steps:,} ({start.steps_per_epoch:,} per epoch, batch "
+            f"{start.plan.settings.batch_size})"
+            + (f", resuming at step {start.start_step:,}" if start.start_step else ""),
+            f"[bold]emissions[/] {start.meter_info.get('meter')}: {start.meter_info.get('note')}",
+            f"[bold]run directory[/] {start.plan.run_dir}",
+        ]
+        console.print(Panel("\n".join(lines), title="greenft pretrain", expand=False))
+        state["task"] = progress.add_task(name, total=start.total_steps, completed=start.start_step, loss="-")
+        progress.start()
+
+    def on_progress(update: PretrainProgress) -> None:
+        progress.update(state["task"], completed=update.step, loss=f"{update.loss:.4f}")
+
+    console.print(f"preparing corpus and model for {name} (the first run samples and caches the corpus)...")
+    try:
+        result = run_pretraining(plan, on_start=on_start, on_progress=on_progress)
+    except PretrainInterrupted as stop:
+        progress.stop()
+        where = "" if out is None else f" --out {out}"
+        console.print(
+            f"[yellow]stopped[/] at step {stop.step:,} of {stop.total_steps:,}; state saved in {stop.run_dir}.\n"
+            f"continue with: greenft pretrain {name} --resume{where}",
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=130) from None
+    except errors as err:
+        progress.stop()
+        fail(err)
+    progress.stop()
+    p = result.provenance
+    if result.already_finished:
+        console.print(f"{name}: the run in {result.run_dir} had already finished; checkpoint {result.checkpoint}")
+        return
+    console.print(
+        f"[bold green]checkpoint[/] {result.checkpoint} ({p.get('checkpoint_bytes', 0) / 1e6:.1f} MB), "
+        f"{result.steps:,} steps, final loss {p.get('final_loss') or float('nan'):.4f}",
+        soft_wrap=True,
+    )
+    console.print(
+        f"[bold]pretraining cost[/] {result.emissions.emissions_kg:.3e} kg CO2-eq, {result.emissions.energy_kwh:.3e} "
+        f"kWh, {result.emissions.duration_s:.0f} s ({p.get('sessions', 1)} session(s)); stored in the checkpoint and "
+        "logged with every fine-tune that starts from it (amortised cost = this / number of fine-tunes)",
+        soft_wrap=True,
+    )
+    use = f"--model {name}" + ("" if out is None else f" --checkpoint {result.checkpoint}")
+    console.print(f"fine-tune from it: greenft train {use} --dataset bbbp", soft_wrap=True)

@@ -1,0 +1,145 @@
+"""greenft's 1D checkpoint: a directory any transformers install can read, plus what greenft needs to trust it.
+
+Layout (written to a temporary sibling directory, then renamed into place, so a crash never leaves half a
+checkpoint where a registry name would find it)::
+
+    checkpoint/
+      config.json, model.safetensors   transformers' save_pretrained (RobertaForMaskedLM after MLM pretraining)
+      greenft_tokenizer.json           greenft vocabulary: kind (smiles|selfies), tokens, max_length, corpus
+      tokenizer.json, tokenizer_config.json   (SMILES only) the same vocabulary as a Hugging Face fast tokenizer
+      greenft_checkpoint.json          {"format": "greenft-sequence-encoder", "version": 1, "family": ...,
+                                        "architecture": {...}, "tokenizer": {...},
+                                        "provenance": {objective, corpus, steps, epochs, seed, emissions_kg,
+                                                       energy_kwh, duration_s, codecarbon, date, ...}}
+
+``RobertaModel.from_pretrained(checkpoint)`` loads the encoder (the MLM head is dropped); greenft checks that
+no encoder weight is missing, because a half-loaded encoder would make "pretrained vs random" meaningless.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from greenft.models.checkpoint import CheckpointError
+from greenft.models.sequence.tokenizers import MolTokenizer, TokenizerError
+
+SEQUENCE_FORMAT = "greenft-sequence-encoder"
+SEQUENCE_FORMAT_VERSION = 1
+META_FILE = "greenft_checkpoint.json"
+TOKENIZER_FILE = "greenft_tokenizer.json"  # not tokenizer.json: that name is the HF fast-tokenizer file
+
+
+@dataclass
+class SequenceCheckpoint:
+    path: Path
+    meta: dict[str, Any]
+    tokenizer: MolTokenizer
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        return dict(self.meta.get("provenance", {}))
+
+    @property
+    def format(self) -> str:
+        return f"{SEQUENCE_FORMAT}/v{SEQUENCE_FORMAT_VERSION}"
+
+
+def write_directory_atomically(target: Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp_dir)``, then move ``tmp_dir`` to ``target`` (replacing an older one)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        write(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = target.with_name(f".{target.name}.old{os.getpid()}")
+    if target.exists():
+        os.replace(target, old)
+    os.replace(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    path.write_text(json.dumps(payload, indent=1, default=str))
+
+
+def save_sequence_checkpoint(
+    model: Any,
+    tokenizer: MolTokenizer,
+    target: Path,
+    family: str,
+    architecture: dict[str, Any],
+    provenance: dict[str, Any],
+) -> Path:
+    """Write ``model`` (a transformers model) + tokenizer + metadata as a greenft 1D checkpoint directory.
+
+    SMILES checkpoints also get the Hugging Face fast-tokenizer files, so the directory is a complete
+    transformers checkpoint (``AutoTokenizer``/``AutoModel.from_pretrained(dir)``, greenft's ``hub:<dir>``).
+    """
+    from transformers.utils import logging as hf_logging
+
+    # "Writing model shards" progress bars are noise inside greenft's own progress display.
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+    def write(directory: Path) -> None:
+        model.save_pretrained(directory)
+        tokenizer.save(directory / TOKENIZER_FILE)
+        if tokenizer.kind == "smiles":
+            tokenizer.to_hf().save_pretrained(directory)
+        write_json(
+            directory / META_FILE,
+            {
+                "format": SEQUENCE_FORMAT,
+                "version": SEQUENCE_FORMAT_VERSION,
+                "family": family,
+                "architecture": architecture,
+                "tokenizer": {"file": TOKENIZER_FILE, **tokenizer.describe()},
+                "provenance": provenance,
+            },
+        )
+
+    return write_directory_atomically(target, write)
+
+
+def read_sequence_checkpoint(path: Path) -> SequenceCheckpoint:
+    """Check and read a greenft 1D checkpoint directory; errors name the directory and the bad file or field."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    if not path.is_dir():
+        raise CheckpointError(
+            f"{path}: a sequence checkpoint is a directory (config.json, greenft_tokenizer.json, ...)"
+        )
+    meta_path = path / META_FILE
+    if not meta_path.is_file():
+        raise CheckpointError(
+            f"{path}: no {META_FILE}; not a greenft sequence checkpoint (a Hugging Face directory loads with "
+            f"model 'hub:{path}')"
+        )
+    try:
+        meta = json.loads(meta_path.read_text())
+    except ValueError as err:
+        raise CheckpointError(f"{meta_path}: not valid JSON: {err}") from None
+    if not isinstance(meta, dict) or meta.get("format") != SEQUENCE_FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise CheckpointError(f"{meta_path}: format is {found!r}, expected {SEQUENCE_FORMAT!r}")
+    if meta.get("version") != SEQUENCE_FORMAT_VERSION:
+        raise CheckpointError(f"{meta_path}: version {meta.get('version')!r} is not supported")
+    if not (path / "config.json").is_file():
+        raise CheckpointError(f"{path}: config.json is missing (transformers' save_pretrained output)")
+    try:
+        tokenizer = MolTokenizer.load(path / TOKENIZER_FILE)
+    except TokenizerError as err:
+        raise CheckpointError(str(err)) from None
+    return SequenceCheckpoint(path, meta, tokenizer)

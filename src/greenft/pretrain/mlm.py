@@ -1,0 +1,125 @@
+"""Masked-language-model pretraining of the 1D family (RoBERTa objective, as ChemBERTa).
+
+The vocabulary is built from the corpus itself (base tokens first, see
+:mod:`greenft.models.sequence.tokenizers`), molecules are ``<s> tokens </s>`` truncated at ``max_length``, and
+each batch is padded to its own longest sequence. BERT's masking: ``mask_prob`` (15 %) of the real tokens are
+chosen; of those 80 % become ``<mask>``, 10 % a random non-special token and 10 % stay; the loss is the cross
+entropy on the chosen positions only. At least one token per batch is chosen, so a loss always exists.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from greenft.models.sequence.checkpoint import save_sequence_checkpoint
+from greenft.models.sequence.tokenizers import MASK_ID, SPECIAL_TOKENS, MolTokenizer, TokenizerKind, split_molecule
+from greenft.models.sequence.transformer import roberta_config
+
+IGNORE_INDEX = -100
+
+
+def mask_tokens(
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    mask_prob: float,
+    vocab_size: int,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """BERT masking: (masked input ids, labels with ``-100`` everywhere except the chosen positions)."""
+    candidates = (attention_mask == 1) & (input_ids >= len(SPECIAL_TOKENS))
+    chosen = (torch.rand(input_ids.shape, generator=generator) < mask_prob) & candidates
+    if not chosen.any() and candidates.any():
+        flat = candidates.flatten().nonzero().squeeze(1)
+        pick = flat[int(torch.randint(len(flat), (1,), generator=generator))]
+        chosen.view(-1)[pick] = True
+    labels = torch.where(chosen, input_ids, torch.full_like(input_ids, IGNORE_INDEX))
+    roll = torch.rand(input_ids.shape, generator=generator)
+    masked = input_ids.clone()
+    masked[chosen & (roll < 0.8)] = MASK_ID
+    randomised = chosen & (roll >= 0.8) & (roll < 0.9)
+    replacement = torch.randint(len(SPECIAL_TOKENS), vocab_size, input_ids.shape, generator=generator)
+    masked[randomised] = replacement[randomised]
+    return masked, labels
+
+
+def tokenize_corpus(smiles: Sequence[str], kind: TokenizerKind) -> list[list[str]]:
+    """Token strings of every corpus molecule; molecules the kind cannot write (rare SELFIES failures) skipped."""
+    out: list[list[str]] = []
+    failed = 0
+    for text in smiles:
+        try:
+            out.append(split_molecule(text, kind))
+        except ValueError:
+            failed += 1
+    if failed:
+        warnings.warn(f"{failed} corpus molecule(s) could not be written as {kind} and were skipped", stacklevel=2)
+    return out
+
+
+class MlmTask:
+    """Masked-LM over the corpus with a fresh RoBERTa; what :func:`run_pretraining` steps through."""
+
+    def __init__(
+        self,
+        kind: TokenizerKind,
+        smiles: Sequence[str],
+        num_layers: int,
+        emb_dim: int,
+        num_heads: int | None,
+        max_length: int,
+        dropout: float,
+        mask_prob: float,
+        family: str,
+        corpus: dict[str, Any] | None = None,
+    ) -> None:
+        from transformers import RobertaForMaskedLM
+
+        token_lists = tokenize_corpus(smiles, kind)
+        if not token_lists:
+            raise ValueError(f"no corpus molecule could be tokenized as {kind}")
+        self.tokenizer = MolTokenizer.build(kind, token_lists, max_length, corpus=corpus)
+        self.sequences = [self.tokenizer.ids(tokens) for tokens in token_lists]
+        self.truncated = sum(len(tokens) > max_length - 2 for tokens in token_lists)
+        config = roberta_config(self.tokenizer.vocab_size, num_layers, emb_dim, num_heads, max_length, dropout)
+        self.model = RobertaForMaskedLM(config)
+        self.mask_prob = mask_prob
+        self.family = family
+        self.architecture = {
+            "type": "roberta",
+            "num_layers": num_layers,
+            "emb_dim": emb_dim,
+            "num_heads": int(config.num_attention_heads),
+            "max_length": max_length,
+            "vocab_size": self.tokenizer.vocab_size,
+            "intermediate_size": int(config.intermediate_size),
+        }
+
+    @property
+    def num_examples(self) -> int:
+        return len(self.sequences)
+
+    def loss(self, indices: Sequence[int], generator: torch.Generator, device: torch.device) -> torch.Tensor:
+        input_ids, attention_mask = self.tokenizer.pad([self.sequences[i] for i in indices])
+        masked, labels = mask_tokens(input_ids, attention_mask, self.mask_prob, self.tokenizer.vocab_size, generator)
+        out = self.model(
+            input_ids=masked.to(device), attention_mask=attention_mask.to(device), labels=labels.to(device)
+        )
+        loss: torch.Tensor = out.loss
+        return loss
+
+    def save(self, target: Path, provenance: dict[str, Any]) -> Path:
+        return save_sequence_checkpoint(self.model, self.tokenizer, target, self.family, self.architecture, provenance)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            **self.architecture,
+            "objective": "masked-language-modelling (RoBERTa/BERT masking)",
+            "mask_prob": self.mask_prob,
+            "tokenizer": self.tokenizer.describe(),
+            "truncated_molecules": self.truncated,
+        }

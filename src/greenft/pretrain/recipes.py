@@ -1,0 +1,140 @@
+"""Named pretraining recipes (what ``greenft pretrain NAME`` runs) and their settings.
+
+Every recipe produces the checkpoint of the registry model of the same name:
+
+=================  ==========================================  =========================================
+name               objective                                    CPU default (``--preset cpu``)
+=================  ==========================================  =========================================
+``smiles-mlm``     masked LM over SMILES regex tokens           RoBERTa 3 x 128, 4 heads, max_length 128
+``selfies-mlm``    masked LM over SELFIES symbols               RoBERTa 3 x 128, 4 heads, max_length 128
+``gin-contrastive``  NT-Xent over two augmented views (MolCLR)  GIN 3 x 128 (Hu et al. layout)
+``gcn-contrastive``  NT-Xent over two augmented views (MolCLR)  GCN 3 x 128 (Hu et al. layout)
+=================  ==========================================  =========================================
+
+``--preset gpu`` gives the published sizes: ChemBERTa's 6 layers x 768 (12 heads, max_length 512) for the
+1D family and Hu et al./MolCLR's 5 x 300 for graphs, with larger batches; with a 250k+ corpus these are hours
+on a GPU, not something for a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from greenft.models.sequence.tokenizers import TokenizerKind
+
+
+class PretrainConfigError(ValueError):
+    """Pretraining settings that cannot be used; the message names the setting and the value."""
+
+
+Augmentation = Literal["mask+delete", "subgraph", "mask", "delete"]
+
+
+def _default_augmentations() -> list[Augmentation]:
+    return ["mask+delete", "subgraph"]
+
+
+class PretrainSettings(BaseModel):
+    """Everything that decides a pretraining run (the result depends on all but the last block)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    corpus_size: int = Field(50_000, ge=10, description="molecules sampled from the corpus (MOSES by default)")
+    corpus_seed: int = 0
+    corpus_file: Path | None = Field(None, description="your own SMILES file instead of MOSES (exclusion applies)")
+    epochs: int = Field(1, ge=1, description="passes over the corpus (ignored when steps is given)")
+    steps: int | None = Field(None, ge=1, description="optimizer steps in total; overrides epochs")
+    batch_size: int = Field(64, ge=2)
+    lr: float = Field(5e-4, gt=0.0, le=1.0)
+    weight_decay: float = Field(0.01, ge=0.0)
+    warmup_fraction: float = Field(0.05, ge=0.0, lt=1.0, description="linear warm-up, then linear decay to 0")
+    grad_clip: float = Field(1.0, gt=0.0)
+    seed: int = 0
+    num_layers: int = Field(3, ge=1, le=48)
+    emb_dim: int = Field(128, ge=8, le=4096)
+    num_heads: int | None = Field(None, ge=1, le=128)
+    max_length: int = Field(128, ge=8, le=4096)
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    mask_prob: float = Field(0.15, gt=0.0, lt=1.0, description="MLM: share of tokens chosen for prediction")
+    temperature: float = Field(0.1, gt=0.0, description="contrastive: NT-Xent temperature")
+    augmentation_rate: float = Field(0.25, gt=0.0, lt=1.0, description="contrastive: share of atoms/bonds hit")
+    augmentations: list[Augmentation] = Field(default_factory=_default_augmentations)
+    # --- how the run is executed, not what it computes (may differ between a run and its resumption)
+    save_every: int = Field(200, ge=1, description="steps between resumable states")
+    threads: int | None = Field(None, ge=1)
+    meter: Literal["codecarbon", "wallclock"] = "codecarbon"
+    country_iso_code: str = Field("USA", min_length=3, max_length=3)
+    measure_power_secs: float = Field(5.0, gt=0.0)
+
+    EXECUTION_FIELDS: ClassVar[tuple[str, ...]] = (
+        "save_every",
+        "threads",
+        "meter",
+        "country_iso_code",
+        "measure_power_secs",
+    )
+
+    def result_fields(self) -> dict[str, Any]:
+        """The settings that decide the weights (a resumed run must match these exactly)."""
+        return {k: v for k, v in self.model_dump(mode="json").items() if k not in self.EXECUTION_FIELDS}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    objective: Literal["mlm", "contrastive"]
+    description: str
+    kind: TokenizerKind | None = None  # mlm: which tokens
+    base_model: str | None = None  # contrastive: the registry model whose encoder and featuriser are pretrained
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+_MLM_DEFAULTS: dict[str, Any] = {"batch_size": 64, "lr": 5e-4, "dropout": 0.1, "weight_decay": 0.01}
+_MLM_PRESETS: dict[str, dict[str, Any]] = {
+    "cpu": {},
+    "gpu": {"num_layers": 6, "emb_dim": 768, "num_heads": 12, "max_length": 512, "batch_size": 128, "lr": 1e-4},
+}
+_GRAPH_DEFAULTS: dict[str, Any] = {"batch_size": 128, "lr": 5e-4, "dropout": 0.0, "weight_decay": 1e-5}
+_GRAPH_PRESETS: dict[str, dict[str, Any]] = {"cpu": {}, "gpu": {"num_layers": 5, "emb_dim": 300, "batch_size": 512}}
+
+RECIPES: dict[str, Recipe] = {
+    r.name: r
+    for r in [
+        Recipe("smiles-mlm", "mlm", "masked LM, SMILES regex tokens", "smiles", None, _MLM_DEFAULTS, _MLM_PRESETS),
+        Recipe("selfies-mlm", "mlm", "masked LM, SELFIES symbols", "selfies", None, _MLM_DEFAULTS, _MLM_PRESETS),
+        Recipe(
+            "gin-contrastive", "contrastive", "MolCLR-style NT-Xent, GIN", None, "gin", _GRAPH_DEFAULTS, _GRAPH_PRESETS
+        ),
+        Recipe(
+            "gcn-contrastive", "contrastive", "MolCLR-style NT-Xent, GCN", None, "gcn", _GRAPH_DEFAULTS, _GRAPH_PRESETS
+        ),
+    ]
+}
+
+
+def get_recipe(name: str) -> Recipe:
+    try:
+        return RECIPES[name]
+    except KeyError:
+        raise PretrainConfigError(f"unknown pretraining recipe {name!r}; known: {', '.join(sorted(RECIPES))}") from None
+
+
+def make_settings(recipe: Recipe, preset: str = "cpu", **overrides: Any) -> PretrainSettings:
+    """The recipe's defaults, then the preset's sizes, then explicit overrides (``None`` means not given)."""
+    if preset not in recipe.presets:
+        raise PretrainConfigError(f"unknown preset {preset!r} for {recipe.name}; known: {', '.join(recipe.presets)}")
+    raw: dict[str, Any] = {**recipe.defaults, **recipe.presets[preset]}
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return PretrainSettings.model_validate(raw)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])} = {e.get('input')!r}: {e['msg']}" for e in err.errors()
+        )
+        raise PretrainConfigError(f"invalid pretraining settings for {recipe.name}: {problems}") from None

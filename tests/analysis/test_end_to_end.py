@@ -1,0 +1,150 @@
+"""Replay against real trials, and the ``analyze`` / ``tune`` commands end to end on W&B offline runs.
+
+Three small trials are run once for the module (a few seconds each): two shadow runs (seeds 0 and 1) and a
+live run with seed 1 (so it trains exactly the epochs of the seed-1 shadow run until it stops). Replay must
+reproduce exactly what the live rules logged: the stop epoch of every shadow rule, the live run's
+``stop/decision``, and its AER/EMA numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from conftest import small_trial
+from greenft.agents import TrialConfig, TrialResult, run_trial
+from greenft.analysis.reader import read_runs
+from greenft.analysis.records import RunRecord, curve_from_record
+from greenft.analysis.replay import parse_rule, replay
+from greenft.analysis.tuning import tune_live
+from greenft.cli import app
+from greenft.stopping import AnGesConfig, rule_label
+
+SHADOW_RULES: list[dict[str, Any]] = [
+    {"rule": "anges"},
+    {"rule": "patience", "patience": 5},
+    {"rule": "patience", "patience": 1},
+    {"rule": "anges", "alpha": 0.5, "beta": 0.5, "warmup": 4},
+]
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    common = {"optim": {"max_epochs": 6}, "shadow_rules": SHADOW_RULES}
+    shadow = run_trial(TrialConfig.model_validate(small_trial(tmp, mode="shadow", **common)))
+    other = run_trial(TrialConfig.model_validate(small_trial(tmp, seed=1, mode="shadow", **common)))
+    live = run_trial(TrialConfig.model_validate(small_trial(tmp, seed=1, mode="live", **common)))
+    records = {r.run_id: r for r in read_runs(tmp / "runs", cache_dir=tmp / "cache")}
+    return {"dir": tmp / "runs", "tmp": tmp, "shadow": shadow, "live": live, "other": other, "records": records}
+
+
+def record_of(runs: dict[str, Any], name: str) -> RunRecord:
+    result: TrialResult = runs[name]
+    record: RunRecord = runs["records"][result.run_id]
+    return record
+
+
+@pytest.mark.parametrize("name", ["shadow", "other"])
+def test_replay_reproduces_every_shadow_rule(runs: dict[str, Any], name: str) -> None:
+    record = record_of(runs, name)
+    curve = curve_from_record(record)
+    assert curve.complete and curve.n_epochs == 6
+    for spec in SHADOW_RULES:
+        label = rule_label(parse_rule(spec))
+        result = replay(curve, parse_rule(label))
+        logged = record.summary[f"shadow/{label}/stop_epoch"]
+        assert (result.stop_epoch if result.triggered else None) == logged, label
+        assert result.emissions_kg == record.summary[f"shadow/{label}/emissions_kg"]
+        assert result.test_metric == record.summary[f"shadow/{label}/test_roc_auc"]
+
+
+def test_replay_reproduces_the_live_run_decision_by_decision(runs: dict[str, Any]) -> None:
+    live = record_of(runs, "live")
+    curve = curve_from_record(live)
+    result = replay(curve, AnGesConfig())
+    logged_stop = [row["epoch"] for row in live.history if row.get("stop/decision") == "stop"]
+    assert (result.stop_epoch if result.triggered else None) == (logged_stop[0] if logged_stop else None)
+    assert result.stop_epoch == live.summary["stop/epoch"]
+    for row, decision in zip(live.history, result.decisions, strict=True):
+        for key, value in (("stop/aer", decision.aer), ("stop/ema", decision.ema)):
+            logged = row[key]
+            assert (value is None and math.isnan(logged)) or value == logged, (row["epoch"], key)
+
+
+def test_replay_on_the_shadow_curve_matches_the_live_run_with_the_same_seed(runs: dict[str, Any]) -> None:
+    """Same seed: the live run trains the same epochs as the shadow run, so replay predicts its stop."""
+    shadow, live = record_of(runs, "other"), record_of(runs, "live")
+    live_curve, shadow_curve = curve_from_record(live), curve_from_record(shadow)
+    assert shadow_curve.val[: live_curve.n_epochs] == live_curve.val  # deterministic training (threads 1)
+    predicted = replay(shadow_curve, AnGesConfig())
+    assert predicted.stop_epoch == live.summary["stop/epoch"]
+    assert predicted.test_metric == live.summary["stop/test_roc_auc"]
+
+
+def test_analyze_command_writes_the_report(runs: dict[str, Any]) -> None:
+    out = runs["tmp"] / "report"
+    args = ["analyze", "--source", str(runs["dir"]), "--out", str(out), "--cache-dir", str(runs["tmp"] / "cache")]
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    # A live run that stopped before its budget has no full curve: it is skipped (but its stop is replay-checked).
+    live_truncated = not curve_from_record(record_of(runs, "live")).complete
+    assert f"{3 - live_truncated} complete curves analysed, {int(live_truncated)} skipped" in result.output
+    matched = re.search(r"replay reproduced (\d+)/(\d+) logged stops", result.output)
+    assert matched is not None and matched[1] == matched[2] and int(matched[1]) >= 9  # 4 + 4 shadow, 1 live
+    for name in ("report.md", "report.html", "runs.csv", "epochs.csv", "tradeoff_runs.csv", "tradeoff_summary.csv"):
+        assert (out / name).stat().st_size > 0, name
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert pngs == ["aer_ema_gin_b3db.png", "curves_gin_b3db.png", "pareto_absolute_gin_b3db.png",
+                    "pareto_relative_gin_b3db.png"]  # fmt: skip
+    report = (out / "report.md").read_text()
+    for heading in ("Trade-off per model and dataset", "Replay reproduces", "k = beta(1-alpha)/(1-alpha*beta)",
+                    "Pareto fronts", "oracle", "best val epoch", "at first non-improving epoch"):  # fmt: skip
+        assert heading in report, heading
+    assert ("a live run that stopped" in report) == live_truncated
+    assert "<script" in (out / "report.html").read_text()[:5_000_000]
+
+
+def test_analyze_errors_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = runner.invoke(app, ["analyze", "--source", str(tmp_path / "empty"), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and "no runs under" in result.output
+    result = runner.invoke(app, ["analyze", "--source", str(tmp_path), "--rule", "anges:alpha=7"])
+    assert result.exit_code == 2 and "alpha" in result.output
+
+
+def test_tune_command_by_replay(runs: dict[str, Any]) -> None:
+    out = runs["tmp"] / "tune"
+    args = ["tune", "--source", str(runs["dir"]), "--out", str(out), "--trials", "30", "--cache-dir"]
+    result = runner.invoke(app, [*args, str(runs["tmp"] / "cache")], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "defaults" in result.output and "30 trials" in result.output
+    configs = yaml.safe_load((out / "best_configs.yaml").read_text())
+    assert configs["defaults"]["label"] == "anges_a0.9_b0.2_w3" and configs["pareto"]
+    assert (out / "optuna_journal.log").exists()
+    sweep = yaml.safe_load((out / "sweep_anges_pareto.yaml").read_text())
+    assert {"rule": "anges", "alpha": 0.9, "beta": 0.2, "warmup": 3} in sweep["parameters"]["stopping"]["values"]
+    trial = yaml.safe_load((out / "recommended_trial.yaml").read_text())
+    TrialConfig.model_validate(trial)  # a valid trial config for `greenft train --config`
+    # A second call with the same storage adds to the same study (many workers share one study).
+    again = runner.invoke(app, [*args, str(runs["tmp"] / "cache"), "--trials", "5"], env={"COLUMNS": "200"})
+    assert again.exit_code == 0, again.output
+    assert "35 in the study" in (out / "tune_report.md").read_text()
+
+
+def test_tune_live_with_one_real_trial(tmp_path: Path) -> None:
+    base = TrialConfig.model_validate(
+        small_trial(tmp_path, optim={"max_epochs": 3}, logging={"wandb_mode": "disabled", "runs_dir": str(tmp_path)})
+    )
+    result = tune_live(base, tmp_path / "tune", seeds=[0], n_trials=1)
+    assert result.n_trials_total == 1 and result.pareto
+    row = result.pareto[0]
+    assert row["label"] == "anges_a0.9_b0.2_w3"  # the enqueued defaults come first
+    assert row["emissions_kg"] > 0 and 0.0 <= row["val_metric_oriented"] <= 1.0
