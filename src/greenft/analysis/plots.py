@@ -123,7 +123,7 @@ def _curves_png(analysis: Analysis, curves: Sequence[Curve], path: Path, title: 
     )
     fig.suptitle(title, fontsize=11)
     fig.tight_layout(rect=(0, 0.1, 1, 0.96))
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -166,7 +166,7 @@ def _aer_png(analysis: Analysis, curves: Sequence[Curve], path: Path, title: str
     fig.legend(list(by_label.values()), list(by_label), loc="lower center", ncol=4, fontsize=8, frameon=False)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout(rect=(0, 0.08, 1, 0.96))
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -227,7 +227,7 @@ def _pareto_relative_png(rows: list[dict[str, Any]], path: Path, title: str) -> 
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -265,7 +265,7 @@ def _pareto_absolute_png(rows: list[dict[str, Any]], path: Path, title: str) -> 
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -295,7 +295,7 @@ def _importance_png(rows: list[dict[str, Any]], path: Path) -> Path | None:
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 

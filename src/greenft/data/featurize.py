@@ -57,10 +57,11 @@ def atom_type_index(atomic_number: int) -> int:
     return atomic_number - 1 if 1 <= atomic_number <= 118 else OTHER_ATOM
 
 
-def mol_to_graph(mol: Chem.Mol) -> Data:
-    """A PyG graph: ``x`` (atoms x 2, long), ``edge_index`` (2 x 2*bonds), ``edge_attr`` (2*bonds x 2, long)."""
+def categorical_graph(mol: Chem.Mol, atom_index: Callable[[int], int]) -> Data:
+    """The graph layout both published featurisations share (Hu et al. and MolCLR): per atom (type, chirality),
+    per bond (type, direction), each bond as two directed edges; only the atom-type vocabulary differs."""
     x = torch.tensor(
-        [[atom_type_index(a.GetAtomicNum()), _CHIRALITY.get(a.GetChiralTag(), 0)] for a in mol.GetAtoms()],
+        [[atom_index(a.GetAtomicNum()), _CHIRALITY.get(a.GetChiralTag(), 0)] for a in mol.GetAtoms()],
         dtype=torch.long,
     ).view(-1, 2)
     pairs: list[tuple[int, int]] = []
@@ -73,6 +74,11 @@ def mol_to_graph(mol: Chem.Mol) -> Data:
     edge_index = torch.tensor(pairs, dtype=torch.long).t().contiguous().view(2, -1)
     edge_attr = torch.tensor(attrs, dtype=torch.long).view(-1, 2)
     return Data(x=x, edge_index=edge_index, edge_attr=edge_attr)
+
+
+def mol_to_graph(mol: Chem.Mol) -> Data:
+    """A PyG graph: ``x`` (atoms x 2, long), ``edge_index`` (2 x 2*bonds), ``edge_attr`` (2*bonds x 2, long)."""
+    return categorical_graph(mol, atom_type_index)
 
 
 def smiles_to_graph(smiles: str) -> Data:

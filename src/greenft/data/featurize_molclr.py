@@ -22,11 +22,10 @@ Every chemical bond becomes two directed edges with the same features, in bond o
 
 from __future__ import annotations
 
-import torch
 from rdkit import Chem
 from torch_geometric.data import Data
 
-from greenft.data.featurize import Featurizer
+from greenft.data.featurize import Featurizer, categorical_graph
 
 MOLCLR_FEATURIZER_NAME = "molclr"
 MOLCLR_FEATURIZER_VERSION = 1
@@ -38,23 +37,6 @@ MOLCLR_NUM_BOND_TYPES = 5
 MOLCLR_SELF_LOOP_BOND = 4
 MOLCLR_NUM_BOND_DIRECTIONS = 3
 
-_CHIRALITY = {
-    Chem.ChiralType.CHI_UNSPECIFIED: 0,
-    Chem.ChiralType.CHI_TETRAHEDRAL_CW: 1,
-    Chem.ChiralType.CHI_TETRAHEDRAL_CCW: 2,
-}
-_BOND_TYPE = {
-    Chem.BondType.SINGLE: 0,
-    Chem.BondType.DOUBLE: 1,
-    Chem.BondType.TRIPLE: 2,
-    Chem.BondType.AROMATIC: 3,
-}
-_BOND_DIRECTION = {
-    Chem.BondDir.NONE: 0,
-    Chem.BondDir.ENDUPRIGHT: 1,
-    Chem.BondDir.ENDDOWNRIGHT: 2,
-}
-
 
 def molclr_atom_index(atomic_number: int) -> int:
     return atomic_number - 1 if 1 <= atomic_number <= 118 else MOLCLR_MASK_ATOM
@@ -62,21 +44,7 @@ def molclr_atom_index(atomic_number: int) -> int:
 
 def molclr_mol_to_graph(mol: Chem.Mol) -> Data:
     """A PyG graph of ``mol`` with hydrogens made explicit: ``x`` (atoms x 2), ``edge_index``, ``edge_attr``."""
-    mol = Chem.AddHs(mol)
-    x = torch.tensor(
-        [[molclr_atom_index(a.GetAtomicNum()), _CHIRALITY.get(a.GetChiralTag(), 0)] for a in mol.GetAtoms()],
-        dtype=torch.long,
-    ).view(-1, 2)
-    pairs: list[tuple[int, int]] = []
-    attrs: list[tuple[int, int]] = []
-    for bond in mol.GetBonds():
-        i, j = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
-        feature = (_BOND_TYPE.get(bond.GetBondType(), 0), _BOND_DIRECTION.get(bond.GetBondDir(), 0))
-        pairs += [(i, j), (j, i)]
-        attrs += [feature, feature]
-    edge_index = torch.tensor(pairs, dtype=torch.long).t().contiguous().view(2, -1)
-    edge_attr = torch.tensor(attrs, dtype=torch.long).view(-1, 2)
-    return Data(x=x, edge_index=edge_index, edge_attr=edge_attr)
+    return categorical_graph(Chem.AddHs(mol), molclr_atom_index)
 
 
 def molclr_smiles_to_graph(smiles: str) -> Data:

@@ -17,8 +17,8 @@ from greenft.models.checkpoint import CheckpointError
 CHECKPOINT_SUBDIR = "checkpoint"
 STATE_FILE = "pretrain_state.pt"
 
-# Minutes `greenft pretrain NAME --threads 1` took with its default settings on this project's shared 2-core CPU (measured,
-# see docs/pretraining.md); quoted in the "no checkpoint" error so users know what they are signing up for.
+# Minutes `greenft pretrain NAME --threads 1` took with default settings on this project's shared 2-core CPU
+# under load (measured, see docs/pretraining.md); quoted in the "no checkpoint" error so users know the cost.
 PRETRAIN_MINUTES: dict[str, int] = {"smiles-mlm": 8, "selfies-mlm": 20, "gin-contrastive": 4, "gcn-contrastive": 4}
 
 
