@@ -72,6 +72,10 @@ def train(
     layers: Annotated[int | None, typer.Option(help="GNN layers")] = None,
     emb_dim: Annotated[int | None, typer.Option(help="hidden width")] = None,
     checkpoint: Annotated[Path | None, typer.Option(help="pretrained encoder checkpoint")] = None,
+    random_init: Annotated[
+        bool | None,
+        typer.Option("--random-init/--pretrained-init", help="keep a pretrained model's architecture, fresh weights"),
+    ] = None,
     checkpoint_format: Annotated[str | None, typer.Option(help="auto (detected), greenft, hu2020 or molclr")] = None,
     rule: Annotated[str | None, typer.Option(help="stopping rule: anges, patience or none")] = None,
     alpha: Annotated[float | None, typer.Option(help="AN-GES EMA smoothing")] = None,
@@ -112,6 +116,7 @@ def train(
             model__emb_dim=emb_dim,
             model__checkpoint=checkpoint,
             model__checkpoint_format=checkpoint_format,
+            model__random_init=random_init,
             optim__max_epochs=max_epochs,
             optim__lr=lr,
             optim__batch_size=batch_size,
