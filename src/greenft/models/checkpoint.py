@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from greenft.data.featurize import FEATURIZER_NAME, FEATURIZER_VERSION
-from greenft.models.gin import GINEncoder
+from greenft.models.gin import GINEncoder, GraphEncoder
 
 GREENFT_FORMAT = "greenft-encoder"
 GREENFT_FORMAT_VERSION = 1
@@ -113,13 +113,24 @@ def load_into_encoder(checkpoint: LoadedCheckpoint, encoder: GINEncoder) -> None
         )
 
 
-def save_encoder_checkpoint(encoder: GINEncoder, path: Path, provenance: dict[str, Any] | None = None) -> Path:
-    """Write a greenft-format encoder checkpoint atomically (temporary file, then rename)."""
+def save_encoder_checkpoint(
+    encoder: GraphEncoder,
+    path: Path,
+    provenance: dict[str, Any] | None = None,
+    *,
+    family: str = "gin",
+    featurizer: tuple[str, int] = (FEATURIZER_NAME, FEATURIZER_VERSION),
+) -> Path:
+    """Write an encoder checkpoint in greenft's format atomically (temporary file, then rename).
+
+    ``family`` and ``featurizer`` (name, version) record what the weights mean; the defaults are the GIN on
+    Hu et al. graphs. Other layouts (GCN, MolCLR) pass theirs (see ``greenft.models.published.save_encoder``).
+    """
     payload = {
         "format": GREENFT_FORMAT,
         "version": GREENFT_FORMAT_VERSION,
-        "architecture": {"family": "gin", "num_layers": encoder.num_layers, "emb_dim": encoder.emb_dim},
-        "featurizer": {"name": FEATURIZER_NAME, "version": FEATURIZER_VERSION},
+        "architecture": {"family": family, "num_layers": encoder.num_layers, "emb_dim": encoder.emb_dim},
+        "featurizer": {"name": featurizer[0], "version": featurizer[1]},
         "provenance": provenance or {},
         "state_dict": {k: v.detach().cpu() for k, v in encoder.state_dict().items()},
     }

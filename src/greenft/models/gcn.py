@@ -102,32 +102,15 @@ class MolclrGCNConv(MessagePassing):  # type: ignore[misc]
 
 
 class GCNEncoder(GraphEncoder):
-    """Atom embeddings and ``num_layers`` GCN layers (Hu et al. or MolCLR layout) with batch norm; last-layer JK."""
+    """:class:`GraphEncoder` with GCN layers, in the Hu et al. or the MolCLR layout (layer and vocabularies)."""
 
     def __init__(
         self, num_layers: int = 5, emb_dim: int = 300, dropout: float = 0.0, layout: GcnLayout = "hu2020"
     ) -> None:
-        super().__init__()
-        if num_layers < 1:
-            raise ValueError(f"num_layers must be >= 1, got {num_layers}")
         if layout not in ("hu2020", "molclr"):
             raise ValueError(f"GCN layout must be 'hu2020' or 'molclr', got {layout!r}")
-        self.num_layers, self.emb_dim, self.dropout, self.layout = num_layers, emb_dim, dropout, layout
         atoms = NUM_ATOM_TYPES if layout == "hu2020" else MOLCLR_NUM_ATOM_TYPES
         chirality = NUM_CHIRALITY_TAGS if layout == "hu2020" else MOLCLR_NUM_CHIRALITY_TAGS
-        self.x_embedding1 = nn.Embedding(atoms, emb_dim)
-        self.x_embedding2 = nn.Embedding(chirality, emb_dim)
-        nn.init.xavier_uniform_(self.x_embedding1.weight)
-        nn.init.xavier_uniform_(self.x_embedding2.weight)
         conv = HuGCNConv if layout == "hu2020" else MolclrGCNConv
-        self.gnns = nn.ModuleList([conv(emb_dim) for _ in range(num_layers)])
-        self.batch_norms = nn.ModuleList([nn.BatchNorm1d(emb_dim) for _ in range(num_layers)])
-
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
-        h = self.x_embedding1(x[:, 0]) + self.x_embedding2(x[:, 1])
-        for layer, (conv, norm) in enumerate(zip(self.gnns, self.batch_norms, strict=True)):
-            h = norm(conv(h, edge_index, edge_attr))
-            if layer < self.num_layers - 1:
-                h = torch.relu(h)
-            h = nn.functional.dropout(h, self.dropout, training=self.training)
-        return h  # type: ignore[no-any-return]
+        super().__init__(num_layers, emb_dim, dropout, atoms, chirality, conv)
+        self.layout = layout

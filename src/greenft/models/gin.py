@@ -7,7 +7,7 @@ by ``greenft pretrain``, loads by name with nothing missing or unexpected.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,25 +57,31 @@ class GINConv(MessagePassing):  # type: ignore[misc]
 
 
 class GraphEncoder(nn.Module):
-    """What :class:`GraphPropertyModel` needs of an encoder (GIN, GCN, ...): node embeddings ``emb_dim`` wide."""
+    """The encoder layout Hu et al. and MolCLR share (GIN and GCN alike), hence their checkpoints' key names.
 
-    num_layers: int
-    emb_dim: int
+    Atom type + chirality embeddings (``x_embedding1``/``x_embedding2``), then ``num_layers`` message-passing
+    layers (``gnns.<i>``), each followed by batch norm (``batch_norms.<i>``), ReLU between layers and dropout;
+    the last layer's node embeddings are the output (JK "last"). Subclasses choose the layer and vocabularies.
+    """
 
-
-class GINEncoder(GraphEncoder):
-    """Atom embeddings, ``num_layers`` GIN layers with batch norm, ReLU between layers, dropout; last-layer JK."""
-
-    def __init__(self, num_layers: int = 5, emb_dim: int = 300, dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        num_layers: int,
+        emb_dim: int,
+        dropout: float,
+        num_atom_types: int,
+        num_chirality_tags: int,
+        make_layer: Callable[[int], nn.Module],
+    ) -> None:
         super().__init__()
         if num_layers < 1:
             raise ValueError(f"num_layers must be >= 1, got {num_layers}")
         self.num_layers, self.emb_dim, self.dropout = num_layers, emb_dim, dropout
-        self.x_embedding1 = nn.Embedding(NUM_ATOM_TYPES, emb_dim)
-        self.x_embedding2 = nn.Embedding(NUM_CHIRALITY_TAGS, emb_dim)
+        self.x_embedding1 = nn.Embedding(num_atom_types, emb_dim)
+        self.x_embedding2 = nn.Embedding(num_chirality_tags, emb_dim)
         nn.init.xavier_uniform_(self.x_embedding1.weight)
         nn.init.xavier_uniform_(self.x_embedding2.weight)
-        self.gnns = nn.ModuleList([GINConv(emb_dim) for _ in range(num_layers)])
+        self.gnns = nn.ModuleList([make_layer(emb_dim) for _ in range(num_layers)])
         self.batch_norms = nn.ModuleList([nn.BatchNorm1d(emb_dim) for _ in range(num_layers)])
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
@@ -86,6 +92,13 @@ class GINEncoder(GraphEncoder):
                 h = torch.relu(h)
             h = nn.functional.dropout(h, self.dropout, training=self.training)
         return h  # type: ignore[no-any-return]
+
+
+class GINEncoder(GraphEncoder):
+    """The Hu et al. 2020 GIN encoder: :class:`GraphEncoder` with GIN layers and Hu et al.'s vocabularies."""
+
+    def __init__(self, num_layers: int = 5, emb_dim: int = 300, dropout: float = 0.0) -> None:
+        super().__init__(num_layers, emb_dim, dropout, NUM_ATOM_TYPES, NUM_CHIRALITY_TAGS, GINConv)
 
 
 _POOLS = {"mean": global_mean_pool, "sum": global_add_pool, "max": global_max_pool}

@@ -22,7 +22,6 @@ make every "pretrained vs random" comparison meaningless.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +38,12 @@ from greenft.data.featurize import HU2020, NUM_ATOM_TYPES, NUM_BOND_TYPES, Featu
 from greenft.data.featurize_molclr import MOLCLR, MOLCLR_NUM_ATOM_TYPES, MOLCLR_NUM_BOND_TYPES
 from greenft.data.graph_cache import featurise
 from greenft.models.base import BuiltModel, ModelFamily, count_parameters
-from greenft.models.checkpoint import GREENFT_FORMAT, GREENFT_FORMAT_VERSION, CheckpointError
+from greenft.models.checkpoint import (
+    GREENFT_FORMAT,
+    GREENFT_FORMAT_VERSION,
+    CheckpointError,
+    save_encoder_checkpoint,
+)
 from greenft.models.config import ModelConfig
 from greenft.models.gcn import GCNEncoder
 from greenft.models.gin import GINEncoder, GraphEncoder, GraphPropertyModel
@@ -399,20 +403,8 @@ def save_encoder(encoder: GraphEncoder, path: Path, model: str, provenance: dict
     if model not in LAYOUT_BY_MODEL:
         raise ValueError(f"model {model!r} has no published layout; known: {sorted(LAYOUT_BY_MODEL)}")
     layout = LAYOUT_BY_MODEL[model]
-    payload = {
-        "format": GREENFT_FORMAT,
-        "version": GREENFT_FORMAT_VERSION,
-        "architecture": {"family": model, "num_layers": encoder.num_layers, "emb_dim": encoder.emb_dim},
-        "featurizer": {"name": layout.featurizer.name, "version": layout.featurizer.version},
-        "provenance": provenance or {},
-        "state_dict": {k: v.detach().cpu() for k, v in encoder.state_dict().items()},
-    }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-    return path
+    featurizer = (layout.featurizer.name, layout.featurizer.version)
+    return save_encoder_checkpoint(encoder, path, provenance, family=model, featurizer=featurizer)
 
 
 class PublishedLayoutFamily(ModelFamily):
