@@ -168,11 +168,12 @@ def build_rules(config: TrialConfig, metric: Metric) -> tuple[str, dict[str, Sto
 
 
 @contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into :class:`TrialInterrupted` for the duration (main thread only)."""
+def sigterm_as_interrupt(exception: type[KeyboardInterrupt] = TrialInterrupted) -> Iterator[None]:
+    """Turn SIGTERM (``kill``, ``docker stop``) into ``exception`` for the duration (main thread only), so a
+    stopped agent or controller ends the way Ctrl-C ends it."""
 
     def handler(signum: int, frame: types.FrameType | None) -> None:
-        raise TrialInterrupted(f"signal {signum}")
+        raise exception(f"signal {signum}")
 
     try:
         previous = signal.signal(signal.SIGTERM, handler)

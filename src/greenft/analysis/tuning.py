@@ -80,6 +80,21 @@ class SearchSpace:
         )
 
 
+def _progress_callback(
+    progress: TrialProgress | None, n_trials: int
+) -> Callable[[optuna.Study, optuna.trial.FrozenTrial], None]:
+    """An Optuna callback reporting (trials done, trials asked) to ``progress`` after each trial."""
+    done = 0
+
+    def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, n_trials)
+
+    return callback
+
+
 def make_storage(storage: str | None, out_dir: Path) -> tuple[Any, str]:
     """The Optuna storage and a description of it.
 
@@ -249,14 +264,7 @@ def tune_by_replay(
         change = score.val_metric_change_pct if metric_split == "val" else score.metric_change_pct
         return score.emissions_spent_pct, change
 
-    done = 0
-
-    def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, n_trials)
-
+    callback = _progress_callback(progress, n_trials)
     start = time.perf_counter()
     study.optimize(objective, n_trials=n_trials, callbacks=[callback], gc_after_trial=False)
     if study is not persistent:
@@ -393,14 +401,7 @@ def tune_live(
         trial.set_user_attr("stop_epoch_mean", sum(epochs) / len(epochs))
         return sum(emissions) / len(emissions), sum(vals) / len(vals)
 
-    done = 0
-
-    def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, n_trials)
-
+    callback = _progress_callback(progress, n_trials)
     start = time.perf_counter()
     study.optimize(objective, n_trials=n_trials, callbacks=[callback], gc_after_trial=False)
     result = TuneResult(

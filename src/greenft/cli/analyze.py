@@ -12,22 +12,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
 from greenft.analysis.records import RunRecord
-from greenft.cli.app import app, console, fail
+from greenft.cli.app import app, console, fail, progress_bar
 
 
 def reading_progress() -> Progress:
     """The progress bar shared by ``analyze`` and ``tune`` while runs are read."""
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
+    return progress_bar()
 
 
 def read_with_progress(source: str, tags: list[str] | None, cache_dir: Path | None, use_cache: bool) -> list[RunRecord]:

@@ -10,6 +10,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from greenft.agents.config import ConfigError
 from greenft.data import DatasetFileError, MissingDataPackageError, UnknownDatasetError
@@ -35,3 +36,15 @@ USER_ERRORS: tuple[type[Exception], ...] = (
 def fail(err: BaseException | str) -> NoReturn:
     console.print(f"[bold red]error:[/] {err}", soft_wrap=True)
     raise typer.Exit(code=2)
+
+
+def progress_bar() -> Progress:
+    """The transient bar (description, bar, n/total, elapsed) that ``train``, ``analyze`` and ``tune`` show."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )

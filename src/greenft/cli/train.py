@@ -12,11 +12,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.panel import Panel
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from greenft.agents.config import TrialConfig, deep_update, load_trial_config, parse_trial_config
-from greenft.cli.app import USER_ERRORS, app, console, fail
+from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar
 from greenft.data.registry import Metric, TaskType
 from greenft.data.splits import SplitKind
 
@@ -141,14 +140,7 @@ def _run_with_display(config: TrialConfig) -> None:
     from greenft.agents.trial import DatasetSplitError, EpochRecord, TrialContext, run_trial
 
     state: dict[str, Any] = {}
-    progress = Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
+    progress = progress_bar()
 
     def on_start(ctx: TrialContext) -> None:
         state["ctx"] = ctx

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 
 from greenft.analysis.tuning import DEFAULT_STUDY, SearchSpace, TuneResult
-from greenft.cli.app import USER_ERRORS, app, console, fail
+from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar
 
 Sampler = Literal["nsga2", "tpe", "random"]
 
@@ -85,14 +85,7 @@ def tune(
     if not (a_low >= 0.0 and a_high <= 1.0 and b_low >= 0.0 and w_low >= 0):
         fail("search ranges: alpha within [0, 1], beta >= 0, W >= 0")
     space = SearchSpace((a_low, a_high), (b_low, b_high), (int(w_low), int(w_high)))
-    progress = Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
+    progress = progress_bar()
     start = time.perf_counter()
     result: TuneResult
     datasets: list[str] = []

@@ -28,14 +28,14 @@ import signal
 import subprocess
 import sys
 import time
-import types
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from greenft.agents.config import ConfigError, TrialConfig
+from greenft.agents.trial import sigterm_as_interrupt
 from greenft.sweeps.params import trial_config_from_sweep
 from greenft.sweeps.spec import SweepFileError, SweepSpec, plain, sweep_engine
 from greenft.sweeps.state import (
@@ -542,7 +542,7 @@ class SweepController:
         """Run (or resume) the sweep until its target; Ctrl-C / SIGTERM stop it cleanly (``interrupted``)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         interrupted = False
-        with self.store.locked(), _sigterm_as_keyboard_interrupt():
+        with self.store.locked(), sigterm_as_interrupt(KeyboardInterrupt):
             self.state = self._load_state()
             self._save()
             self.report(self._opening_line())
@@ -576,24 +576,6 @@ class SweepController:
                 line += f" and {queued} to run again"
         line += f"; {self.options.workers} worker(s); state {self.store.path}"
         return line
-
-
-@contextmanager
-def _sigterm_as_keyboard_interrupt() -> Iterator[None]:
-    """SIGTERM (``kill``, ``docker stop``) stops the controller the way Ctrl-C does (main thread only)."""
-
-    def handler(signum: int, frame: types.FrameType | None) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def run_sweep(spec: SweepSpec, options: SweepOptions, report: Report = print) -> SweepOutcome:
