@@ -215,3 +215,17 @@ def test_a_controller_process_killed_mid_sweep_resumes_with_the_remaining_trials
     resumed = run_sweep(spec, _options(tmp_path), report=lambda line: None)  # the same sweep, run again
     assert resumed.ran == 2 and [t.status for t in resumed.state.trials] == ["finished"] * 3
     assert [len(t.attempts) for t in resumed.state.trials] == [1, 2, 1]
+
+
+def test_the_progress_hook_sees_done_out_of_target_and_the_running_trials(tmp_path: Path) -> None:
+    from greenft.sweeps.controller import SweepProgress
+
+    spec = _spec(tmp_path, _grid([0, 7, 1, 2]))  # seed 7 crashes in the fake worker: crashed counts as done
+    seen: list[SweepProgress] = []
+    outcome = run_sweep(spec, _options(tmp_path, workers=2), report=lambda line: None, progress=seen.append)
+    assert outcome.ran == 4
+    assert [p.done for p in seen] == sorted(p.done for p in seen)  # never goes back
+    assert seen[-1] == SweepProgress(done=4, target=4, running=())
+    assert max(len(p.running) for p in seen) == 2 and all(len(p.running) <= 2 for p in seen)
+    started = {trial for p in seen for trial in p.running}
+    assert started == {t.trial_id for t in outcome.state.trials}

@@ -22,6 +22,24 @@ EPOCHS_FILE = "greenft_epochs.jsonl"
 SUMMARY_FILE = "greenft_summary.json"
 
 
+class WandbUnavailableError(RuntimeError):
+    """W&B could not start the run (no API key, server unreachable, key refused).
+
+    Raised before any epoch is trained, so nothing is lost; the message is one line that says which server and
+    what to do, instead of wandb's own multi-screen traceback.
+    """
+
+
+def _wandb_failure(err: Exception, mode: str) -> WandbUnavailableError:
+    reason = " ".join(str(err).split()) or type(err).__name__
+    server = os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")
+    return WandbUnavailableError(
+        f"W&B could not start an {mode} run (server {server}): {reason} -- run `wandb login` (or set "
+        "WANDB_API_KEY), or log offline (--wandb-mode offline; WANDB_MODE=offline under an agent) and upload "
+        "later with `wandb sync`"
+    )
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
@@ -53,20 +71,12 @@ class RunLog:
             self.run_id = self.files_dir.name
             self.run_path = self.files_dir
         else:
-            import wandb
+            from wandb.errors import AuthenticationError, CommError, UsageError
 
-            self._run = wandb.init(
-                project=settings.project,
-                entity=settings.entity,
-                group=settings.group,
-                tags=settings.tags or None,
-                name=settings.name,
-                dir=str(settings.runs_dir),
-                mode=settings.wandb_mode,
-                config=config,
-                job_type="finetune",
-                settings=wandb.Settings(silent=True, console="off", x_disable_stats=not settings.system_metrics),
-            )
+            try:
+                self._run = self._init_wandb(settings, config)
+            except (AuthenticationError, CommError, UsageError) as err:
+                raise _wandb_failure(err, settings.wandb_mode) from None
             self._run.define_metric("epoch")
             for prefix in ("train/*", "val/*", "test/*", "emissions/*", "energy/*", "time/*", "stop/*", "shadow/*"):
                 self._run.define_metric(prefix, step_metric="epoch")
@@ -75,6 +85,23 @@ class RunLog:
             self.run_path = self.files_dir.parent
         self._epochs = (self.files_dir / EPOCHS_FILE).open("a", encoding="utf-8")
         self.write_json("greenft_config.json", config)
+
+    @staticmethod
+    def _init_wandb(settings: LoggingConfig, config: dict[str, Any]) -> Any:
+        import wandb
+
+        return wandb.init(
+            project=settings.project,
+            entity=settings.entity,
+            group=settings.group,
+            tags=settings.tags or None,
+            name=settings.name,
+            dir=str(settings.runs_dir),
+            mode=settings.wandb_mode,
+            config=config,
+            job_type="finetune",
+            settings=wandb.Settings(silent=True, console="off", x_disable_stats=not settings.system_metrics),
+        )
 
     @property
     def wandb_run(self) -> Any:

@@ -6,20 +6,30 @@ problem and exits with code 2; nothing else is printed, no traceback.
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from greenft.agents.config import ConfigError
+from greenft.agents.run_log import WandbUnavailableError
 from greenft.data import DatasetFileError, MissingDataPackageError, UnknownDatasetError
 from greenft.models import CheckpointError, UnknownModelError
 
-app = typer.Typer(
+HELP_MARKUP: None = None
+"""Help texts are shown as written, never parsed as rich markup: option help such as ``wandb:E/P[/SWEEP]`` made
+``--help`` crash with a MarkupError. Every Typer group is built by :func:`command_group` with this setting."""
+
+
+def command_group(help: str, **options: Any) -> typer.Typer:
+    """A ``greenft`` command group: the one place where Typer's settings shared by every group live."""
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=HELP_MARKUP, **options)
+
+
+app = command_group(
+    "greenft: fine-tune molecular property predictors, measure CO2 per epoch, stop with AN-GES.",
     add_completion=False,
-    no_args_is_help=True,
-    help="greenft: fine-tune molecular property predictors, measure CO2 per epoch, stop with AN-GES.",
 )
 console = Console()
 
@@ -30,6 +40,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     UnknownModelError,
     CheckpointError,
     MissingDataPackageError,
+    WandbUnavailableError,
 )
 
 

@@ -16,11 +16,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from greenft.cli.app import app, console, fail
+from greenft.cli.app import app, command_group, console, fail
 from greenft.models import CheckpointError
 from greenft.models.published import CHECKPOINT_FORMATS, LoadReport, inspect_checkpoint
 
-checkpoint_app = typer.Typer(no_args_is_help=True, help="Pretrained encoder checkpoints.")
+checkpoint_app = command_group("Pretrained encoder checkpoints.")
 app.add_typer(checkpoint_app, name="checkpoint")
 
 

@@ -15,14 +15,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from greenft.cli.app import USER_ERRORS, app, console, fail
+from greenft.cli.app import USER_ERRORS, app, command_group, console, fail
 from greenft.data import BUILTIN_DATASETS, DatasetFileError, MissingDataPackageError, get_dataset_spec, load_molecules
 from greenft.data.describe import DatasetSummary, summarise_dataset
 from greenft.data.loading import count_rows, resolve_paths, user_dataset_spec
 from greenft.data.registry import DatasetSpec, Metric, TaskType
 from greenft.data.splits import SplitKind
 
-datasets_app = typer.Typer(no_args_is_help=True, help="The built-in datasets.")
+datasets_app = command_group("The built-in datasets.")
 app.add_typer(datasets_app, name="datasets")
 
 

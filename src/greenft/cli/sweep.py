@@ -21,12 +21,9 @@ from typing import Annotated, Any
 import typer
 
 from greenft.agents.config import TrialConfig, load_trial_config
-from greenft.cli.app import USER_ERRORS, app, console, fail
+from greenft.cli.app import USER_ERRORS, app, command_group, console, fail, progress_bar
 
-sweep_app = typer.Typer(
-    no_args_is_help=True,
-    help="Hyperparameter sweeps from W&B sweep YAMLs: run them here (offline) or on a W&B server.",
-)
+sweep_app = command_group("Hyperparameter sweeps from W&B sweep YAMLs: run them here (offline) or on a W&B server.")
 app.add_typer(sweep_app, name="sweep")
 
 SweepFile = Annotated[Path, typer.Argument(help="a W&B sweep YAML (see sweeps/)")]
@@ -66,7 +63,7 @@ def run(
     grace: Annotated[float, typer.Option(help="seconds running trials get to close their logs on stop")] = 120.0,
 ) -> None:
     """Run a sweep here with W&B's open-source engine, offline by default; run it again to resume."""
-    from greenft.sweeps.controller import SweepOptions, run_sweep
+    from greenft.sweeps.controller import SweepOptions, SweepProgress, run_sweep
     from greenft.sweeps.state import SweepBusyError, SweepStateError
 
     if wandb_mode not in ("offline", "online", "disabled"):
@@ -86,8 +83,21 @@ def run(
         grace_s=grace,
         base=base,
     )
+    bar = progress_bar()
+    task = bar.add_task(f"sweep {spec.name}", total=None)
+
+    def show(now: SweepProgress) -> None:
+        running = ", ".join(now.running) or "-"
+        bar.update(task, total=now.target, completed=now.done, description=f"sweep {spec.name} (running: {running})")
+
     try:
-        outcome = run_sweep(spec, options, report=lambda line: console.print(line, soft_wrap=True, highlight=False))
+        with bar:
+            outcome = run_sweep(
+                spec,
+                options,
+                report=lambda line: console.print(line, soft_wrap=True, highlight=False),
+                progress=show,
+            )
     except (SweepBusyError, SweepStateError) as err:
         fail(err)
     except USER_ERRORS as err:

@@ -62,18 +62,34 @@ def parse_param_args(args: Sequence[str]) -> dict[str, Any]:
     return params
 
 
+WANDB_CONFIG_VERSION = 1
+"""The ``wandb_version`` that wandb's parameter-file writer (``config_util.save_config_file_from_dict``) puts first."""
+
+
 def read_param_file(path: Path) -> dict[str, Any]:
-    """A JSON/YAML mapping of parameters, either flat or W&B's ``{name: {value: v}}`` form (``_wandb`` dropped)."""
+    """The sweep parameters in the file ``wandb agent`` writes (``$WANDB_SWEEP_PARAM_PATH``), or a user's JSON/YAML.
+
+    wandb writes ``wandb_version: 1`` followed by ``{name: {value: v}}`` entries; a user file may be flat. The
+    version key is wandb's file format, not a parameter: it is checked (an unknown version would mean the
+    entries below it may not be what we read them as) and dropped, as are wandb's private ``_wandb`` entries.
+    """
     try:
         raw = yaml.safe_load(Path(path).read_text())
     except FileNotFoundError:
         raise ConfigError(f"sweep parameter file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read the sweep parameter file: {err}") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML/JSON: {err}") from None
     if raw is None:
         return {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sweep parameters, found {type(raw).__name__}")
+    version = raw.pop("wandb_version", None)
+    if version is not None and version != WANDB_CONFIG_VERSION:
+        raise ConfigError(
+            f"{path}: wandb_version = {version!r}: expected {WANDB_CONFIG_VERSION} (the format wandb's agent writes)"
+        )
     out: dict[str, Any] = {}
     for key, value in raw.items():
         if str(key).startswith("_wandb"):

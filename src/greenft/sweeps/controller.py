@@ -52,6 +52,19 @@ from greenft.sweeps.state import (
 from greenft.sweeps.worker import LineReader
 
 Report = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SweepProgress:
+    """Where the sweep stands, for a progress bar: trials done (finished or crashed, earlier calls included) out
+    of the target, and the trials running now."""
+
+    done: int
+    target: int
+    running: tuple[str, ...]
+
+
+ProgressHook = Callable[[SweepProgress], None]
 WORKER_MODULE = "greenft.sweeps.worker"
 
 
@@ -173,10 +186,13 @@ class _Worker:
 class SweepController:
     """Runs one sweep spec to its target with K workers; see the module docstring."""
 
-    def __init__(self, spec: SweepSpec, options: SweepOptions, report: Report = print) -> None:
+    def __init__(
+        self, spec: SweepSpec, options: SweepOptions, report: Report = print, progress: ProgressHook | None = None
+    ) -> None:
         self.spec = spec
         self.options = options
         self.report = report
+        self.progress = progress
         self.directory = sweep_dir(options.runs_dir, spec.name, spec.sweep_id)
         self.store = StateStore(self.directory)
         self.state: SweepState | None = None
@@ -237,7 +253,11 @@ class SweepController:
         return self.state
 
     def _save(self) -> None:
+        """Write the state, then tell the progress hook: every change a user should see passes through here."""
         self.store.save(self._state)
+        if self.progress is not None:
+            running = tuple(self._state.by_index(w.trial).trial_id for w in self.workers if w.trial is not None)
+            self.progress(SweepProgress(self._done(), self.target, running))
 
     def _in_flight(self) -> int:
         return sum(1 for w in self.workers if w.trial is not None)
@@ -328,6 +348,7 @@ class SweepController:
         config.logging.name = f"{self.spec.name}-{trial.trial_id}{suffix}"
         trial.status = "running"
         trial.history = []
+        worker.trial = trial.index
         self._save()
         metadata = {
             "id": self.spec.sweep_id,
@@ -348,7 +369,6 @@ class SweepController:
             "sweep": metadata,
             "metric": self.spec.metric_name,
         }
-        worker.trial = trial.index
         retry = f", attempt {attempt.number}" if attempt.number > 1 else ""
         self.report(f"{trial.trial_id} start   {describe(trial.params, self.spec)} (worker {worker.number}{retry})")
         if not worker.send(message):
@@ -578,9 +598,11 @@ class SweepController:
         return line
 
 
-def run_sweep(spec: SweepSpec, options: SweepOptions, report: Report = print) -> SweepOutcome:
+def run_sweep(
+    spec: SweepSpec, options: SweepOptions, report: Report = print, progress: ProgressHook | None = None
+) -> SweepOutcome:
     """Run or resume ``spec`` locally; see :class:`SweepController`."""
-    return SweepController(spec, options, report).run()
+    return SweepController(spec, options, report, progress).run()
 
 
 def read_state(spec: SweepSpec, runs_dir: Path) -> SweepState | None:
