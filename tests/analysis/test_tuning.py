@@ -10,38 +10,14 @@ from typing import Any
 import optuna
 import pytest
 import yaml
+from tuning_helpers import curves
 
 from greenft.agents import TrialConfig
 from greenft.analysis.pareto import dominates
-from greenft.analysis.records import Curve
 from greenft.analysis.tradeoff import score_rule
 from greenft.analysis.tuning import SearchSpace, make_storage, tune_by_replay, tune_live, write_tuning_outputs
-from greenft.stopping import AnGesConfig, MetricDirection
+from greenft.stopping import AnGesConfig
 from greenft.sweeps import trial_config_from_sweep
-
-
-def curves() -> list[Curve]:
-    """Curves where the defaults stop at a first noisy dip, and a more patient config keeps improving."""
-    shapes = [
-        [0.60, 0.70, 0.74, 0.73, 0.78, 0.80, 0.81, 0.81],
-        [0.55, 0.65, 0.70, 0.72, 0.71, 0.76, 0.77, 0.77],
-        [0.62, 0.66, 0.69, 0.70, 0.705, 0.70, 0.70, 0.69],
-    ]
-    return [
-        Curve(
-            run_id=f"c{i}",
-            metric="roc_auc",
-            direction=MetricDirection.MAXIMIZE,
-            val=tuple(v),
-            test=tuple(x - 0.02 for x in v),
-            emissions_kg=tuple(float(e) for e in range(1, 9)),
-            budget=8,
-            dataset="b3db",
-            model="gin",
-            seed=i,
-        )
-        for i, v in enumerate(shapes)
-    ]
 
 
 def test_tuning_by_replay_reports_pareto_configs_against_the_defaults(tmp_path: Path) -> None:

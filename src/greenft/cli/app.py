@@ -45,7 +45,10 @@ USER_ERRORS: tuple[type[Exception], ...] = (
 
 
 def fail(err: BaseException | str) -> NoReturn:
-    console.print(f"[bold red]error:[/] {err}", soft_wrap=True)
+    """Print ``error: <message>`` and exit with code 2. The message is printed as plain text: it quotes user
+    input and names such as ``greenft[postgres]`` or an IPv6 host ``[::1]`` that rich markup would swallow."""
+    console.print("[bold red]error:[/] ", end="")
+    console.print(str(err), markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 

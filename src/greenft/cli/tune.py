@@ -15,10 +15,12 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from greenft.analysis.tuning import DEFAULT_STUDY, SearchSpace, TuneResult
+from greenft.analysis.tuning import DEFAULT_STUDY, SearchSpace, StorageError, TuneResult
 from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar
 
 Sampler = Literal["nsga2", "tpe", "random"]
+#: What ends ``tune`` with one line and exit code 2: the CLI's user errors and a storage that cannot be used.
+TUNE_ERRORS: tuple[type[Exception], ...] = (*USER_ERRORS, StorageError)
 
 
 def _range(text: str, name: str, integer: bool = False) -> tuple[float, float]:
@@ -51,13 +53,17 @@ def tune(
     storage: Annotated[
         str | None,
         typer.Option(
-            help="Optuna storage: RDB URL (sqlite:///tune.db, postgresql://...) or a journal file path "
-            "(default OUT/optuna_journal.log)"
+            help="Optuna storage shared by workers: any SQLAlchemy URL (sqlite:///tune.db, "
+            "postgresql://USER:PASSWORD@HOST/DB with the driver of the postgres extra, mysql+pymysql://...), "
+            "a journal file path (default OUT/optuna_journal.log), or memory"
         ),
     ] = None,
     study_name: Annotated[str | None, typer.Option(help="study name (shared by workers)")] = None,
     sampler: Annotated[str, typer.Option(help="nsga2 (default), tpe or random")] = "nsga2",
-    seed: Annotated[int, typer.Option(help="sampler seed")] = 0,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="sampler seed (default: a fresh one per worker, printed; give it to repeat a run)"),
+    ] = None,
     metric_split: Annotated[
         str, typer.Option(help="metric the objective uses: val (default; no test leakage) or test")
     ] = "val",
@@ -71,7 +77,7 @@ def tune(
     seeds: Annotated[str, typer.Option(help="--live: comma-separated seeds trained per trial")] = "0",
 ) -> None:
     """Multi-objective AN-GES tuning (minimise emissions, maximise retained metric); writes the best configs."""
-    from greenft.analysis.tuning import tune_by_replay, write_tuning_outputs
+    from greenft.analysis.tuning import check_storage, tune_by_replay, write_tuning_outputs
 
     if sampler not in ("nsga2", "tpe", "random"):
         fail(f"--sampler {sampler!r}: use nsga2, tpe or random")
@@ -91,6 +97,7 @@ def tune(
     datasets: list[str] = []
     seed_list: list[int] = []
     try:
+        check_storage(storage, out)  # a wrong URL or password fails now, not after reading every run
         if live:
             result, seed_list = _live(
                 config, seeds, out, trials, storage, study_name, sampler_name, seed, space, progress
@@ -127,7 +134,7 @@ def tune(
                     metric_split=split,
                     progress=lambda done, total: progress.update(task, completed=done),
                 )
-    except USER_ERRORS as err:
+    except TUNE_ERRORS as err:
         fail(err)
     files = write_tuning_outputs(result, out, datasets=datasets, seeds=seed_list)
     _print_result(result)
@@ -136,8 +143,19 @@ def tune(
     )
     for path in files:
         console.print(f"  wrote {path}", soft_wrap=True)
+    others = f", {result.trials_from_others} added meanwhile by other workers" if result.trials_from_others else ""
     console.print(
-        f"browse the study: optuna-dashboard {result.storage}  (pip install optuna-dashboard)", soft_wrap=True
+        f"study {result.study_name!r}: {result.n_trials_total} trials{others}; this worker's sampler seed "
+        f"{result.seed} (--seed {result.seed} repeats its proposals)",
+        soft_wrap=True,
+        markup=False,
+    )
+    console.print(
+        f"browse the study: optuna-dashboard {result.storage}  (pip install optuna-dashboard"
+        + ("; the password is masked here" if "***" in result.storage else "")
+        + ")",
+        soft_wrap=True,
+        markup=False,
     )
 
 
@@ -149,7 +167,7 @@ def _live(
     storage: str | None,
     study_name: str | None,
     sampler: Sampler,
-    seed: int,
+    seed: int | None,
     space: SearchSpace,
     progress: Progress,
 ) -> tuple[TuneResult, list[int]]:

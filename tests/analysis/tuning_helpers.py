@@ -1,0 +1,71 @@
+"""Hand-made curves for the tuning tests, and a ``tune_by_replay`` worker process for the tests that run
+several workers on one storage at once (kept free of torch so that a worker starts in a second or two):
+
+    python tuning_helpers.py STORAGE OUT TRIALS START_AT [SEED]
+
+The worker imports first, then sleeps until the wall-clock time START_AT so that workers started together reach
+the storage at the same moment (the first-start races need that), tunes on :func:`curves`, and prints its result
+as one JSON line. A storage error is printed as ``error: <message>`` with exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from greenft.analysis.records import Curve
+from greenft.analysis.tuning import StorageError, tune_by_replay
+from greenft.stopping import MetricDirection
+
+
+def curves() -> list[Curve]:
+    """Curves where the defaults stop at a first noisy dip, and a more patient config keeps improving."""
+    shapes = [
+        [0.60, 0.70, 0.74, 0.73, 0.78, 0.80, 0.81, 0.81],
+        [0.55, 0.65, 0.70, 0.72, 0.71, 0.76, 0.77, 0.77],
+        [0.62, 0.66, 0.69, 0.70, 0.705, 0.70, 0.70, 0.69],
+    ]
+    return [
+        Curve(
+            run_id=f"c{i}",
+            metric="roc_auc",
+            direction=MetricDirection.MAXIMIZE,
+            val=tuple(v),
+            test=tuple(x - 0.02 for x in v),
+            emissions_kg=tuple(float(e) for e in range(1, 9)),
+            budget=8,
+            dataset="b3db",
+            model="gin",
+            seed=i,
+        )
+        for i, v in enumerate(shapes)
+    ]
+
+
+def main(argv: list[str]) -> int:
+    storage, out, trials, start_at = argv[0], Path(argv[1]), int(argv[2]), float(argv[3])
+    seed = int(argv[4]) if len(argv) > 4 else None
+    time.sleep(max(0.0, start_at - time.time()))
+    try:
+        result = tune_by_replay(curves(), out, n_trials=trials, storage=storage, seed=seed)
+    except StorageError as err:
+        print(f"error: {err}")
+        return 2
+    print(
+        json.dumps(
+            {
+                "seed": result.seed,
+                "worker": result.worker,
+                "storage": result.storage,
+                "n_trials_total": result.n_trials_total,
+                "trials_from_others": result.trials_from_others,
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
