@@ -41,8 +41,8 @@ from typing import Any
 
 from greenft.agents import parse_trial_config, run_trial
 from greenft.models import get_family
-from greenft.pretrain.families import ENCODER_FILE, PretrainedGraphFamily
-from greenft.pretrain.store import default_checkpoint_dir
+from greenft.models.checkpoint_paths import default_checkpoint_dir
+from greenft.models.pretrained_graph import ENCODER_FILE, PretrainedGraphFamily
 from greenft.stopping import AnGesConfig, PatienceConfig, rule_label
 
 ROOT = Path(__file__).resolve().parent.parent

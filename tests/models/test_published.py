@@ -13,13 +13,8 @@ import pytest
 import torch
 
 from greenft.models import CheckpointError, ModelConfig, build_model
-from greenft.models.published import (
-    detect_checkpoint,
-    inspect_checkpoint,
-    layout_of_state_dict,
-    load_encoder,
-    save_encoder,
-)
+from greenft.models.greenft_format import save_encoder
+from greenft.models.published import detect_checkpoint, inspect_checkpoint, layout_of_state_dict, load_encoder
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "checkpoints"
 HU_GCN = SHARED / "hu2020_gcn_contextpred.pth"

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from greenft.models import CheckpointError, ModelConfig, build_model, get_family, known_models
+from greenft.models.checkpoint_paths import MissingPretrainedCheckpointError
 from greenft.models.sequence import HubModelError, SequenceBatch, SequenceLoader
 from greenft.models.sequence.tokenizers import SMILES_REGEX, MolTokenizer
-from greenft.pretrain.store import MissingPretrainedCheckpointError
 
 SMILES = ["CCO", "c1ccccc1N", "[Na+].[Cl-]", "F/C=C/F", "CC(=O)Oc1ccccc1C(=O)O"]
 

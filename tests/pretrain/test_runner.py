@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 from greenft.cli import app
 from greenft.data.corpus import moses_path, read_smiles_file
 from greenft.pretrain.recipes import PretrainConfigError, get_recipe, make_settings
-from greenft.pretrain.runner import PretrainInterrupted, plan_run, pretrain, schedule
-from greenft.pretrain.store import STATE_FILE
+from greenft.pretrain.runner import STATE_FILE, PretrainInterrupted, plan_run, pretrain, schedule
 
 runner = CliRunner()
 MLM = {**TINY_SIZES, "dropout": 0.1, "save_every": 2, "meter": "wallclock"}

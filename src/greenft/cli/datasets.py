@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import BaseModel, Field
 from rich.markup import escape
 from rich.table import Table
 
 from greenft.cli.app import USER_ERRORS, app, command_group, console, fail
+from greenft.cli.listing import ListFormat, print_rows
 from greenft.data import BUILTIN_DATASETS, DatasetFileError, MissingDataPackageError, get_dataset_spec, load_molecules
 from greenft.data.describe import DatasetSummary, summarise_dataset
 from greenft.data.loading import count_rows, resolve_paths, user_dataset_spec
@@ -26,36 +28,78 @@ datasets_app = command_group("The built-in datasets.")
 app.add_typer(datasets_app, name="datasets")
 
 
-def _availability(spec: DatasetSpec) -> tuple[str, str]:
-    """(molecules, installed) columns: a cheap row count, or how to install the package that holds the file."""
+class DatasetListing(BaseModel):
+    """One row of ``datasets list``: what ``--format csv|json`` writes and the table shows."""
+
+    name: str
+    molecules: int | None = Field(description="data rows in the file(s); None when its package is not installed")
+    tasks: int
+    task: str
+    metric: str
+    package: str | None
+    installed: bool
+    install: str = Field(description="the optional extra that holds the file, or how to install its package")
+    source: str
+    licence: str
+
+
+def _listing(spec: DatasetSpec) -> DatasetListing:
+    """A cheap row count, or how to install the package that holds the file."""
     try:
-        rows = count_rows(spec)
+        rows: int | None = count_rows(spec)
     except (MissingDataPackageError, DatasetFileError):
-        return "-", escape(f"no: {spec.install_hint}")
-    extra = f" (optional extra greenft[{spec.optional_extra}])" if spec.optional_extra else ""
-    return f"{rows:,}", escape(f"yes{extra}")
+        rows = None
+    if rows is None:
+        install = spec.install_hint
+    else:
+        install = f"optional extra greenft[{spec.optional_extra}]" if spec.optional_extra else ""
+    return DatasetListing(
+        name=spec.name,
+        molecules=rows,
+        tasks=len(spec.target_columns),
+        task=spec.task_type.value,
+        metric=spec.metric.value,
+        package=spec.package,
+        installed=rows is not None,
+        install=install,
+        source=spec.source,
+        licence=spec.licence,
+    )
+
+
+def _table(rows: list[DatasetListing]) -> Table:
+    """Names and counts are never broken (``| grep clintox`` finds its line at any width); the text cells fold."""
+    table = Table(show_header=True, caption="molecules: data rows in the file(s); `datasets show NAME` validates them")
+    for column in ("name", "molecules"):
+        table.add_column(column, no_wrap=True)
+    for column in ("tasks", "task", "metric", "package", "installed", "source", "licence"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        note = f" ({row.install})" if row.install else ""
+        installed = f"yes{note}" if row.installed else f"no: {row.install}"
+        table.add_row(
+            row.name,
+            "-" if row.molecules is None else f"{row.molecules:,}",
+            str(row.tasks),
+            row.task,
+            row.metric,
+            row.package or "-",
+            escape(installed),
+            escape(row.source),
+            escape(row.licence),
+        )
+    return table
 
 
 @datasets_app.command("list")
-def datasets_list() -> None:
+def datasets_list(
+    fmt: Annotated[
+        ListFormat, typer.Option("--format", help="table for people; csv or json (plain, one row each) for scripts")
+    ] = ListFormat.table,
+) -> None:
     """Name, molecules, tasks, task type, metric, source package, licence and whether its package is installed."""
-    table = Table(show_header=True, caption="molecules: data rows in the file(s); `datasets show NAME` validates them")
-    for column in ("name", "molecules", "tasks", "task", "metric", "package", "installed", "source", "licence"):
-        table.add_column(column, overflow="fold")
-    for spec in BUILTIN_DATASETS.values():
-        molecules, installed = _availability(spec)
-        table.add_row(
-            spec.name,
-            molecules,
-            str(len(spec.target_columns)),
-            spec.task_type.value,
-            spec.metric.value,
-            spec.package or "-",
-            installed,
-            escape(spec.source),
-            escape(spec.licence),
-        )
-    console.print(table)
+    rows = [_listing(spec) for spec in BUILTIN_DATASETS.values()]
+    print_rows(rows, fmt, _table(rows), console)
 
 
 def _fmt(value: float | None, spec: str = ".3g") -> str:

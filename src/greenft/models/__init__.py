@@ -1,9 +1,18 @@
-"""Models: families (GIN, ...) behind one interface, checkpoints and the model registry."""
+"""Models: families (GIN, GCN, transformers) behind one interface, checkpoints and the model registry.
+
+Layers: ``graph_encoder`` (the shared GNN body) < ``gin``/``gcn`` (layers) < ``graph_layouts`` (the table of
+graph models) < ``greenft_format``/``published`` (the one graph checkpoint writer and loader) <
+``graph_family``/``pretrained_graph`` and ``sequence`` (registry families) < ``registry``. Nothing here imports
+``greenft.pretrain``, ``agents`` or anything above them.
+"""
 
 from greenft.models.base import BuiltModel, ModelFamily, count_parameters
-from greenft.models.checkpoint import CheckpointError, read_checkpoint, save_encoder_checkpoint
+from greenft.models.checkpoint import read_checkpoint
 from greenft.models.config import ModelConfig
-from greenft.models.gin import GINEncoder, GinFamily, GraphPropertyModel
+from greenft.models.errors import CheckpointError
+from greenft.models.gin import GINEncoder
+from greenft.models.graph_encoder import GraphPropertyModel
+from greenft.models.greenft_format import save_encoder_checkpoint
 from greenft.models.registry import (
     MODEL_FAMILIES,
     UnknownModelError,
@@ -18,7 +27,6 @@ __all__ = [
     "BuiltModel",
     "CheckpointError",
     "GINEncoder",
-    "GinFamily",
     "GraphPropertyModel",
     "ModelConfig",
     "ModelFamily",

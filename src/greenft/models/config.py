@@ -7,6 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+CheckpointFormat = Literal["auto", "greenft", "hu2020", "molclr"]
+"""How a graph checkpoint is read: detected from its keys and shapes, or given (see greenft.models.published)."""
+
 
 class ModelConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -17,7 +20,7 @@ class ModelConfig(BaseModel):
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
     pooling: Literal["mean", "sum", "max"] = "mean"
     checkpoint: Path | None = Field(None, description="pretrained encoder; its architecture wins over the sizes")
-    checkpoint_format: Literal["auto", "greenft", "hu2020", "molclr"] = Field(
+    checkpoint_format: CheckpointFormat = Field(
         "auto", description="format of `checkpoint`: detected from its keys and shapes, or given when ambiguous"
     )
     random_init: bool = Field(

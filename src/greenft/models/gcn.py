@@ -36,7 +36,7 @@ from greenft.data.featurize_molclr import (
     MOLCLR_NUM_BOND_TYPES,
     MOLCLR_NUM_CHIRALITY_TAGS,
 )
-from greenft.models.gin import GraphEncoder
+from greenft.models.graph_encoder import GraphEncoder
 
 SELF_LOOP_BOND = 4  # the same index in both vocabularies
 

@@ -1,4 +1,8 @@
-"""Published pretrained GNN checkpoints: detect their format, map them onto a greenft encoder, say what loaded.
+"""The one graph checkpoint loader: detect a file's format and layout, map it onto a greenft encoder, report.
+
+Every graph model (``gin``, ``gcn``, ``gin-molclr``, ``gcn-molclr`` and greenft's pretrained ones), ``greenft
+checkpoint inspect`` and pretraining read graph checkpoints here and nowhere else, so a file is accepted,
+refused or labelled the same way whichever command reads it.
 
 Users bring the encoders they already use, as the authors ship them, so greenft reads those files as they are:
 
@@ -9,12 +13,16 @@ Users bring the encoders they already use, as the authors ship them, so greenft 
 * ``molclr`` — a raw state dict from MolCLR, ``yuyangw/MolCLR`` (``ckpt/pretrained_*/checkpoints/model.pth``):
   the whole model, i.e. the encoder plus the contrastive projection head ``feat_lin`` / ``out_lin`` (fine-tuned
   models: ``pred_head`` / ``pred_lin``). The head is not part of the encoder and is reported as ignored.
-* ``greenft`` — greenft's own ``greenft-encoder`` format (see :mod:`greenft.models.checkpoint`), whose
+* ``greenft`` — greenft's own ``greenft-encoder`` format (see :mod:`greenft.models.greenft_format`), whose
   ``architecture.family`` names the registry model (``gin``, ``gcn``, ``gcn-molclr``, ``gin-molclr``).
+
+A raw state dict may also sit inside a training checkpoint (``{"state_dict": ...}``, ``"model_state_dict"``,
+``"model"``), as PyTorch Lightning and many training scripts save it; it is read from there.
 
 The *layout* (which registry model, hence which featuriser and vocabulary) follows from the parameter names
 (``gnns.<i>.mlp`` GIN; ``gnns.<i>.linear`` Hu GCN; ``gnns.<i>.weight`` MolCLR GCN) and the vocabulary sizes
-(atom table 120 rows Hu / 119 MolCLR; bond table 6 / 5). When the clues disagree the format must be given.
+(atom table 120 rows Hu / 119 MolCLR; bond table 6 / 5), per the table in :mod:`greenft.models.graph_layouts`.
+When the clues disagree the format must be given.
 Keys map to greenft modules by *name* — greenft's encoders use the authors' parameter names — and a load is
 accepted only with zero missing, zero unexpected and zero mis-shaped encoder keys: a half-loaded encoder would
 make every "pretrained vs random" comparison meaningless.
@@ -26,93 +34,34 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-import numpy as np
 import torch
-from torch import nn
-from torch_geometric.data import Data
-from torch_geometric.loader import DataLoader
 
-from greenft.data.featurize import HU2020, NUM_ATOM_TYPES, NUM_BOND_TYPES, Featurizer
-from greenft.data.featurize_molclr import MOLCLR, MOLCLR_NUM_ATOM_TYPES, MOLCLR_NUM_BOND_TYPES
-from greenft.data.graph_cache import featurise
-from greenft.models.base import BuiltModel, ModelFamily, count_parameters
-from greenft.models.checkpoint import (
-    GREENFT_FORMAT,
-    GREENFT_FORMAT_VERSION,
-    CheckpointError,
-    save_encoder_checkpoint,
-)
-from greenft.models.config import ModelConfig
-from greenft.models.gcn import GCNEncoder
-from greenft.models.gin import GINEncoder, GraphEncoder, GraphPropertyModel
+from greenft.data.featurize import NUM_ATOM_TYPES, NUM_BOND_TYPES
+from greenft.data.featurize_molclr import MOLCLR_NUM_ATOM_TYPES, MOLCLR_NUM_BOND_TYPES
+from greenft.models.base import count_parameters
+from greenft.models.config import CheckpointFormat
+from greenft.models.errors import CheckpointError
+from greenft.models.graph_encoder import GraphEncoder
+from greenft.models.graph_layouts import LAYOUT_BY_MODEL, LAYOUTS, EncoderLayout
+from greenft.models.greenft_format import GREENFT_FORMAT, GREENFT_FORMAT_VERSION
+from greenft.models.torch_io import load_torch_file
 
-CheckpointFormat = Literal["auto", "greenft", "hu2020", "molclr"]
-CHECKPOINT_FORMATS: tuple[str, ...] = ("auto", "greenft", "hu2020", "molclr")
-Source = Literal["hu2020", "molclr"]
+CHECKPOINT_FORMATS: tuple[str, ...] = get_args(CheckpointFormat)
 
-_ENCODER_PREFIXES = ("x_embedding", "gnns.", "batch_norms.")
 _HEAD_PREFIXES: dict[str, tuple[str, ...]] = {
     "hu2020": ("graph_pred_linear.", "pool."),
     "molclr": ("feat_lin.", "out_lin.", "pred_head.", "pred_lin."),
 }
 
 
-class MolclrGINEncoder(GINEncoder):
-    """MolCLR's GIN (``models/ginet_finetune.py``): Hu et al.'s GIN layer with MolCLR's vocabularies.
+class NotAnEncoderError(CheckpointError):
+    """The file holds tensors, but none in a GIN or GCN encoder layout; ``reason`` says which keys are absent."""
 
-    The layer is the same (MLP 300 -> 600 -> 300 after summing ``x_j + bond embedding`` over edges with
-    self-loops); only the tables differ: 119 atom types (mask 118) and 5 bond types (self-loop 4, no mask).
-    """
-
-    def __init__(self, num_layers: int = 5, emb_dim: int = 300, dropout: float = 0.0) -> None:
-        super().__init__(num_layers, emb_dim, dropout)
-        self.x_embedding1 = nn.Embedding(MOLCLR_NUM_ATOM_TYPES, emb_dim)
-        nn.init.xavier_uniform_(self.x_embedding1.weight)
-        for conv in self.gnns:
-            conv.edge_embedding1 = nn.Embedding(MOLCLR_NUM_BOND_TYPES, emb_dim)
-            nn.init.xavier_uniform_(conv.edge_embedding1.weight)
-
-
-@dataclass(frozen=True)
-class EncoderLayout:
-    """One published encoder layout: the registry model that holds it, its featuriser and its vocabulary."""
-
-    model: str  # registry name
-    source: Source
-    conv: Literal["gin", "gcn"]
-    featurizer: Featurizer
-    num_atom_types: int
-    num_bond_types: int
-    description: str
-
-    def build(self, num_layers: int, emb_dim: int, dropout: float) -> GraphEncoder:
-        if self.conv == "gcn":
-            return GCNEncoder(num_layers, emb_dim, dropout, layout=self.source)
-        if self.source == "molclr":
-            return MolclrGINEncoder(num_layers, emb_dim, dropout)
-        return GINEncoder(num_layers, emb_dim, dropout)
-
-
-LAYOUTS: dict[tuple[str, str], EncoderLayout] = {
-    (layout.source, layout.conv): layout
-    for layout in [
-        EncoderLayout(
-            "gin", "hu2020", "gin", HU2020, NUM_ATOM_TYPES, NUM_BOND_TYPES, "Hu et al. 2020 GIN (pretrain-gnns)"
-        ),
-        EncoderLayout(
-            "gcn", "hu2020", "gcn", HU2020, NUM_ATOM_TYPES, NUM_BOND_TYPES, "Hu et al. 2020 GCN (pretrain-gnns)"
-        ),
-        EncoderLayout(
-            "gin-molclr", "molclr", "gin", MOLCLR, MOLCLR_NUM_ATOM_TYPES, MOLCLR_NUM_BOND_TYPES, "MolCLR GIN"
-        ),
-        EncoderLayout(
-            "gcn-molclr", "molclr", "gcn", MOLCLR, MOLCLR_NUM_ATOM_TYPES, MOLCLR_NUM_BOND_TYPES, "MolCLR GCN"
-        ),
-    ]
-}
-LAYOUT_BY_MODEL: dict[str, EncoderLayout] = {layout.model: layout for layout in LAYOUTS.values()}
+    def __init__(self, path: Path, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"{path}: not a GIN/GCN encoder in the Hu et al., MolCLR or greenft layout ({reason})")
 
 
 @dataclass
@@ -164,27 +113,15 @@ class LoadReport:
         return "; ".join(parts) or "none"
 
 
-def _read_file(path: Path) -> Mapping[str, Any]:
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    try:
-        raw = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for a file that is not a (safe) checkpoint
-        raise CheckpointError(f"{path}: cannot be read as a torch checkpoint (weights_only=True): {err}") from err
-    if not isinstance(raw, Mapping):
-        raise CheckpointError(f"{path}: expected a dict of tensors, found {type(raw).__name__}")
-    return raw
-
-
-def _unwrap(raw: Mapping[str, Any]) -> Mapping[str, Any]:
-    """A state dict saved inside a training checkpoint (``{"state_dict": ...}``, ``{"model_state_dict": ...}``)."""
+def _unwrap(raw: Mapping[str, Any]) -> tuple[Mapping[str, Any], str | None]:
+    """The state dict, and the key it was saved under inside a training checkpoint (``state_dict``, ...) if any."""
     if any(isinstance(v, torch.Tensor) for v in raw.values()):
-        return raw
+        return raw, None
     for key in ("state_dict", "model_state_dict", "model"):
         inner = raw.get(key)
         if isinstance(inner, Mapping) and any(isinstance(v, torch.Tensor) for v in inner.values()):
-            return inner
-    return raw
+            return inner, key
+    return raw, None
 
 
 def _conv_kind(keys: Iterable[str], path: Path) -> tuple[Literal["gin", "gcn"], str]:
@@ -199,10 +136,7 @@ def _conv_kind(keys: Iterable[str], path: Path) -> tuple[Literal["gin", "gcn"], 
     convs = {kind for kind, _ in kinds}
     if not convs:
         sample = sorted(keys)[:6]
-        raise CheckpointError(
-            f"{path}: not a GIN/GCN encoder in the Hu et al., MolCLR or greenft layout "
-            f"(no gnns.<i>.mlp / gnns.<i>.linear / gnns.<i>.weight keys; keys start {sample})"
-        )
+        raise NotAnEncoderError(path, f"no gnns.<i>.mlp / gnns.<i>.linear / gnns.<i>.weight keys; keys start {sample}")
     if len(convs) > 1:
         raise CheckpointError(f"{path}: mixes GIN and GCN layer keys ({sorted(text for _, text in kinds)})")
     conv = convs.pop()
@@ -256,12 +190,13 @@ def detect_checkpoint(path: Path, fmt: CheckpointFormat | str = "auto") -> Detec
     path = Path(path)
     if fmt not in CHECKPOINT_FORMATS:
         raise CheckpointError(f"checkpoint format {fmt!r} is not one of {list(CHECKPOINT_FORMATS)}")
-    raw = _read_file(path)
+    raw = load_torch_file(path)
     if raw.get("format") == GREENFT_FORMAT:
         return _detect_greenft(path, raw, fmt)
     if fmt == "greenft":
         raise CheckpointError(f"{path}: not a greenft checkpoint (no 'format': {GREENFT_FORMAT!r} entry)")
-    tensors = {str(k): v for k, v in _unwrap(raw).items() if isinstance(v, torch.Tensor)}
+    state, nested_under = _unwrap(raw)
+    tensors = {str(k): v for k, v in state.items() if isinstance(v, torch.Tensor)}
     if not tensors:
         raise CheckpointError(f"{path}: holds no tensors (top-level keys {sorted(map(str, raw))[:8]})")
     prefixed = any(k.startswith("gnn.") for k in tensors)
@@ -274,6 +209,8 @@ def detect_checkpoint(path: Path, fmt: CheckpointFormat | str = "auto") -> Detec
         body = {k: v for k, v in tensors.items() if k not in set(head)}
     conv, conv_text = _conv_kind(body, path)
     evidence = [conv_text]
+    if nested_under is not None:
+        evidence.append(f"state dict saved under {nested_under!r} in a training checkpoint")
     if fmt == "auto":
         clues = _source_clues(body, head, prefixed)
         sources = {source for source, _ in clues}
@@ -381,14 +318,19 @@ def inspect_checkpoint(path: Path, fmt: CheckpointFormat | str = "auto") -> Load
     return map_onto_encoder(detect_checkpoint(path, fmt))
 
 
-def load_encoder(path: Path, model: str, fmt: CheckpointFormat | str = "auto", dropout: float = 0.0) -> LoadReport:
-    """The encoder of registry model ``model`` with the weights of ``path``; an error unless every key fits."""
-    detected = detect_checkpoint(path, fmt)
+def require_model(detected: DetectedCheckpoint, model: str) -> DetectedCheckpoint:
+    """``detected`` when it is a checkpoint of registry model ``model``; else an error naming the right model."""
     if detected.layout.model != model:
         raise CheckpointError(
-            f"{path}: is a {detected.layout.description} checkpoint ({detected.format_label}), which is model "
-            f"{detected.layout.model!r}, not {model!r}; use --model {detected.layout.model}"
+            f"{detected.path}: is a {detected.layout.description} checkpoint ({detected.format_label}), which is "
+            f"model {detected.layout.model!r}, not {model!r}; use --model {detected.layout.model}"
         )
+    return detected
+
+
+def load_encoder(path: Path, model: str, fmt: CheckpointFormat | str = "auto", dropout: float = 0.0) -> LoadReport:
+    """The encoder of registry model ``model`` with the weights of ``path``; an error unless every key fits."""
+    detected = require_model(detect_checkpoint(path, fmt), model)
     report = map_onto_encoder(detected, dropout)
     if not report.ok:
         raise CheckpointError(
@@ -396,57 +338,3 @@ def load_encoder(path: Path, model: str, fmt: CheckpointFormat | str = "auto", d
             f"({detected.num_layers} layers x {detected.emb_dim}): {report.problems()}"
         )
     return report
-
-
-def save_encoder(encoder: GraphEncoder, path: Path, model: str, provenance: dict[str, Any] | None = None) -> Path:
-    """Write ``encoder`` (registry model ``model``) in greenft's checkpoint format, atomically."""
-    if model not in LAYOUT_BY_MODEL:
-        raise ValueError(f"model {model!r} has no published layout; known: {sorted(LAYOUT_BY_MODEL)}")
-    layout = LAYOUT_BY_MODEL[model]
-    featurizer = (layout.featurizer.name, layout.featurizer.version)
-    return save_encoder_checkpoint(encoder, path, provenance, family=model, featurizer=featurizer)
-
-
-class PublishedLayoutFamily(ModelFamily):
-    """A registry model for one published layout: random init, or the authors' (or greenft's) weights."""
-
-    def __init__(self, layout: EncoderLayout) -> None:
-        self.layout = layout
-        self.name = layout.model
-        self.description = (
-            f"{layout.description} encoder ({layout.featurizer.name} featuriser: {layout.featurizer.description})"
-        )
-
-    def build(self, config: ModelConfig, num_tasks: int) -> BuiltModel:
-        info: dict[str, Any] = {"family": self.name, "featurizer": self.layout.featurizer.name}
-        if config.checkpoint is not None:
-            report = load_encoder(config.checkpoint, self.name, config.checkpoint_format, config.dropout)
-            encoder = report.encoder
-            init = f"pretrained:{report.detected.path}"
-            info.update(
-                checkpoint_format=report.detected.format_label,
-                checkpoint_provenance=report.detected.provenance,
-                checkpoint_ignored_head_keys=len(report.detected.ignored_head_keys),
-            )
-        else:
-            encoder = self.layout.build(config.num_layers, config.emb_dim, config.dropout)
-            init = "random"
-        model = GraphPropertyModel(encoder, num_tasks, config.pooling)
-        info.update(
-            init=init, num_layers=encoder.num_layers, emb_dim=encoder.emb_dim, parameters=count_parameters(model)
-        )
-        return BuiltModel(model, init, info)
-
-    def encode(self, smiles: list[str], labels: np.ndarray, cache_dir: Path | None = None) -> Sequence[Data]:
-        return featurise(smiles, labels, cache_dir, self.layout.featurizer)
-
-    def loader(
-        self, items: Sequence[Any], batch_size: int, shuffle: bool, generator: torch.Generator | None = None
-    ) -> Iterable[Any]:
-        loader: Iterable[Any] = DataLoader(list(items), batch_size, shuffle=shuffle, generator=generator)
-        return loader
-
-
-def published_families() -> list[PublishedLayoutFamily]:
-    """The registry models this module adds (``gin`` stays :class:`greenft.models.gin.GinFamily`)."""
-    return [PublishedLayoutFamily(LAYOUT_BY_MODEL[name]) for name in ("gcn", "gcn-molclr", "gin-molclr")]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from greenft.models.base import BuiltModel, ModelFamily
 from greenft.models.config import ModelConfig
-from greenft.models.gin import GinFamily
-from greenft.models.published import published_families
+from greenft.models.graph_family import graph_families
+from greenft.models.pretrained_graph import PretrainedGraphFamily
 from greenft.models.sequence.family import HubTransformerFamily, SequenceTransformerFamily
-from greenft.pretrain.families import PretrainedGraphFamily
 
 MODEL_FAMILIES: dict[str, ModelFamily] = {}
 
@@ -17,15 +16,14 @@ def register_family(family: ModelFamily) -> None:
     MODEL_FAMILIES[family.name] = family
 
 
-register_family(GinFamily())
-for _published in published_families():  # gcn (Hu et al.), gcn-molclr, gin-molclr
-    register_family(_published)
+for _graph in graph_families():  # gin, gcn (Hu et al. layouts), gin-molclr, gcn-molclr
+    register_family(_graph)
 # 1D transformers (random init / greenft MLM-pretrained) and greenft's contrastively pretrained GNNs
 for _kind in ("smiles", "selfies"):
     register_family(SequenceTransformerFamily(f"{_kind}-transformer", _kind, pretrained=False))
     register_family(SequenceTransformerFamily(f"{_kind}-mlm", _kind, pretrained=True))
-register_family(PretrainedGraphFamily("gin-contrastive", "gin", "MolCLR-style NT-Xent"))
-register_family(PretrainedGraphFamily("gcn-contrastive", "gcn", "MolCLR-style NT-Xent"))
+register_family(PretrainedGraphFamily("gin-contrastive", MODEL_FAMILIES["gin"], "MolCLR-style NT-Xent"))
+register_family(PretrainedGraphFamily("gcn-contrastive", MODEL_FAMILIES["gcn"], "MolCLR-style NT-Xent"))
 HUB_PREFIX = "hub:"  # hub:<name or directory>: any transformers checkpoint, made on demand
 
 

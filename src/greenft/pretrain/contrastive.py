@@ -31,7 +31,7 @@ from torch import nn
 from torch_geometric.data import Batch, Data
 from torch_geometric.nn import global_mean_pool
 
-from greenft.models.gin import GraphEncoder
+from greenft.models.graph_encoder import GraphEncoder
 
 STRATEGIES: tuple[str, ...] = ("mask+delete", "subgraph", "mask", "delete")
 DEFAULT_STRATEGIES: tuple[str, ...] = ("mask+delete", "subgraph")

@@ -40,10 +40,12 @@ import torch
 from torch import nn
 
 from greenft.data.corpus import Corpus, load_corpus
+from greenft.models.checkpoint_paths import CHECKPOINT_SUBDIR, default_run_dir, directory_bytes
+from greenft.models.torch_io import load_torch_file
 from greenft.pretrain.recipes import PretrainConfigError, PretrainSettings, Recipe, get_recipe, make_settings
-from greenft.pretrain.store import CHECKPOINT_SUBDIR, STATE_FILE, default_run_dir, directory_bytes
 from greenft.tracking import CodeCarbonMeter, EmissionMeter, EmissionReading, WallClockMeter
 
+STATE_FILE = "pretrain_state.pt"  # in the run directory, beside checkpoint/
 STATE_FORMAT = "greenft-pretrain-state"
 STATE_VERSION = 1
 LOG_FILE = "pretrain_log.jsonl"
@@ -124,11 +126,8 @@ class PretrainResult:
 
 
 def _load_state(path: Path) -> dict[str, Any]:
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for a damaged file
-        raise PretrainConfigError(f"{path}: cannot be read as a pretraining state: {err}") from err
-    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT or state.get("version") != STATE_VERSION:
+    state = load_torch_file(path, "pretraining state")
+    if state.get("format") != STATE_FORMAT or state.get("version") != STATE_VERSION:
         raise PretrainConfigError(f"{path}: not a greenft pretraining state (format/version)")
     return state
 
@@ -205,9 +204,10 @@ def make_task(
             recipe.name,
             corpus.provenance(),
         )
+    from greenft.models.graph_layouts import graph_encoder
+    from greenft.models.pretrained_graph import graph_checkpoint_saver
     from greenft.models.registry import get_family
     from greenft.pretrain.contrastive import ContrastiveTask
-    from greenft.pretrain.families import graph_checkpoint_saver, graph_encoder
 
     assert recipe.base_model is not None
     family = get_family(recipe.base_model)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from greenft.models.checkpoint import CheckpointError
+from greenft.models.errors import CheckpointError
 from greenft.models.sequence.tokenizers import MolTokenizer, TokenizerError
 
 SEQUENCE_FORMAT = "greenft-sequence-encoder"

@@ -5,7 +5,7 @@ Registry names:
 * ``smiles-transformer`` / ``selfies-transformer``: random init, greenft's built-in base vocabulary, sizes from
   the model config (3 layers x 128 wide, 4 heads, max_length 128 by default: CPU-friendly);
 * ``smiles-mlm`` / ``selfies-mlm``: the encoder ``greenft pretrain NAME`` made (default location, see
-  :mod:`greenft.pretrain.store`, or ``model.checkpoint``), its architecture and vocabulary win over the sizes;
+  :mod:`greenft.models.checkpoint_paths`, or ``model.checkpoint``), its architecture and vocabulary win over the sizes;
   ``model.random_init: true`` keeps that architecture and vocabulary but starts from random weights, which
   is the control arm of a pretrained-vs-random comparison;
 * ``hub:<name or directory>``: any transformers checkpoint through ``AutoTokenizer``/``AutoModel``, e.g.
@@ -28,16 +28,16 @@ import numpy as np
 import torch
 
 from greenft.models.base import BuiltModel, ModelFamily, count_parameters
-from greenft.models.checkpoint import CheckpointError
-from greenft.models.config import ModelConfig
-from greenft.models.sequence.batch import SequenceItem, SequenceLoader
-from greenft.models.sequence.tokenizers import UNK, MolTokenizer, TokenizerKind, split_molecule
-from greenft.pretrain.store import (
+from greenft.models.checkpoint_paths import (
     checkpoint_info,
     default_checkpoint_dir,
     missing_checkpoint_error,
     resolve_checkpoint_dir,
 )
+from greenft.models.config import ModelConfig
+from greenft.models.errors import CheckpointError
+from greenft.models.sequence.batch import SequenceItem, SequenceLoader
+from greenft.models.sequence.tokenizers import UNK, MolTokenizer, TokenizerKind, split_molecule
 
 
 class HubModelError(CheckpointError):

@@ -1,5 +1,8 @@
 """Where pretrained checkpoints live, so registry names (``smiles-mlm``, ``gin-contrastive``) find them.
 
+The model families read these paths and ``greenft pretrain`` writes to them; both import them from here,
+below both (models never import pretraining).
+
 ``greenft pretrain NAME`` writes its run directory to ``<home>/NAME/`` (resumable state, logs) with the final
 checkpoint in ``<home>/NAME/checkpoint/``; ``<home>`` is ``$GREENFT_HOME/checkpoints`` when ``GREENFT_HOME`` is
 set, else ``<cache>/checkpoints`` (``$GREENFT_CACHE_DIR`` or ``~/.cache/greenft``). An explicit
@@ -12,10 +15,9 @@ import os
 from pathlib import Path
 
 from greenft.data.graph_cache import default_cache_dir
-from greenft.models.checkpoint import CheckpointError
+from greenft.models.errors import CheckpointError
 
 CHECKPOINT_SUBDIR = "checkpoint"
-STATE_FILE = "pretrain_state.pt"
 
 # Minutes `greenft pretrain NAME --threads 1` took with default settings on this project's shared 2-core CPU
 # under load (measured, see docs/pretraining.md); quoted in the "no checkpoint" error so users know the cost.

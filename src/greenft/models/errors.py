@@ -1,0 +1,11 @@
+"""The error every model family and checkpoint reader raises when a checkpoint cannot be used.
+
+It lives apart from the readers so that the lowest of them (:mod:`greenft.models.torch_io`) and the highest
+(the registry families) share it without importing each other; the CLI prints it as one line and exits 2.
+"""
+
+from __future__ import annotations
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be used; the message names the file and what is wrong."""
