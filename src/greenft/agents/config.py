@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from greenft.data.registry import Metric, TaskType
 from greenft.data.splits import SplitKind
 from greenft.models.config import ModelConfig
-from greenft.stopping import AnGesConfig, FullBudgetConfig, PatienceConfig, StoppingConfig
+from greenft.stopping import AnGesConfig, PatienceConfig, RuleConfig, StoppingConfig
 
 
 class _Strict(BaseModel):
@@ -66,7 +66,7 @@ class LoggingConfig(_Strict):
     system_metrics: bool = Field(True, description="W&B system charts (CPU/GPU/memory); costs a little CPU")
 
 
-def _default_shadow_rules() -> list[AnGesConfig | PatienceConfig | FullBudgetConfig]:
+def _default_shadow_rules() -> list[RuleConfig]:
     return [AnGesConfig(), PatienceConfig(patience=5)]
 
 
