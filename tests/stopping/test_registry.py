@@ -95,6 +95,9 @@ def test_a_registered_rule_works_in_trial_configs_sweeps_and_replay(toy_rule: Ru
     dumped = json.loads(trial.model_dump_json())
     assert dumped["stopping"] == {"on_non_finite_metric": "stop", "rule": "after", "stop_epoch": 3}
     assert TrialConfig.model_validate(dumped) == trial
+    # a sweep names the rule's parameter alone, flat or dotted; the rule it belongs to is meant
+    assert trial_config_from_sweep({"stop_epoch": 2}).stopping == AfterConfig(stop_epoch=2)
+    assert trial_config_from_sweep({"stopping.stop_epoch": 2}).stopping == AfterConfig(stop_epoch=2)
     assert trial_config_from_sweep({"rule": "after"}, base=trial).stopping == AfterConfig(stop_epoch=3)
     with pytest.raises(ConfigError, match=r"stopping\.after\.alpha"):
         trial_config_from_sweep({"rule": "after", "alpha": 0.5})
