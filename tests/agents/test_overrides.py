@@ -22,8 +22,11 @@ from greenft.agents.overrides import (
     value_type,
 )
 from greenft.cli import app
+from greenft.models.config import EncoderSize
+from greenft.pretrain.recipes import RECIPES, Preset, PretrainSettings
 from greenft.stopping import AnGesConfig, FullBudgetConfig, PatienceConfig
 from greenft.sweeps import FLAT_NAMES, trial_config_from_sweep
+from greenft.tracking.config import TrackingConfig
 
 runner = CliRunner()
 
@@ -173,3 +176,27 @@ def test_set_names_an_unknown_path_in_one_line_and_exits_2(item: str, message: s
     result = runner.invoke(app, ["train", "--set", item], env={"COLUMNS": "400"})
     assert result.exit_code == 2 and message in result.output
     assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+# ------------------------------------------------------------------------------------------- pretraining
+
+
+def test_pretraining_settings_reuse_the_model_and_tracking_fields() -> None:
+    for shared in (EncoderSize, TrackingConfig):
+        assert issubclass(PretrainSettings, shared)
+        for name, info in shared.model_fields.items():
+            assert PretrainSettings.model_fields[name].default == info.default
+            assert PretrainSettings.model_fields[name].metadata == info.metadata
+    assert all(set(recipe.presets) == set(get_args(Preset)) for recipe in RECIPES.values())
+
+
+def test_pretrain_spells_shared_settings_as_train_does() -> None:
+    train_flag = {row.path.rsplit(".", 1)[-1]: row.flag for row in overrides() if "." in row.path}
+    options = {opt for opts in _options("pretrain").values() for opt in opts}
+    for field in (*EncoderSize.model_fields, *TrackingConfig.model_fields, "threads"):
+        spellings = {f"--{field.replace('_', '-')}", train_flag.get(field, f"--{field.replace('_', '-')}")}
+        used = spellings & options
+        assert used <= {train_flag.get(field, f"--{field.replace('_', '-')}")}, (field, used)
+    assert {"--layers", "--emb-dim", "--heads", "--max-length", "--country", "--meter"} <= options
+    result = runner.invoke(app, ["pretrain", "smiles-mlm", "--preset", "tpu"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "Invalid value" in result.output

@@ -19,6 +19,7 @@ from greenft.analysis.tuning import DEFAULT_STUDY, SearchSpace, TuneResult
 from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar
 
 Sampler = Literal["nsga2", "tpe", "random"]
+MetricSplit = Literal["val", "test"]
 
 
 def _range(text: str, name: str, integer: bool = False) -> tuple[float, float]:
@@ -56,10 +57,10 @@ def tune(
         ),
     ] = None,
     study_name: Annotated[str | None, typer.Option(help="study name (shared by workers)")] = None,
-    sampler: Annotated[str, typer.Option(help="nsga2 (default), tpe or random")] = "nsga2",
+    sampler: Annotated[Sampler, typer.Option(help="Optuna sampler")] = "nsga2",
     seed: Annotated[int, typer.Option(help="sampler seed")] = 0,
     metric_split: Annotated[
-        str, typer.Option(help="metric the objective uses: val (default; no test leakage) or test")
+        MetricSplit, typer.Option(help="metric the objective uses: val (default; no test leakage) or test")
     ] = "val",
     alpha_range: Annotated[str, typer.Option(help="alpha LOW,HIGH")] = "0,1",
     beta_range: Annotated[str, typer.Option(help="beta LOW,HIGH")] = "0,1",
@@ -73,12 +74,6 @@ def tune(
     """Multi-objective AN-GES tuning (minimise emissions, maximise retained metric); writes the best configs."""
     from greenft.analysis.tuning import tune_by_replay, write_tuning_outputs
 
-    if sampler not in ("nsga2", "tpe", "random"):
-        fail(f"--sampler {sampler!r}: use nsga2, tpe or random")
-    if metric_split not in ("val", "test"):
-        fail(f"--metric-split {metric_split!r}: use val or test")
-    sampler_name: Sampler = sampler  # type: ignore[assignment]  # checked above
-    split: Literal["val", "test"] = metric_split  # type: ignore[assignment]  # checked above
     a_low, a_high = _range(alpha_range, "alpha-range")
     b_low, b_high = _range(beta_range, "beta-range")
     w_low, w_high = _range(warmup_range, "warmup-range", integer=True)
@@ -92,9 +87,7 @@ def tune(
     seed_list: list[int] = []
     try:
         if live:
-            result, seed_list = _live(
-                config, seeds, out, trials, storage, study_name, sampler_name, seed, space, progress
-            )
+            result, seed_list = _live(config, seeds, out, trials, storage, study_name, sampler, seed, space, progress)
         else:
             if source is None:
                 fail("--source is required (runs with complete curves), or use --live --config base.yaml")
@@ -121,10 +114,10 @@ def tune(
                     n_trials=trials,
                     storage=storage,
                     study_name=study_name or DEFAULT_STUDY,
-                    sampler=sampler_name,
+                    sampler=sampler,
                     seed=seed,
                     space=space,
-                    metric_split=split,
+                    metric_split=metric_split,
                     progress=lambda done, total: progress.update(task, completed=done),
                 )
     except USER_ERRORS as err:
