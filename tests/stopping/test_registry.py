@@ -11,6 +11,7 @@ import pytest
 from pydantic import Field, TypeAdapter, ValidationError
 
 from greenft.agents import ConfigError, TrialConfig
+from greenft.agents.overrides import apply_overrides, parse_assignments
 from greenft.analysis.replay import parse_rule, replay_values
 from greenft.stopping import (
     RULES,
@@ -99,6 +100,9 @@ def test_a_registered_rule_works_in_trial_configs_sweeps_and_replay(toy_rule: Ru
     assert trial_config_from_sweep({"stop_epoch": 2}).stopping == AfterConfig(stop_epoch=2)
     assert trial_config_from_sweep({"stopping.stop_epoch": 2}).stopping == AfterConfig(stop_epoch=2)
     assert trial_config_from_sweep({"rule": "after"}, base=trial).stopping == AfterConfig(stop_epoch=3)
+    # greenft train --set reaches the rule's fields through the same merge
+    assigned = parse_assignments(["stopping.stop_epoch=2"])
+    assert apply_overrides(None, assigned, "--set").stopping == AfterConfig(stop_epoch=2)
     with pytest.raises(ConfigError, match=r"stopping\.after\.alpha"):
         trial_config_from_sweep({"rule": "after", "alpha": 0.5})
     # replay reads the label back through the table
