@@ -36,6 +36,7 @@ def loaded_after_import(imports: list[str], heavy: list[str]) -> list[str]:
         "greenft.stopping.config",
         "greenft.stopping.full_budget",
         "greenft.stopping.patience",
+        "greenft.stopping.registry",
     ],
 )
 def test_importing_stopping_does_not_import_heavy_stacks(module: str):

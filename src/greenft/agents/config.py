@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from greenft.data.registry import Metric, TaskType
 from greenft.data.splits import SplitKind
 from greenft.models.config import ModelConfig
-from greenft.stopping import AnGesConfig, FullBudgetConfig, PatienceConfig, StoppingConfig
+from greenft.stopping import AnGesConfig, PatienceConfig, RuleConfig, StoppingConfig
+from greenft.tracking.config import TrackingConfig
 
 
 class _Strict(BaseModel):
@@ -47,16 +48,11 @@ class OptimConfig(_Strict):
     max_epochs: int = Field(30, ge=1, le=10000)
 
 
-class TrackingConfig(_Strict):
-    meter: Literal["codecarbon", "wallclock"] = Field(
-        "codecarbon", description="wallclock measures time only (overhead benchmarks); no emissions"
-    )
-    country_iso_code: str = Field("USA", min_length=3, max_length=3, description="grid carbon intensity")
-    measure_power_secs: float = Field(5.0, gt=0.0)
+WandbMode = Literal["offline", "online", "disabled"]
 
 
 class LoggingConfig(_Strict):
-    wandb_mode: Literal["offline", "online", "disabled"] = "offline"
+    wandb_mode: WandbMode = "offline"
     project: str = "greenft"
     entity: str | None = None
     group: str | None = None
@@ -66,7 +62,7 @@ class LoggingConfig(_Strict):
     system_metrics: bool = Field(True, description="W&B system charts (CPU/GPU/memory); costs a little CPU")
 
 
-def _default_shadow_rules() -> list[AnGesConfig | PatienceConfig | FullBudgetConfig]:
+def _default_shadow_rules() -> list[RuleConfig]:
     return [AnGesConfig(), PatienceConfig(patience=5)]
 
 
@@ -127,7 +123,7 @@ def load_trial_config(path: Path) -> TrialConfig:
 
 
 def deep_update(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Nested-dict merge (override wins), used for CLI flags on top of a YAML config."""
+    """Nested-dict merge (override wins); :func:`greenft.agents.overrides.apply_overrides` uses it."""
     out = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):

@@ -15,19 +15,17 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from greenft.analysis.records import Curve
 from greenft.stopping import (
-    AnGesConfig,
+    RULES,
     EpochObservation,
-    FullBudgetConfig,
     MetricDirection,
-    PatienceConfig,
+    RuleConfig,
     StopDecision,
-    StoppingConfig,
     build_rule,
     rule_label,
 )
@@ -41,10 +39,6 @@ __all__ = [
     "replay",
     "replay_values",
 ]
-
-RuleConfig: TypeAlias = AnGesConfig | PatienceConfig | FullBudgetConfig
-
-_RULE_ADAPTER: TypeAdapter[RuleConfig] = TypeAdapter(StoppingConfig)
 
 
 @dataclass(frozen=True)
@@ -126,8 +120,6 @@ _FORMS = (
     "use 'anges', 'anges:alpha=0.5,beta=0.1,warmup=3', 'patience:patience=3,min_delta=0.001', 'none', "
     "or a logged label such as 'anges_a0.9_b0.2_w3' / 'patience_p5_d0.0'"
 )
-_ANGES_LABEL = re.compile(r"^anges_a(?P<alpha>[^_]+)_b(?P<beta>[^_]+)_w(?P<warmup>\d+)(?:_eps(?P<epsilon>[^_]+))?")
-_PATIENCE_LABEL = re.compile(r"^patience_p(?P<patience>\d+)_d(?P<min_delta>[^_]+)")
 
 
 def _parse_value(text: str) -> Any:
@@ -144,15 +136,15 @@ def parse_rule(spec: str | RuleConfig | dict[str, Any]) -> RuleConfig:
     Labels parse back to the config that produced them, so ``parse_rule(rule_label(c)) == c`` for every config
     (the label carries all parameters that change the rule's behaviour).
     """
-    if isinstance(spec, AnGesConfig | PatienceConfig | FullBudgetConfig):
+    if isinstance(spec, RuleConfig):
         return spec
-    raw: dict[str, Any]
+    raw: dict[str, Any] | None
     if isinstance(spec, dict):
         raw = dict(spec)
     else:
         text = spec.strip()
-        raw = _label_to_dict(text)
-        if not raw:
+        raw = RULES.label_fields(text)  # the rule table reads its own labels
+        if raw is None:
             name, _, params = text.partition(":")
             raw = {"rule": name.strip()}
             for part in filter(None, (p.strip() for p in params.split(","))):
@@ -161,34 +153,10 @@ def parse_rule(spec: str | RuleConfig | dict[str, Any]) -> RuleConfig:
                     raise RuleSpecError(f"rule {spec!r}: parameter {part!r} is not key=value; {_FORMS}")
                 raw[key.strip()] = _parse_value(value.strip())
     try:
-        return _RULE_ADAPTER.validate_python(raw)
+        return RULES.validate(raw)
     except ValidationError as err:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
         raise RuleSpecError(f"rule {spec!r}: {problems}; {_FORMS}") from None
-
-
-def _label_to_dict(text: str) -> dict[str, Any]:
-    """``anges_a0.9_b0.2_w3[_eps1e-05][_nanskip]`` etc. as a config dict; ``{}`` when ``text`` is no label."""
-    suffix: dict[str, Any] = {}
-    if text.endswith("_nanskip"):
-        text = text.removesuffix("_nanskip")
-        suffix = {"on_non_finite_metric": "skip"}
-    if text == "none" and suffix:
-        return {"rule": "none", **suffix}
-    if (match := _ANGES_LABEL.fullmatch(text)) is not None:
-        out: dict[str, Any] = {"rule": "anges", "alpha": float(match["alpha"]), "beta": float(match["beta"])}
-        out["warmup"] = int(match["warmup"])
-        if match["epsilon"] is not None:
-            out["epsilon"] = float(match["epsilon"])
-        return {**out, **suffix}
-    if (match := _PATIENCE_LABEL.fullmatch(text)) is not None:
-        return {
-            "rule": "patience",
-            "patience": int(match["patience"]),
-            "min_delta": float(match["min_delta"]),
-            **suffix,
-        }
-    return {}
 
 
 def finite_or_nan(value: float | None) -> float:

@@ -37,7 +37,7 @@ from greenft.analysis.tradeoff import (
     compare_curve,
     count_by,
 )
-from greenft.stopping import AnGesConfig, PatienceConfig, effective_threshold_fraction, rule_label
+from greenft.stopping import RULES, AnGesConfig, PatienceConfig, effective_threshold_fraction, rule_label
 
 __all__ = [
     "Analysis",
@@ -222,11 +222,9 @@ def _replay_checks(record: RunRecord, curve: Curve) -> list[dict[str, Any]]:
 
 
 def _family(strategy: str) -> str:
-    if strategy.startswith("anges"):
-        return "anges"
-    if strategy.startswith("patience"):
-        return "patience"
-    return strategy
+    """A replayed rule's label as its rule's name (``anges_a0.5_b0.1_w3`` -> ``anges``); other strategies as is."""
+    fields = RULES.label_fields(strategy)
+    return str(fields["rule"]) if fields is not None else strategy
 
 
 def _fronts(analysis: Analysis) -> None:

@@ -51,7 +51,6 @@ def analyze(
         list[str] | None,
         typer.Option(
             "--rule",
-            "--rules",
             help="headline rule(s) to replay, e.g. anges, 'anges:alpha=0.5,beta=0.1', patience:patience=3, "
             "anges_a0.9_b0.2_w3 (repeat; default: AN-GES 0.9/0.2/W3, patience 5 and every rule the runs logged)",
         ),

@@ -22,18 +22,22 @@ from rich.progress import (
 )
 
 from greenft.cli.app import USER_ERRORS, app, console, fail
+from greenft.pretrain.recipes import RECIPES, Preset
+from greenft.tracking.config import Meter
 
 
 @app.command()
 def pretrain(
-    name: Annotated[str, typer.Argument(help="smiles-mlm, selfies-mlm, gin-contrastive or gcn-contrastive")],
+    name: Annotated[str, typer.Argument(help=f"the recipe: {', '.join(RECIPES)}")],
     corpus_size: Annotated[int | None, typer.Option(help="molecules sampled from MOSES (default 50,000)")] = None,
     epochs: Annotated[int | None, typer.Option(help="passes over the corpus (default 1)")] = None,
     steps: Annotated[int | None, typer.Option(help="optimizer steps in total (overrides --epochs)")] = None,
     out: Annotated[Path | None, typer.Option(help="run directory (default $GREENFT_HOME/checkpoints/NAME)")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the run saved in the run directory")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="discard a previous run in the directory")] = False,
-    preset: Annotated[str, typer.Option(help="cpu (3 x 128) or gpu (ChemBERTa 6 x 768 / Hu-MolCLR 5 x 300)")] = "cpu",
+    preset: Annotated[
+        Preset, typer.Option(help="cpu (3 x 128) or gpu (ChemBERTa 6 x 768 / Hu-MolCLR 5 x 300)")
+    ] = "cpu",
     batch_size: Annotated[int | None, typer.Option(help="molecules per step")] = None,
     lr: Annotated[float | None, typer.Option(help="peak learning rate")] = None,
     layers: Annotated[int | None, typer.Option(help="encoder layers")] = None,
@@ -45,7 +49,7 @@ def pretrain(
     save_every: Annotated[int | None, typer.Option(help="steps between resumable states (default 200)")] = None,
     threads: Annotated[int | None, typer.Option(help="torch CPU threads")] = None,
     country: Annotated[str | None, typer.Option(help="ISO-3 country for grid carbon intensity")] = None,
-    meter: Annotated[str | None, typer.Option(help="codecarbon (default) or wallclock")] = None,
+    meter: Annotated[Meter | None, typer.Option(help="codecarbon (default), or wallclock (time only)")] = None,
 ) -> None:
     """Pretrain a model on the offline MOSES corpus (labelled datasets' molecules excluded) and save a checkpoint."""
     from greenft.data.corpus import CorpusError

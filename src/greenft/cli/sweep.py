@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
-from greenft.agents.config import TrialConfig, load_trial_config
+from greenft.agents.config import TrialConfig, WandbMode, load_trial_config
 from greenft.cli.app import USER_ERRORS, app, command_group, console, fail, progress_bar
 
 sweep_app = command_group("Hyperparameter sweeps from W&B sweep YAMLs: run them here (offline) or on a W&B server.")
@@ -56,7 +56,7 @@ def run(
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="local worker processes running trials in parallel")] = 1,
     runs_dir: Annotated[Path, typer.Option(help="W&B run files and the sweep state go here")] = Path("runs"),
-    wandb_mode: Annotated[str, typer.Option(help="offline (default), online or disabled")] = "offline",
+    wandb_mode: Annotated[WandbMode, typer.Option(help="W&B mode of the trials")] = "offline",
     threads: Annotated[int | None, typer.Option(help="torch threads per trial (default: cores / workers)")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="base trial config YAML under the sweep")] = None,
     retry_crashed: Annotated[bool, typer.Option(help="run crashed trials again (e.g. after a fix)")] = False,
@@ -66,8 +66,6 @@ def run(
     from greenft.sweeps.controller import SweepOptions, SweepProgress, run_sweep
     from greenft.sweeps.state import SweepBusyError, SweepStateError
 
-    if wandb_mode not in ("offline", "online", "disabled"):
-        fail(f"--wandb-mode = {wandb_mode!r}: use offline, online or disabled")
     try:
         base = load_trial_config(config) if config else None
     except USER_ERRORS as err:

@@ -6,6 +6,7 @@ message and exit with code 2; Ctrl-C exits with 130 after the epochs already log
 
 from __future__ import annotations
 
+import inspect
 import math
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,10 +15,9 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from greenft.agents.config import TrialConfig, deep_update, load_trial_config, parse_trial_config
+from greenft.agents.config import TrialConfig, load_trial_config
+from greenft.agents.overrides import Override, apply_overrides, overrides, parse_assignments, value_type
 from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar
-from greenft.data.registry import Metric, TaskType
-from greenft.data.splits import SplitKind
 
 
 def _fmt(value: float | None, spec: str = ".4f") -> str:
@@ -26,114 +26,62 @@ def _fmt(value: float | None, spec: str = ".4f") -> str:
     return format(value, spec)
 
 
-def _overrides(**flags: Any) -> dict[str, Any]:
-    """CLI flags as a nested config dict; flags left unset do not override the YAML/defaults."""
+FLAGS: tuple[Override, ...] = overrides()
+"""The flags of ``greenft train``, one per row of the alias table the sweeps use too (see ``--help``)."""
+
+
+def _keyword(name: str, kind: Any, option: Any) -> inspect.Parameter:
+    """A keyword parameter, unset by default, that Typer turns into ``option`` parsing ``kind`` values."""
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[kind, option])
+
+
+def _flag(row: Override) -> inspect.Parameter:
+    """The row's option; its type, and so its choices, is the config field's (``--help`` lists them)."""
+    if row.switch is not None:
+        return _keyword(row.name, bool | None, typer.Option(f"{row.switch.on}/{row.switch.off}", help=row.help))
+    return _keyword(row.name, value_type(row.path) | None, typer.Option(row.flag, help=row.help))
+
+
+def _values(flags: dict[str, Any]) -> dict[str, Any]:
+    """The flags given on the command line (unset ones do not override the YAML or the defaults)."""
     out: dict[str, Any] = {}
-    for dotted, value in flags.items():
+    for row in FLAGS:
+        value = flags.get(row.name)
         if value is None or value == []:
             continue
-        node = out
-        *parents, leaf = dotted.split("__")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value.value if hasattr(value, "value") else (str(value) if isinstance(value, Path) else value)
+        if row.switch is not None:
+            value = row.switch.on_value if value else row.switch.off_value
+        out[row.name] = value
     return out
 
 
-def _stopping_overrides(
-    rule: str | None,
-    alpha: float | None,
-    beta: float | None,
-    warmup: int | None,
-    patience: int | None,
-    min_delta: float | None,
-) -> dict[str, Any]:
-    params = _overrides(alpha=alpha, beta=beta, warmup=warmup, patience=patience, min_delta=min_delta)
-    if rule is None and not params:
-        return {}
-    if rule is None:
-        rule = "patience" if ("patience" in params or "min_delta" in params) else "anges"
-    return {"stopping": {"rule": rule, **params}}
-
-
-@app.command()
 def train(
-    config_file: Annotated[Path | None, typer.Option("--config", help="trial config YAML; flags override it")] = None,
-    dataset: Annotated[str | None, typer.Option(help="built-in dataset (greenft datasets list)")] = None,
-    data_file: Annotated[Path | None, typer.Option(help="your own CSV/TSV/SDF instead of a built-in set")] = None,
-    smiles_column: Annotated[str | None, typer.Option(help="SMILES column of --data-file")] = None,
-    target_column: Annotated[list[str] | None, typer.Option(help="target column(s) of --data-file (repeat)")] = None,
-    task_type: Annotated[TaskType | None, typer.Option(help="inferred from the labels when omitted")] = None,
-    metric: Annotated[Metric | None, typer.Option(help="roc_auc for classification, rmse/mae for regression")] = None,
-    split: Annotated[SplitKind | None, typer.Option(help="scaffold (deterministic), random_scaffold, random")] = None,
-    limit: Annotated[int | None, typer.Option(help="use a fixed random sample of N molecules")] = None,
-    model: Annotated[str | None, typer.Option(help="model registry name")] = None,
-    layers: Annotated[int | None, typer.Option(help="GNN layers")] = None,
-    emb_dim: Annotated[int | None, typer.Option(help="hidden width")] = None,
-    checkpoint: Annotated[Path | None, typer.Option(help="pretrained encoder checkpoint")] = None,
-    random_init: Annotated[
-        bool | None,
-        typer.Option("--random-init/--pretrained-init", help="keep a pretrained model's architecture, fresh weights"),
-    ] = None,
-    checkpoint_format: Annotated[str | None, typer.Option(help="auto (detected), greenft, hu2020 or molclr")] = None,
-    rule: Annotated[str | None, typer.Option(help="stopping rule: anges, patience or none")] = None,
-    alpha: Annotated[float | None, typer.Option(help="AN-GES EMA smoothing")] = None,
-    beta: Annotated[float | None, typer.Option(help="AN-GES threshold factor")] = None,
-    warmup: Annotated[int | None, typer.Option(help="AN-GES warm-up W")] = None,
-    patience: Annotated[int | None, typer.Option(help="patience rule: epochs without improvement")] = None,
-    min_delta: Annotated[float | None, typer.Option(help="patience rule: improvement that counts")] = None,
-    shadow: Annotated[bool | None, typer.Option("--shadow/--live", help="train the full budget, record rules")] = None,
-    max_epochs: Annotated[int | None, typer.Option(help="epoch budget")] = None,
-    lr: Annotated[float | None, typer.Option(help="learning rate")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="batch size")] = None,
-    seed: Annotated[int | None, typer.Option(help="seed for split, init and batches")] = None,
-    device: Annotated[str | None, typer.Option(help="auto (CUDA when available), cpu or cuda")] = None,
-    threads: Annotated[int | None, typer.Option(help="torch CPU threads")] = None,
-    wandb_mode: Annotated[str | None, typer.Option(help="offline (default), online or disabled")] = None,
-    project: Annotated[str | None, typer.Option(help="W&B project")] = None,
-    runs_dir: Annotated[Path | None, typer.Option(help="where run files go (default ./runs)")] = None,
-    country: Annotated[str | None, typer.Option(help="ISO-3 country for grid carbon intensity")] = None,
-    meter: Annotated[str | None, typer.Option(help="codecarbon (default) or wallclock (no emissions)")] = None,
+    config_file: Path | None = None,
+    assignments: list[str] | None = None,
+    **flags: Any,
 ) -> None:
     """Fine-tune one model on one dataset, measuring CO2 each epoch and stopping by the chosen rule."""
     try:
-        base = load_trial_config(config_file).model_dump(mode="json") if config_file else {}
-        flags = _overrides(
-            seed=seed,
-            device=device,
-            threads=threads,
-            data__dataset=dataset,
-            data__file=data_file,
-            data__smiles_column=smiles_column,
-            data__target_columns=target_column,
-            data__task_type=task_type,
-            data__metric=metric,
-            data__split=split,
-            data__limit=limit,
-            model__name=model,
-            model__num_layers=layers,
-            model__emb_dim=emb_dim,
-            model__checkpoint=checkpoint,
-            model__checkpoint_format=checkpoint_format,
-            model__random_init=random_init,
-            optim__max_epochs=max_epochs,
-            optim__lr=lr,
-            optim__batch_size=batch_size,
-            logging__wandb_mode=wandb_mode,
-            logging__project=project,
-            logging__runs_dir=runs_dir,
-            tracking__country_iso_code=country,
-            tracking__meter=meter,
-        )
-        if shadow is not None:
-            flags["mode"] = "shadow" if shadow else "live"
-        flags.update(_stopping_overrides(rule, alpha, beta, warmup, patience, min_delta))
-        if data_file is not None:
-            flags.setdefault("data", {})["dataset"] = "file"
-        config = parse_trial_config(deep_update(base, flags), str(config_file or "command line"))
+        base = load_trial_config(config_file) if config_file else None
+        values = {**_values(flags), **parse_assignments(assignments or [])}
+        config = apply_overrides(base, values, str(config_file or "command line"))
     except USER_ERRORS as err:
         fail(err)
     _run_with_display(config)
+
+
+_SET_HELP = (
+    "any trial config field by its dotted path, the value read as YAML, e.g. optim.weight_decay=0.01 "
+    "(repeat; applied after the flags)"
+)
+train.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # Typer reads the options from here
+    [
+        _keyword("config_file", Path | None, typer.Option("--config", help="trial config YAML; flags override it")),
+        *(_flag(row) for row in FLAGS),
+        _keyword("assignments", list[str] | None, typer.Option("--set", metavar="PATH=VALUE", help=_SET_HELP)),
+    ]
+)
+app.command()(train)
 
 
 def _run_with_display(config: TrialConfig) -> None:

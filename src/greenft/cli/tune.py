@@ -19,6 +19,7 @@ from greenft.analysis.tuning import DEFAULT_STUDY, SearchSpace, StorageError, Tu
 from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar
 
 Sampler = Literal["nsga2", "tpe", "random"]
+MetricSplit = Literal["val", "test"]
 #: What ends ``tune`` with one line and exit code 2: the CLI's user errors and a storage that cannot be used.
 TUNE_ERRORS: tuple[type[Exception], ...] = (*USER_ERRORS, StorageError)
 
@@ -59,13 +60,13 @@ def tune(
         ),
     ] = None,
     study_name: Annotated[str | None, typer.Option(help="study name (shared by workers)")] = None,
-    sampler: Annotated[str, typer.Option(help="nsga2 (default), tpe or random")] = "nsga2",
+    sampler: Annotated[Sampler, typer.Option(help="Optuna sampler")] = "nsga2",
     seed: Annotated[
         int | None,
         typer.Option(help="sampler seed (default: a fresh one per worker, printed; give it to repeat a run)"),
     ] = None,
     metric_split: Annotated[
-        str, typer.Option(help="metric the objective uses: val (default; no test leakage) or test")
+        MetricSplit, typer.Option(help="metric the objective uses: val (default; no test leakage) or test")
     ] = "val",
     alpha_range: Annotated[str, typer.Option(help="alpha LOW,HIGH")] = "0,1",
     beta_range: Annotated[str, typer.Option(help="beta LOW,HIGH")] = "0,1",
@@ -79,12 +80,6 @@ def tune(
     """Multi-objective AN-GES tuning (minimise emissions, maximise retained metric); writes the best configs."""
     from greenft.analysis.tuning import check_storage, tune_by_replay, write_tuning_outputs
 
-    if sampler not in ("nsga2", "tpe", "random"):
-        fail(f"--sampler {sampler!r}: use nsga2, tpe or random")
-    if metric_split not in ("val", "test"):
-        fail(f"--metric-split {metric_split!r}: use val or test")
-    sampler_name: Sampler = sampler  # type: ignore[assignment]  # checked above
-    split: Literal["val", "test"] = metric_split  # type: ignore[assignment]  # checked above
     a_low, a_high = _range(alpha_range, "alpha-range")
     b_low, b_high = _range(beta_range, "beta-range")
     w_low, w_high = _range(warmup_range, "warmup-range", integer=True)
@@ -99,9 +94,7 @@ def tune(
     try:
         check_storage(storage, out)  # a wrong URL or password fails now, not after reading every run
         if live:
-            result, seed_list = _live(
-                config, seeds, out, trials, storage, study_name, sampler_name, seed, space, progress
-            )
+            result, seed_list = _live(config, seeds, out, trials, storage, study_name, sampler, seed, space, progress)
         else:
             if source is None:
                 fail("--source is required (runs with complete curves), or use --live --config base.yaml")
@@ -128,10 +121,10 @@ def tune(
                     n_trials=trials,
                     storage=storage,
                     study_name=study_name or DEFAULT_STUDY,
-                    sampler=sampler_name,
+                    sampler=sampler,
                     seed=seed,
                     space=space,
-                    metric_split=split,
+                    metric_split=metric_split,
                     progress=lambda done, total: progress.update(task, completed=done),
                 )
     except TUNE_ERRORS as err:

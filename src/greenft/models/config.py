@@ -11,13 +11,24 @@ CheckpointFormat = Literal["auto", "greenft", "hu2020", "molclr"]
 """How a graph checkpoint is read: detected from its keys and shapes, or given (see greenft.models.published)."""
 
 
-class ModelConfig(BaseModel):
+class EncoderSize(BaseModel):
+    """An encoder's size, declared once for fine-tuning (``model``) and pretraining (its settings extend this)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field("gin", description="model registry name (see greenft.models.KNOWN_MODELS)")
     num_layers: int = Field(3, ge=1, le=48)
     emb_dim: int = Field(128, ge=8, le=4096)
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    num_heads: int | None = Field(
+        None, ge=1, le=128, description="sequence models: attention heads (default 4 below width 256, else width/64)"
+    )
+    max_length: int = Field(
+        128, ge=8, le=4096, description="sequence models: tokens per molecule incl. <s> </s>; longer ones truncated"
+    )
+
+
+class ModelConfig(EncoderSize):
+    name: str = Field("gin", description="model registry name (see greenft.models.KNOWN_MODELS)")
     pooling: Literal["mean", "sum", "max"] = "mean"
     checkpoint: Path | None = Field(None, description="pretrained encoder; its architecture wins over the sizes")
     checkpoint_format: CheckpointFormat = Field(
@@ -27,10 +38,4 @@ class ModelConfig(BaseModel):
         False,
         description="pretrained models: keep the checkpoint's architecture (and vocabulary) but start from random "
         "weights, the control arm of a pretrained-vs-random comparison",
-    )
-    num_heads: int | None = Field(
-        None, ge=1, le=128, description="sequence models: attention heads (default 4 below width 256, else width/64)"
-    )
-    max_length: int = Field(
-        128, ge=8, le=4096, description="sequence models: tokens per molecule incl. <s> </s>; longer ones truncated"
     )

@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
+from greenft.models.config import EncoderSize
 from greenft.models.sequence.tokenizers import TokenizerKind
+from greenft.tracking.config import TrackingConfig
 
 
 class PretrainConfigError(ValueError):
@@ -33,14 +35,20 @@ class PretrainConfigError(ValueError):
 
 
 Augmentation = Literal["mask+delete", "subgraph", "mask", "delete"]
+Preset = Literal["cpu", "gpu"]
+"""The presets every recipe has (a test holds the recipes to it): ``cpu`` (3 x 128), ``gpu`` (published sizes)."""
 
 
 def _default_augmentations() -> list[Augmentation]:
     return ["mask+delete", "subgraph"]
 
 
-class PretrainSettings(BaseModel):
-    """Everything that decides a pretraining run (the result depends on all but the last block)."""
+class PretrainSettings(EncoderSize, TrackingConfig):
+    """Everything that decides a pretraining run (the result depends on all but the execution fields).
+
+    The encoder's size and the emission tracking are the fine-tuning configs' own fields (inherited, so both
+    commands accept the same values with the same bounds); the rest is pretraining's.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -55,11 +63,6 @@ class PretrainSettings(BaseModel):
     warmup_fraction: float = Field(0.05, ge=0.0, lt=1.0, description="linear warm-up, then linear decay to 0")
     grad_clip: float = Field(1.0, gt=0.0)
     seed: int = 0
-    num_layers: int = Field(3, ge=1, le=48)
-    emb_dim: int = Field(128, ge=8, le=4096)
-    num_heads: int | None = Field(None, ge=1, le=128)
-    max_length: int = Field(128, ge=8, le=4096)
-    dropout: float = Field(0.1, ge=0.0, lt=1.0)
     mask_prob: float = Field(0.15, gt=0.0, lt=1.0, description="MLM: share of tokens chosen for prediction")
     temperature: float = Field(0.1, gt=0.0, description="contrastive: NT-Xent temperature")
     augmentation_rate: float = Field(0.25, gt=0.0, lt=1.0, description="contrastive: share of atoms/bonds hit")
@@ -67,9 +70,6 @@ class PretrainSettings(BaseModel):
     # --- how the run is executed, not what it computes (may differ between a run and its resumption)
     save_every: int = Field(200, ge=1, description="steps between resumable states")
     threads: int | None = Field(None, ge=1)
-    meter: Literal["codecarbon", "wallclock"] = "codecarbon"
-    country_iso_code: str = Field("USA", min_length=3, max_length=3)
-    measure_power_secs: float = Field(5.0, gt=0.0)
 
     EXECUTION_FIELDS: ClassVar[tuple[str, ...]] = (
         "save_every",

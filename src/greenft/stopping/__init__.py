@@ -1,6 +1,8 @@
 """Stopping rules fed once per epoch: AN-GES, patience early stopping and the full budget.
 
-Pure logic: nothing here imports torch, W&B, CodeCarbon or touches files (a test enforces it).
+Pure logic: nothing here imports torch, W&B, CodeCarbon or touches files (a test enforces it). Every rule is a
+row of :data:`RULES` (see :mod:`greenft.stopping.registry`); the rule modules below register theirs on import,
+in this order (the order the CLI lists them).
 """
 
 from greenft.stopping.aer import (
@@ -11,43 +13,56 @@ from greenft.stopping.aer import (
     percent_emission_increase,
     percent_improvement,
 )
-from greenft.stopping.anges import AnGes
 from greenft.stopping.base import (
     EpochObservation,
     NonFiniteMetricPolicy,
     Phase,
+    RuleConfig,
     StopDecision,
     StoppingRule,
 )
-from greenft.stopping.config import (
-    AnGesConfig,
-    FullBudgetConfig,
-    PatienceConfig,
+from greenft.stopping.registry import (
+    RULES,
+    LabelPart,
+    RuleSpec,
+    RuleTable,
     StoppingConfig,
     build_rule,
+    parse_label,
     rule_label,
 )
-from greenft.stopping.full_budget import FullBudget
-from greenft.stopping.patience import Patience
+
+# The rule modules register themselves on import: this order is the table's order.
+# isort: off
+from greenft.stopping.anges import AnGes, AnGesConfig
+from greenft.stopping.patience import Patience, PatienceConfig
+from greenft.stopping.full_budget import FullBudget, FullBudgetConfig
+# isort: on
 
 __all__ = [
+    "RULES",
     "AerTerms",
     "AnGes",
     "AnGesConfig",
     "EpochObservation",
     "FullBudget",
     "FullBudgetConfig",
+    "LabelPart",
     "MetricDirection",
     "NonFiniteMetricPolicy",
     "Patience",
     "PatienceConfig",
     "Phase",
+    "RuleConfig",
+    "RuleSpec",
+    "RuleTable",
     "StopDecision",
     "StoppingConfig",
     "StoppingRule",
     "build_rule",
     "compute_aer",
     "effective_threshold_fraction",
+    "parse_label",
     "percent_emission_increase",
     "percent_improvement",
     "rule_label",

@@ -26,33 +26,53 @@ Decisions beyond the draft (each tested, see ``docs/stopping.md``):
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from greenft.stopping.aer import AerTerms, MetricDirection
 from greenft.stopping.base import (
     EpochObservation,
     NonFiniteMetricPolicy,
     Phase,
+    RuleConfig,
     StopDecision,
     StoppingRule,
 )
+from greenft.stopping.registry import RULES, LabelPart, RuleSpec
 
-DEFAULT_EPSILON = 1e-6
+
+class AnGesConfig(RuleConfig):
+    """AN-GES parameters; defaults are the draft's (alpha 0.9, beta 0.2) with a warm-up of 3 epochs."""
+
+    rule: Literal["anges"] = "anges"
+    alpha: float = Field(0.9, ge=0.0, le=1.0, description="EMA smoothing: weight of the current AER")
+    beta: float = Field(0.2, ge=0.0, description="stop when AER < beta * EMA")
+    warmup: int = Field(3, ge=0, description="W: epochs 1 < i < W only collect AERs for the EMA's start")
+    epsilon: float = Field(1e-6, gt=0.0, description="EMA start when warm-up collected nothing")
+
+
+_DEFAULTS = AnGesConfig()
+DEFAULT_EPSILON = _DEFAULTS.epsilon
 
 
 class AnGes(StoppingRule):
-    """The AN-GES rule. ``alpha`` smooths the EMA, ``beta`` scales the threshold, ``warmup`` is W."""
+    """The AN-GES rule. ``alpha`` smooths the EMA, ``beta`` scales the threshold, ``warmup`` is W.
+
+    The constructor's defaults are :class:`AnGesConfig`'s, so a rule built in code and one built from a config
+    file agree.
+    """
 
     name = "anges"
 
     def __init__(
         self,
         direction: MetricDirection,
-        alpha: float = 0.9,
-        beta: float = 0.2,
-        warmup: int = 3,
-        epsilon: float = DEFAULT_EPSILON,
-        on_non_finite_metric: NonFiniteMetricPolicy = NonFiniteMetricPolicy.STOP,
+        alpha: float = _DEFAULTS.alpha,
+        beta: float = _DEFAULTS.beta,
+        warmup: int = _DEFAULTS.warmup,
+        epsilon: float = _DEFAULTS.epsilon,
+        on_non_finite_metric: NonFiniteMetricPolicy = _DEFAULTS.on_non_finite_metric,
     ) -> None:
         super().__init__(direction, on_non_finite_metric)
         if not 0.0 <= alpha <= 1.0:
@@ -113,3 +133,17 @@ class AnGes(StoppingRule):
         self.epsilon = float(state["epsilon"])
         self.warmup_aers = [float(a) for a in state["warmup_aers"]]
         self.ema = state["ema"]
+
+
+RULES.register(
+    RuleSpec(
+        AnGes,
+        AnGesConfig,
+        label=(
+            LabelPart("a", "alpha"),
+            LabelPart("b", "beta"),
+            LabelPart("w", "warmup"),
+            LabelPart("eps", "epsilon", always=False),
+        ),
+    )
+)

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from greenft.stopping.aer import AerTerms, MetricDirection, compute_aer
 
 
@@ -38,6 +40,21 @@ class Phase(StrEnum):
     ACTIVE = "active"  # the rule may stop
     UNDEFINED = "undefined"  # AER undefined this epoch: no update, no stop
     NON_FINITE = "non_finite"  # the metric was NaN/inf
+
+
+class RuleConfig(BaseModel):
+    """The base of every rule's config: what a YAML file, a sweep or the CLI says about one rule.
+
+    Each rule's config adds a ``rule: Literal["<name>"]`` tag and its own fields; those fields' defaults are the
+    rule's defaults (the rule class reads them from here, so they exist once). Configs are strict (unknown fields
+    are errors), frozen, and refuse NaN and infinities.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    on_non_finite_metric: NonFiniteMetricPolicy = NonFiniteMetricPolicy.STOP
+
+
+_DEFAULTS = RuleConfig()
 
 
 @dataclass(frozen=True)
@@ -82,7 +99,7 @@ class StoppingRule(ABC):
     def __init__(
         self,
         direction: MetricDirection,
-        on_non_finite_metric: NonFiniteMetricPolicy = NonFiniteMetricPolicy.STOP,
+        on_non_finite_metric: NonFiniteMetricPolicy = _DEFAULTS.on_non_finite_metric,
     ) -> None:
         self.direction = MetricDirection(direction)
         self.on_non_finite_metric = NonFiniteMetricPolicy(on_non_finite_metric)

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from greenft.stopping.aer import AerTerms
-from greenft.stopping.base import EpochObservation, Phase, StopDecision, StoppingRule
+from greenft.stopping.base import EpochObservation, Phase, RuleConfig, StopDecision, StoppingRule
+from greenft.stopping.registry import RULES, RuleSpec
+
+
+class FullBudgetConfig(RuleConfig):
+    rule: Literal["none"] = "none"
 
 
 class FullBudget(StoppingRule):
@@ -25,3 +32,6 @@ class FullBudget(StoppingRule):
             delta_emis_pct=terms.delta_emis_pct,
             aer=terms.aer,
         )
+
+
+RULES.register(RuleSpec(FullBudget, FullBudgetConfig))

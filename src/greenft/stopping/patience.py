@@ -8,21 +8,42 @@ reports the epoch's AER terms so that every rule's log has the same columns.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from greenft.stopping.aer import AerTerms, MetricDirection
-from greenft.stopping.base import EpochObservation, NonFiniteMetricPolicy, Phase, StopDecision, StoppingRule
+from greenft.stopping.base import (
+    EpochObservation,
+    NonFiniteMetricPolicy,
+    Phase,
+    RuleConfig,
+    StopDecision,
+    StoppingRule,
+)
+from greenft.stopping.registry import RULES, LabelPart, RuleSpec
+
+
+class PatienceConfig(RuleConfig):
+    rule: Literal["patience"] = "patience"
+    patience: int = Field(5, ge=1, description="epochs without improvement before stopping")
+    min_delta: float = Field(0.0, ge=0.0, description="absolute improvement that counts, in metric units")
+
+
+_DEFAULTS = PatienceConfig()
 
 
 class Patience(StoppingRule):
+    """Patience early stopping; the constructor's defaults are :class:`PatienceConfig`'s."""
+
     name = "patience"
 
     def __init__(
         self,
         direction: MetricDirection,
-        patience: int = 5,
-        min_delta: float = 0.0,
-        on_non_finite_metric: NonFiniteMetricPolicy = NonFiniteMetricPolicy.STOP,
+        patience: int = _DEFAULTS.patience,
+        min_delta: float = _DEFAULTS.min_delta,
+        on_non_finite_metric: NonFiniteMetricPolicy = _DEFAULTS.on_non_finite_metric,
     ) -> None:
         super().__init__(direction, on_non_finite_metric)
         if patience < 1:
@@ -83,3 +104,6 @@ class Patience(StoppingRule):
         self.best = state["best"]
         self.best_epoch = state["best_epoch"]
         self.wait = int(state["wait"])
+
+
+RULES.register(RuleSpec(Patience, PatienceConfig, label=(LabelPart("p", "patience"), LabelPart("d", "min_delta"))))
