@@ -9,11 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from greenft.data.registry import Metric, TaskType
 from greenft.data.splits import SplitKind
+from greenft.errors import UserError
+from greenft.io import read_yaml_mapping
 from greenft.models.config import ModelConfig
 from greenft.stopping import AnGesConfig, PatienceConfig, RuleConfig, StoppingConfig
 from greenft.tracking.config import TrackingConfig
@@ -85,7 +86,7 @@ class TrialConfig(_Strict):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A config that cannot be used; the message names the source, the field and the value."""
 
 
@@ -109,16 +110,7 @@ def parse_trial_config(raw: dict[str, Any], source: str = "<dict>") -> TrialConf
 def load_trial_config(path: Path) -> TrialConfig:
     """A trial config from YAML; errors name the file, the field and the value."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from None
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level, found {type(raw).__name__}")
+    raw = read_yaml_mapping(path, "config file", ConfigError)
     return parse_trial_config(raw, str(path))
 
 

@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from greenft.agents.config import LoggingConfig
+from greenft.errors import UserError
 
 EPOCHS_FILE = "greenft_epochs.jsonl"
 SUMMARY_FILE = "greenft_summary.json"
 
 
-class WandbUnavailableError(RuntimeError):
+class WandbUnavailableError(UserError, RuntimeError):
     """W&B could not start the run (no API key, server unreachable, key refused).
 
     Raised before any epoch is trained, so nothing is lost; the message is one line that says which server and

@@ -42,6 +42,7 @@ from greenft.data import (
     make_split,
     user_dataset_spec,
 )
+from greenft.errors import UserError
 from greenft.models import get_family
 from greenft.stopping import EpochObservation, StopDecision, StoppingRule, build_rule, rule_label
 from greenft.tracking import CodeCarbonMeter, EmissionMeter, EmissionReading, PhaseLedger, WallClockMeter
@@ -49,7 +50,7 @@ from greenft.tracking import CodeCarbonMeter, EmissionMeter, EmissionReading, Ph
 FIT, TEST_EVAL = "fit", "test_eval"
 
 
-class DatasetSplitError(ValueError):
+class DatasetSplitError(UserError, ValueError):
     """A split that cannot be scored (e.g. a validation set with one class only)."""
 
 

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from greenft.analysis.records import RunRecord, flatten
 from greenft.analysis.wandb_files import find_offline_runs, read_offline_run
+from greenft.errors import UserError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,7 +59,7 @@ _LOCAL_SUMMARY = "greenft_summary.json"
 _LOCAL_CONFIG = "greenft_config.json"
 
 
-class SourceError(RuntimeError):
+class SourceError(UserError, RuntimeError):
     """The runs cannot be read: W&B unreachable, no runs in the directory/project, a broken path."""
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from greenft.analysis.records import Curve
+from greenft.errors import UserError
 from greenft.stopping import (
     RULES,
     EpochObservation,
@@ -112,7 +113,7 @@ def replay(curve: Curve, config: RuleConfig) -> ReplayResult:
 # ------------------------------------------------------------------------------------------- rule specs
 
 
-class RuleSpecError(ValueError):
+class RuleSpecError(UserError, ValueError):
     """A rule given on the command line that cannot be parsed; the message shows the accepted forms."""
 
 

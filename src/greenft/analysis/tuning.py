@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from greenft.analysis.records import METRIC_DIRECTIONS, Curve
 from greenft.analysis.report import markdown_table
 from greenft.analysis.tradeoff import RuleScore, score_rule
+from greenft.errors import UserError
 from greenft.stopping import AnGesConfig, MetricDirection, effective_threshold_fraction, rule_label
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ def _progress_callback(
     return callback
 
 
-class StorageError(ValueError):
+class StorageError(UserError, ValueError):
     """An Optuna storage that cannot be used: one line naming the (masked) URL or path and the problem.
 
     A user error, not a bug: a wrong host, port, password or database name, a dialect or driver that is not

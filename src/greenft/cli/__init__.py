@@ -1,10 +1,10 @@
-"""The ``greenft`` command line. Each module registers its commands on the shared Typer ``app``."""
+"""The ``greenft`` command line. Every command module is listed here, once: importing it registers its commands
+(and command groups) on the shared Typer ``app``; nothing else imports a command module."""
 
-from greenft.cli import analyze as analyze  # registers `greenft analyze` and `greenft tune`
-from greenft.cli import checkpoint as checkpoint  # `greenft checkpoint inspect` (registers on import)
-from greenft.cli import datasets, train
-from greenft.cli import pretrain as pretrain  # registers `greenft pretrain NAME`
-from greenft.cli import sweep as sweep  # registers `greenft sweep ...` and `greenft agent`
+from greenft.cli import analyze, checkpoint, datasets, pretrain, sweep, train, tune
 from greenft.cli.app import app
 
-__all__ = ["app", "datasets", "train"]
+COMMAND_MODULES = (train, datasets, checkpoint, pretrain, sweep, analyze, tune)
+"""Every command module: `greenft train|datasets|checkpoint|pretrain|sweep|agent|analyze|tune`."""
+
+__all__ = ["COMMAND_MODULES", "app"]

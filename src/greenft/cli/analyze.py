@@ -12,33 +12,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress
 
-from greenft.analysis.records import RunRecord
-from greenft.cli.app import app, console, fail, progress_bar
-
-
-def reading_progress() -> Progress:
-    """The progress bar shared by ``analyze`` and ``tune`` while runs are read."""
-    return progress_bar()
-
-
-def read_with_progress(source: str, tags: list[str] | None, cache_dir: Path | None, use_cache: bool) -> list[RunRecord]:
-    """Read runs with a rich progress bar; a :class:`SourceError` ends the command with exit code 2."""
-    from greenft.analysis.reader import SourceError, parse_source, read_runs
-
-    try:
-        src = parse_source(source, tags or ())
-        with reading_progress() as progress:
-            task = progress.add_task(f"reading runs from {src.describe()}", total=None)
-
-            def on_progress(done: int, total: int, what: str) -> None:
-                progress.update(task, completed=done, total=total)
-
-            records = read_runs(src, cache_dir=cache_dir, use_cache=use_cache, progress=on_progress)
-    except SourceError as err:
-        fail(err)
-    return list(records)
+from greenft.cli.app import app, console, fail
+from greenft.cli.reading import read_with_progress
 
 
 @app.command()
@@ -100,7 +76,3 @@ def analyze(
         + f") in {time.perf_counter() - start:.1f} s",
         soft_wrap=True,
     )
-
-
-# `greenft tune` lives in its own module; importing it here registers it with the app whenever `analyze` is.
-from greenft.cli import tune as tune  # noqa: E402

@@ -12,10 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from greenft.agents.config import ConfigError
-from greenft.agents.run_log import WandbUnavailableError
-from greenft.data import DatasetFileError, MissingDataPackageError, UnknownDatasetError
-from greenft.models import CheckpointError, UnknownModelError
+from greenft.errors import UserError
 
 HELP_MARKUP: None = None
 """Help texts are shown as written, never parsed as rich markup: option help such as ``wandb:E/P[/SWEEP]`` made
@@ -33,15 +30,9 @@ app = command_group(
 )
 console = Console()
 
-USER_ERRORS: tuple[type[Exception], ...] = (
-    ConfigError,
-    DatasetFileError,
-    UnknownDatasetError,
-    UnknownModelError,
-    CheckpointError,
-    MissingDataPackageError,
-    WandbUnavailableError,
-)
+USER_ERRORS: tuple[type[Exception], ...] = (UserError,)
+"""What a command turns into one line and exit code 2: every error class a user can fix derives from
+:class:`~greenft.errors.UserError`, in the layer that raises it, so this tuple never needs editing."""
 
 
 def fail(err: BaseException | str) -> NoReturn:

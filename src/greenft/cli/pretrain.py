@@ -52,8 +52,6 @@ def pretrain(
     meter: Annotated[Meter | None, typer.Option(help="codecarbon (default), or wallclock (time only)")] = None,
 ) -> None:
     """Pretrain a model on the offline MOSES corpus (labelled datasets' molecules excluded) and save a checkpoint."""
-    from greenft.data.corpus import CorpusError
-    from greenft.pretrain.recipes import PretrainConfigError
     from greenft.pretrain.runner import PretrainInterrupted, PretrainProgress, PretrainStart, plan_run, run_pretraining
 
     overrides: dict[str, Any] = {
@@ -73,10 +71,9 @@ def pretrain(
         "country_iso_code": country,
         "meter": meter,
     }
-    errors: tuple[type[Exception], ...] = (*USER_ERRORS, PretrainConfigError, CorpusError)
     try:
         plan = plan_run(name, out, resume=resume, overwrite=overwrite, preset=preset, overrides=overrides)
-    except errors as err:
+    except USER_ERRORS as err:
         fail(err)
     progress = Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -126,7 +123,7 @@ def pretrain(
             soft_wrap=True,
         )
         raise typer.Exit(code=130) from None
-    except errors as err:
+    except USER_ERRORS as err:
         progress.stop()
         fail(err)
     progress.stop()

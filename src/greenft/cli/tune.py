@@ -15,13 +15,12 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from greenft.analysis.tuning import DEFAULT_STUDY, SearchSpace, StorageError, TuneResult
+from greenft.analysis.tuning import DEFAULT_STUDY, SearchSpace, TuneResult
 from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar
+from greenft.cli.reading import read_with_progress
 
 Sampler = Literal["nsga2", "tpe", "random"]
 MetricSplit = Literal["val", "test"]
-#: What ends ``tune`` with one line and exit code 2: the CLI's user errors and a storage that cannot be used.
-TUNE_ERRORS: tuple[type[Exception], ...] = (*USER_ERRORS, StorageError)
 
 
 def _range(text: str, name: str, integer: bool = False) -> tuple[float, float]:
@@ -99,7 +98,6 @@ def tune(
             if source is None:
                 fail("--source is required (runs with complete curves), or use --live --config base.yaml")
             from greenft.analysis.records import CurveError, curve_from_record
-            from greenft.cli.analyze import read_with_progress  # here: analyze.py imports this module
 
             curves = []
             for record in read_with_progress(source, tag, cache_dir, True):
@@ -127,7 +125,7 @@ def tune(
                     metric_split=metric_split,
                     progress=lambda done, total: progress.update(task, completed=done),
                 )
-    except TUNE_ERRORS as err:
+    except USER_ERRORS as err:
         fail(err)
     files = write_tuning_outputs(result, out, datasets=datasets, seeds=seed_list)
     _print_result(result)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,8 @@ from greenft.data.loading import load_molecules, resolve_path
 from greenft.data.rdkit_quiet import rdkit_quiet
 from greenft.data.registry import BUILTIN_DATASETS, DatasetSpec
 from greenft.data.sources import MissingDataPackageError, package_data_dir
+from greenft.errors import UserError
+from greenft.io import atomic_write_text
 
 MOSES_PACKAGE = "moses"
 MOSES_INSTALL_HINT = "pip install --no-deps molsets"
@@ -47,7 +48,7 @@ EXCLUSION_VERSION = 1  # bump when the exclusion key changes: cached key sets ar
 DEFAULT_CORPUS_SIZE = 50_000
 
 
-class CorpusError(ValueError):
+class CorpusError(UserError, ValueError):
     """The corpus cannot be built as asked; the message names the file or setting."""
 
 
@@ -157,13 +158,6 @@ def _dataset_fingerprint(specs: Sequence[DatasetSpec]) -> str:
     return hashlib.sha256(json.dumps([EXCLUSION_VERSION, parts]).encode()).hexdigest()[:16]
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def dataset_exclusion_set(specs: Sequence[DatasetSpec], cache_dir: Path | None = None) -> set[str]:
     """The exclusion keys of every molecule of ``specs`` (cached on disk by dataset files and rule version)."""
     if not specs:
@@ -179,7 +173,7 @@ def dataset_exclusion_set(specs: Sequence[DatasetSpec], cache_dir: Path | None =
     for spec in specs:
         for text in load_molecules(spec).smiles:
             keys |= exclusion_keys(text)
-    _atomic_write_text(path, json.dumps(sorted(keys)))
+    atomic_write_text(path, json.dumps(sorted(keys)))
     return keys
 
 
@@ -276,5 +270,5 @@ def load_corpus(
         "invalid_candidates": corpus.invalid_candidates,
         "digest": corpus.digest,
     }
-    _atomic_write_text(cached, json.dumps(payload))
+    atomic_write_text(cached, json.dumps(payload))
     return corpus

@@ -17,6 +17,7 @@ from torch_geometric.data import Data
 
 from greenft.data.featurize import HU2020, Featurizer
 from greenft.data.rdkit_quiet import rdkit_quiet
+from greenft.io import atomic_save
 
 
 def default_cache_dir() -> Path:
@@ -81,8 +82,5 @@ def featurise(
             graph = featurizer.smiles_to_graph(text)
             graph.y = y[index : index + 1]
             graphs.append(graph)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    torch.save(_pack(graphs), tmp)
-    os.replace(tmp, path)
+    atomic_save(path, lambda handle: torch.save(_pack(graphs), handle))
     return graphs

@@ -18,9 +18,10 @@ from rdkit import Chem
 from greenft.data.rdkit_quiet import rdkit_quiet
 from greenft.data.registry import DatasetSpec, Metric, TaskType
 from greenft.data.sources import package_data_dir
+from greenft.errors import UserError
 
 
-class DatasetFileError(ValueError):
+class DatasetFileError(UserError, ValueError):
     """A dataset file cannot be used as asked; the message names the file, column and rows."""
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from greenft.errors import UserError
 from greenft.stopping import MetricDirection
 
 
@@ -168,7 +169,7 @@ BUILTIN_DATASETS: dict[str, DatasetSpec] = {
 }
 
 
-class UnknownDatasetError(KeyError):
+class UnknownDatasetError(UserError, KeyError):
     def __str__(self) -> str:
         return str(self.args[0])
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from greenft.errors import UserError
 
-class MissingDataPackageError(RuntimeError):
+
+class MissingDataPackageError(UserError, RuntimeError):
     """A dataset's source package is not installed; the message says how to install it."""
 
 

@@ -6,6 +6,8 @@ It lives apart from the readers so that the lowest of them (:mod:`greenft.models
 
 from __future__ import annotations
 
+from greenft.errors import UserError
 
-class CheckpointError(ValueError):
+
+class CheckpointError(UserError, ValueError):
     """A checkpoint cannot be used; the message names the file and what is wrong."""

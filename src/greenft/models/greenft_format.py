@@ -15,12 +15,12 @@ one graph loader's job (:func:`greenft.models.published.detect_checkpoint`), nex
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from greenft.io import atomic_save
 from greenft.models.graph_encoder import GraphEncoder
 from greenft.models.graph_layouts import layout_of_model
 
@@ -41,12 +41,7 @@ def save_encoder_checkpoint(
         "provenance": provenance or {},
         "state_dict": {k: v.detach().cpu() for k, v in encoder.state_dict().items()},
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-    return path
+    return atomic_save(Path(path), lambda handle: torch.save(payload, handle))
 
 
 def save_encoder(encoder: GraphEncoder, path: Path, model: str, provenance: dict[str, Any] | None = None) -> Path:

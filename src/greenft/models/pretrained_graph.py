@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from greenft.io import write_directory_atomically
 from greenft.models.base import BuiltModel, ModelFamily
 from greenft.models.checkpoint_paths import (
     checkpoint_info,
@@ -35,7 +36,7 @@ from greenft.models.config import ModelConfig
 from greenft.models.graph_encoder import GraphEncoder
 from greenft.models.greenft_format import GREENFT_FORMAT, save_encoder
 from greenft.models.published import detect_checkpoint, require_model
-from greenft.models.sequence.checkpoint import write_directory_atomically, write_json
+from greenft.models.sequence.checkpoint import write_json
 
 ENCODER_FILE = "encoder.pt"
 GRAPH_META_FILE = "greenft_checkpoint.json"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from greenft.errors import UserError
 from greenft.models.base import BuiltModel, ModelFamily
 from greenft.models.config import ModelConfig
 from greenft.models.graph_family import graph_families
@@ -31,7 +32,7 @@ def known_models() -> list[str]:
     return [*sorted(MODEL_FAMILIES), f"{HUB_PREFIX}<name>"]
 
 
-class UnknownModelError(KeyError):
+class UnknownModelError(UserError, KeyError):
     def __str__(self) -> str:
         return str(self.args[0])
 

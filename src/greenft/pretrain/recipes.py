@@ -25,12 +25,13 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, ValidationError
 
+from greenft.errors import UserError
 from greenft.models.config import EncoderSize
 from greenft.models.sequence.tokenizers import TokenizerKind
 from greenft.tracking.config import TrackingConfig
 
 
-class PretrainConfigError(ValueError):
+class PretrainConfigError(UserError, ValueError):
     """Pretraining settings that cannot be used; the message names the setting and the value."""
 
 

@@ -22,7 +22,6 @@ import datetime as dt
 import hashlib
 import json
 import math
-import os
 import platform
 import shutil
 import signal
@@ -40,6 +39,7 @@ import torch
 from torch import nn
 
 from greenft.data.corpus import Corpus, load_corpus
+from greenft.io import atomic_save
 from greenft.models.checkpoint_paths import CHECKPOINT_SUBDIR, default_run_dir, directory_bytes
 from greenft.models.torch_io import load_torch_file
 from greenft.pretrain.recipes import PretrainConfigError, PretrainSettings, Recipe, get_recipe, make_settings
@@ -256,10 +256,7 @@ def _fingerprint(recipe: Recipe, settings: PretrainSettings, corpus_digest: str)
 
 
 def _atomic_torch_save(payload: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    atomic_save(path, lambda handle: torch.save(payload, handle))
 
 
 def _package_version(name: str) -> str | None:

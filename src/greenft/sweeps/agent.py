@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from greenft.agents.config import ConfigError, TrialConfig
+from greenft.io import read_yaml_mapping
 from greenft.sweeps.params import trial_config_from_sweep
 
 AGENT_ARGV: tuple[str, ...] = ("python", "-m", "greenft", "agent")
@@ -73,18 +74,7 @@ def read_param_file(path: Path) -> dict[str, Any]:
     version key is wandb's file format, not a parameter: it is checked (an unknown version would mean the
     entries below it may not be what we read them as) and dropped, as are wandb's private ``_wandb`` entries.
     """
-    try:
-        raw = yaml.safe_load(Path(path).read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"sweep parameter file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot read the sweep parameter file: {err}") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML/JSON: {err}") from None
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of sweep parameters, found {type(raw).__name__}")
+    raw = read_yaml_mapping(Path(path), "sweep parameter file", ConfigError, "a mapping of sweep parameters")
     version = raw.pop("wandb_version", None)
     if version is not None and version != WANDB_CONFIG_VERSION:
         raise ConfigError(

@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from greenft.agents.config import ConfigError, TrialConfig
+from greenft.io import read_yaml_mapping
 from greenft.sweeps.params import trial_config_from_sweep
 
 METHODS = ("grid", "random", "bayes")
@@ -135,15 +134,7 @@ def plain(value: Any) -> Any:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise SweepFileError(f"sweep file not found: {path}") from None
-    except yaml.YAMLError as err:
-        raise SweepFileError(f"{path}: not valid YAML: {err}") from None
-    if not isinstance(raw, dict):
-        raise SweepFileError(f"{path}: expected a mapping (method, parameters, ...), found {type(raw).__name__}")
-    return raw
+    return read_yaml_mapping(path, "sweep file", SweepFileError, "a mapping (method, parameters, ...)")
 
 
 def _check_schema(path: Path, raw: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from greenft.errors import UserError
+from greenft.io import atomic_write_text
+
 TrialStatus = Literal["pending", "running", "finished", "crashed", "preempted"]
 DONE: tuple[TrialStatus, ...] = ("finished", "crashed")
 STATE_VERSION = 1
@@ -104,11 +107,11 @@ class SweepState(_Model):
         return self.trials[index]
 
 
-class SweepBusyError(RuntimeError):
+class SweepBusyError(UserError, RuntimeError):
     """Another controller holds the sweep's lock."""
 
 
-class SweepStateError(ValueError):
+class SweepStateError(UserError, ValueError):
     """A state file that cannot be read; the message names it and what to do."""
 
 
@@ -139,13 +142,8 @@ class StateStore:
     def save(self, state: SweepState) -> None:
         state.updated_at = now()
         self.directory.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".state.{os.getpid()}.tmp")
         payload = json.dumps(jsonable(state.model_dump(mode="json")), indent=1, sort_keys=False)
-        with tmp.open("w", encoding="utf-8") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        atomic_write_text(self.path, payload)
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:

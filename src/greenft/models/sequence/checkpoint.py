@@ -19,13 +19,11 @@ no encoder weight is missing, because a half-loaded encoder would make "pretrain
 from __future__ import annotations
 
 import json
-import os
-import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from greenft.io import write_directory_atomically
 from greenft.models.errors import CheckpointError
 from greenft.models.sequence.tokenizers import MolTokenizer, TokenizerError
 
@@ -48,26 +46,6 @@ class SequenceCheckpoint:
     @property
     def format(self) -> str:
         return f"{SEQUENCE_FORMAT}/v{SEQUENCE_FORMAT_VERSION}"
-
-
-def write_directory_atomically(target: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp_dir)``, then move ``tmp_dir`` to ``target`` (replacing an older one)."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        write(tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = target.with_name(f".{target.name}.old{os.getpid()}")
-    if target.exists():
-        os.replace(target, old)
-    os.replace(tmp, target)
-    shutil.rmtree(old, ignore_errors=True)
-    return target
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

@@ -20,7 +20,6 @@ Batches are padded to their own longest sequence (dynamic padding), not to ``max
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -33,6 +32,8 @@ import torch
 from rdkit import Chem
 
 from greenft.data.rdkit_quiet import rdkit_quiet
+from greenft.errors import UserError
+from greenft.io import atomic_write_text
 
 TokenizerKind = Literal["smiles", "selfies"]
 TOKENIZER_FORMAT = "greenft-tokenizer"
@@ -92,7 +93,7 @@ BASE_TOKENS: dict[str, tuple[str, ...]] = {
 }
 
 
-class TokenizerError(ValueError):
+class TokenizerError(UserError, ValueError):
     """A tokenizer file or setting cannot be used; the message names the file and field."""
 
 
@@ -266,12 +267,7 @@ class MolTokenizer:
         return {"kind": self.kind, "vocab_size": self.vocab_size, "max_length": self.max_length}
 
     def save(self, path: Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1))
-        os.replace(tmp, path)
-        return path
+        return atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1))
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], where: str = "<dict>") -> MolTokenizer:

@@ -1,0 +1,34 @@
+"""Reading runs with a progress bar: what ``greenft analyze`` and ``greenft tune`` share (its own module, so the
+two commands do not import each other)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.progress import Progress
+
+from greenft.analysis.records import RunRecord
+from greenft.cli.app import fail, progress_bar
+
+
+def reading_progress() -> Progress:
+    """The progress bar shared by ``analyze`` and ``tune`` while runs are read."""
+    return progress_bar()
+
+
+def read_with_progress(source: str, tags: list[str] | None, cache_dir: Path | None, use_cache: bool) -> list[RunRecord]:
+    """Read runs with a rich progress bar; a :class:`SourceError` ends the command with exit code 2."""
+    from greenft.analysis.reader import SourceError, parse_source, read_runs
+
+    try:
+        src = parse_source(source, tags or ())
+        with reading_progress() as progress:
+            task = progress.add_task(f"reading runs from {src.describe()}", total=None)
+
+            def on_progress(done: int, total: int, what: str) -> None:
+                progress.update(task, completed=done, total=total)
+
+            records = read_runs(src, cache_dir=cache_dir, use_cache=use_cache, progress=on_progress)
+    except SourceError as err:
+        fail(err)
+    return list(records)

@@ -1,0 +1,14 @@
+"""The one base of every error a user can fix: the CLI catches :class:`UserError`, prints its message as one
+line and exits with code 2.
+
+Each layer keeps its own error classes (a bad config, an unknown dataset, an unreadable checkpoint, a storage
+that cannot be used, ...) beside the code that raises them; they all derive from :class:`UserError`, so a new
+one is caught by the CLI without editing a hand-kept list there. Programming errors (anything else) keep their
+tracebacks.
+"""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Something the user can fix: the message names the file, field or value and what is expected."""
