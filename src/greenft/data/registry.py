@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from greenft.schema import METRIC_DIRECTIONS
 from greenft.stopping import MetricDirection
 
 
@@ -29,7 +30,8 @@ class Metric(StrEnum):
 
     @property
     def direction(self) -> MetricDirection:
-        return MetricDirection.MAXIMIZE if self is Metric.ROC_AUC else MetricDirection.MINIMIZE
+        """Which way is better: the logging schema's table (analysis reads it without importing data)."""
+        return METRIC_DIRECTIONS[self.value]
 
     @property
     def task_type(self) -> TaskType:

@@ -8,11 +8,13 @@ touches the disk, to read greenft's own files back.
 
 Modules: :mod:`~greenft.schema.keys` (names, templates, builders), :mod:`~greenft.schema.history` (the
 per-epoch row), :mod:`~greenft.schema.summary` (the run summary), :mod:`~greenft.schema.codec` (NaN and
-infinity in JSON), :mod:`~greenft.schema.files` (reading a run's files).
+infinity in JSON), :mod:`~greenft.schema.catalog` (a concrete key looked up in the tables),
+:mod:`~greenft.schema.files` (reading a run's files).
 """
 
 from greenft.schema import history, summary
-from greenft.schema.codec import decode_floats, history_kinds, number, summary_kinds, to_json_value
+from greenft.schema.catalog import KeyInfo, find_key, history_kinds, summary_kinds
+from greenft.schema.codec import decode_floats, number, to_json_value
 from greenft.schema.files import (
     RunFiles,
     files_dir_of,
@@ -58,6 +60,7 @@ __all__ = [
     "SPLIT_FILE",
     "SUMMARY_FILE",
     "Decision",
+    "KeyInfo",
     "Mode",
     "Point",
     "RunFiles",
@@ -67,6 +70,7 @@ __all__ = [
     "decode_floats",
     "epoch_row",
     "files_dir_of",
+    "find_key",
     "hindsight_best",
     "history",
     "history_kinds",

@@ -12,11 +12,9 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from greenft.schema.history import EPOCH_COLUMNS, SHADOW_EPOCH_COLUMNS
-from greenft.schema.keys import match_template
-from greenft.schema.summary import summary_columns
+from greenft.schema.catalog import kind_of
 
-__all__ = ["decode_floats", "history_kinds", "kind_of", "number", "summary_kinds", "to_json_value"]
+__all__ = ["decode_floats", "number", "to_json_value"]
 
 
 def to_json_value(value: Any) -> Any:
@@ -42,24 +40,6 @@ def number(value: Any) -> float:
         except ValueError:
             return math.nan
     return math.nan
-
-
-def history_kinds() -> list[tuple[str, type]]:
-    """Every history key template with its type."""
-    return [(c.template, c.kind) for c in EPOCH_COLUMNS] + [(c.template, c.kind) for c in SHADOW_EPOCH_COLUMNS]
-
-
-def summary_kinds() -> list[tuple[str, type]]:
-    """Every summary key template with its type."""
-    return summary_columns()
-
-
-def kind_of(name: str, kinds: Iterable[tuple[str, type]]) -> type | None:
-    """The type of the concrete key ``name`` under the templates ``kinds``; None for a key greenft never logs."""
-    for template, kind in kinds:
-        if match_template(name, template) is not None:
-            return kind
-    return None
 
 
 def decode_floats(values: Mapping[str, Any], kinds: Iterable[tuple[str, type]]) -> dict[str, Any]:
