@@ -10,21 +10,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from greenft.schema.history import EPOCH_COLUMNS, SHADOW_EPOCH_COLUMNS
+from greenft.schema import history, summary
 from greenft.schema.keys import match_template
-from greenft.schema.summary import summary_columns
 
 __all__ = ["KeyInfo", "find_key", "history_kinds", "kind_of", "summary_kinds"]
 
 
 def history_kinds() -> list[tuple[str, type]]:
     """Every history key template with its type."""
-    return [(c.template, c.kind) for c in EPOCH_COLUMNS] + [(c.template, c.kind) for c in SHADOW_EPOCH_COLUMNS]
+    # Read through the module, never copied at import: the tables are the one list of keys.
+    epoch = [(c.template, c.kind) for c in history.EPOCH_COLUMNS]
+    return epoch + [(c.template, c.kind) for c in history.SHADOW_EPOCH_COLUMNS]
 
 
 def summary_kinds() -> list[tuple[str, type]]:
     """Every summary key template with its type."""
-    return summary_columns()
+    return summary.summary_columns()
 
 
 def kind_of(name: str, kinds: Iterable[tuple[str, type]]) -> type | None:
