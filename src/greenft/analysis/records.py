@@ -1,9 +1,11 @@
-"""One schema for a logged run, whatever it was read from, and the per-epoch curve the analysis works on.
+"""One record for a logged run, whatever it was read from, and the per-epoch curve the analysis works on.
 
-Why a schema of our own: runs reach the analysis from two places that describe them differently (W&B offline
-run files, read by :mod:`greenft.analysis.wandb_files`, and the online ``wandb.Api()``), and the reports, the
-replay and the tuner must not care which. A :class:`RunRecord` holds exactly what both can give (ids, config,
-summary, full per-epoch history) as plain JSON values, so it can also be cached on disk as JSON.
+Why a record of our own: runs reach the analysis from places that describe them differently (greenft's own
+run files, read by :mod:`greenft.analysis.offline`; W&B run files of runs greenft did not write, read by
+:mod:`greenft.analysis.wandb_files`; the online ``wandb.Api()``), and the reports, the replay and the tuner must
+not care which. A :class:`RunRecord` holds exactly what all can give (ids, config, summary, full per-epoch
+history) as plain JSON values, so it can also be cached on disk as JSON. The keys inside are those of
+:mod:`greenft.schema`.
 
 A :class:`Curve` is the part of a run that stopping rules and trade-offs need: per epoch the validation metric
 (what the rule sees), the test metric (the analysis' judge) and the cumulative training emissions
