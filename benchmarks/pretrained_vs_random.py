@@ -43,6 +43,18 @@ from greenft.agents import parse_trial_config, run_trial
 from greenft.models import get_family
 from greenft.models.checkpoint_paths import default_checkpoint_dir
 from greenft.models.pretrained_graph import ENCODER_FILE, PretrainedGraphFamily
+from greenft.schema import CONFIG_FILE, METRIC_DIRECTIONS, Point, point_key, shadow_key
+from greenft.schema.summary import (
+    AT_EMISSIONS,
+    AT_ENERGY,
+    AT_EPOCH,
+    AT_TEST,
+    AT_TIME,
+    SHADOW_EMISSIONS,
+    SHADOW_STOP_EPOCH,
+    SHADOW_TEST,
+    TOTAL_EPOCHS,
+)
 from greenft.stopping import AnGesConfig, PatienceConfig, rule_label
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,7 +105,8 @@ def run_one(dataset: str, model: str, init: str, seed: int, args: argparse.Names
     started = time.perf_counter()
     result = run_trial(config)
     s, m = result.summary, result.metric.value
-    derived = json.loads((result.files_dir / "greenft_config.json").read_text())["derived"]["model"]
+    derived = json.loads((result.files_dir / CONFIG_FILE).read_text())["derived"]["model"]
+    full = {field: s.get(point_key(Point.FULL, field, m)) for field in (AT_TEST, AT_EMISSIONS, AT_ENERGY, AT_TIME)}
     return {
         "key": trial_key(dataset, model, init, seed),
         "dataset": dataset,
@@ -101,19 +114,19 @@ def run_one(dataset: str, model: str, init: str, seed: int, args: argparse.Names
         "init": init,
         "seed": seed,
         "metric": m,
-        "direction": "max" if m == "roc_auc" else "min",
-        "epochs": s.get("total/epochs"),
-        "best_epoch": s.get("best/epoch"),
-        "best_test": s.get(f"best/test_{m}"),
-        "anges_stop_epoch": s.get(f"shadow/{ANGES}/stop_epoch"),
-        "anges_test": s.get(f"shadow/{ANGES}/test_{m}"),
-        "anges_kg": s.get(f"shadow/{ANGES}/emissions_kg"),
-        "patience_stop_epoch": s.get(f"shadow/{PATIENCE}/stop_epoch"),
-        "patience_test": s.get(f"shadow/{PATIENCE}/test_{m}"),
-        "full_test": s.get(f"full/test_{m}"),
-        "full_kg": s.get("full/emissions_kg"),
-        "full_kwh": s.get("full/energy_kwh"),
-        "full_s": s.get("full/time_s"),
+        "direction": METRIC_DIRECTIONS[m].value,
+        "epochs": s.get(TOTAL_EPOCHS),
+        "best_epoch": s.get(point_key(Point.BEST, AT_EPOCH)),
+        "best_test": s.get(point_key(Point.BEST, AT_TEST, m)),
+        "anges_stop_epoch": s.get(shadow_key(SHADOW_STOP_EPOCH, ANGES)),
+        "anges_test": s.get(shadow_key(SHADOW_TEST, ANGES, m)),
+        "anges_kg": s.get(shadow_key(SHADOW_EMISSIONS, ANGES)),
+        "patience_stop_epoch": s.get(shadow_key(SHADOW_STOP_EPOCH, PATIENCE)),
+        "patience_test": s.get(shadow_key(SHADOW_TEST, PATIENCE, m)),
+        "full_test": full[AT_TEST],
+        "full_kg": full[AT_EMISSIONS],
+        "full_kwh": full[AT_ENERGY],
+        "full_s": full[AT_TIME],
         "parameters": derived.get("parameters"),
         "init_logged": derived.get("init"),
         "wall_s": time.perf_counter() - started,

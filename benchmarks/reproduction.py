@@ -49,6 +49,17 @@ from typing import Any
 from greenft.agents.config import parse_trial_config
 from greenft.agents.trial import run_trial
 from greenft.data import get_dataset_spec
+from greenft.schema import SPLIT_FILE, Point, point_key, shadow_key, shadow_stop_epochs
+from greenft.schema.summary import (
+    AT_EMISSIONS,
+    AT_EPOCH,
+    AT_TEST,
+    AT_VAL,
+    METER,
+    SHADOW_STOP_EPOCH,
+    SHADOW_TEST,
+    STOP_TRIGGERED,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINTS = REPO.parent / "shared" / "checkpoints"
@@ -156,9 +167,9 @@ def run_one(dataset: str, model: ModelSpec, seed: int, args: argparse.Namespace,
     started = time.perf_counter()
     result = run_trial(config)
     s, m = result.summary, result.metric.value
-    patience = next((k.split("/")[1] for k in s if k.startswith("shadow/patience") and k.endswith("/stop_epoch")), "")
+    patience = next((label for label in shadow_stop_epochs(s) if label.startswith("patience")), "")
     sizes = {"train": 0, "val": 0, "test": 0}
-    split_file = result.files_dir / "greenft_split.json"
+    split_file = result.files_dir / SPLIT_FILE
     if split_file.is_file():
         sizes = {k: len(v) for k, v in json.loads(split_file.read_text()).items()}
     return {
@@ -171,19 +182,19 @@ def run_one(dataset: str, model: ModelSpec, seed: int, args: argparse.Namespace,
         "molecules": sum(sizes.values()),
         **sizes,
         "budget": args.max_epochs,
-        "best_epoch": s.get("best/epoch"),
-        "best_val": s.get(f"best/val_{m}"),
-        "best_test": s.get(f"best/test_{m}"),
-        "best_kg": s.get("best/emissions_kg"),
-        "anges_epoch": s.get("stop/epoch") if s.get("stop/triggered") else "",
-        "anges_test": s.get(f"stop/test_{m}"),
-        "anges_kg": s.get("stop/emissions_kg"),
-        "patience_epoch": s.get(f"shadow/{patience}/stop_epoch") if patience else "",
-        "patience_test": s.get(f"shadow/{patience}/test_{m}") if patience else "",
-        "full_test": s.get(f"full/test_{m}"),
-        "full_kg": s.get("full/emissions_kg"),
+        "best_epoch": s.get(point_key(Point.BEST, AT_EPOCH)),
+        "best_val": s.get(point_key(Point.BEST, AT_VAL, m)),
+        "best_test": s.get(point_key(Point.BEST, AT_TEST, m)),
+        "best_kg": s.get(point_key(Point.BEST, AT_EMISSIONS)),
+        "anges_epoch": s.get(point_key(Point.STOP, AT_EPOCH)) if s.get(STOP_TRIGGERED) else "",
+        "anges_test": s.get(point_key(Point.STOP, AT_TEST, m)),
+        "anges_kg": s.get(point_key(Point.STOP, AT_EMISSIONS)),
+        "patience_epoch": s.get(shadow_key(SHADOW_STOP_EPOCH, patience)) if patience else "",
+        "patience_test": s.get(shadow_key(SHADOW_TEST, patience, m)) if patience else "",
+        "full_test": s.get(point_key(Point.FULL, AT_TEST, m)),
+        "full_kg": s.get(point_key(Point.FULL, AT_EMISSIONS)),
         "time_s": round(time.perf_counter() - started, 1),
-        "meter": s.get("meter"),
+        "meter": s.get(METER),
         "status": result.status,
     }
 

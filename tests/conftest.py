@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +36,22 @@ def small_trial(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
         else:
             config[key] = value
     return config
+
+
+def wait_for_wandb_exit(run_path: Path, timeout_s: float = 30.0) -> None:
+    """Wait until W&B's offline file of a run finished in this process holds its exit record.
+
+    wandb-core closes the ``.wandb`` file asynchronously after ``finish()`` returns. greenft never waits for it
+    (its own files are complete when a trial returns); only tests that inspect W&B's file itself do.
+    """
+    from greenft.analysis import read_offline_run
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if read_offline_run(run_path).exit_code is not None:
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"W&B never wrote the exit record of {run_path}")

@@ -1,7 +1,7 @@
 """greenft's layers, read from the source itself: every ``import`` (module level *and* inside functions) goes
 down or sideways, never up, and no two modules import each other, directly or round a circle.
 
-    base (io, errors, schema) < stopping, tracking < data < models < agents, pretrain < sweeps, analysis < cli
+    base (io, errors) < stopping, tracking < schema < data < models < agents, pretrain < sweeps, analysis < cli
 
 An import inside a function is still a dependency: hiding an upward import there only delays the cycle to run
 time, so this test reads them all (``ast`` over ``src/greenft``; nothing is imported).
@@ -18,21 +18,21 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "greenft"
 
 LAYERS: dict[str, int] = {
-    # the foundations every layer may use: plain I/O helpers, the error base, the run-log schema
+    # the foundations every layer may use: plain I/O helpers and the user-error base
     "__init__": 0,
     "io": 0,
     "errors": 0,
-    "schema": 0,
     "stopping": 1,
     "tracking": 1,
-    "data": 2,
-    "models": 3,
-    "agents": 4,
-    "pretrain": 4,
-    "sweeps": 5,
-    "analysis": 5,
-    "cli": 6,
-    "__main__": 6,
+    "schema": 2,  # what a run logs; metric directions come from stopping
+    "data": 3,
+    "models": 4,
+    "agents": 5,
+    "pretrain": 5,
+    "sweeps": 6,
+    "analysis": 6,
+    "cli": 7,
+    "__main__": 7,
 }
 
 

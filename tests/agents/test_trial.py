@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import small_trial
+from conftest import small_trial, wait_for_wandb_exit
 from greenft.agents import TrialConfig, run_trial
 from greenft.agents.trial import DatasetSplitError
 from greenft.analysis import read_offline_run
@@ -35,7 +35,9 @@ EPOCH_KEYS = {
 def shadow_run(tmp_path_factory: pytest.TempPathFactory) -> object:
     tmp = tmp_path_factory.mktemp("shadow")
     config = TrialConfig.model_validate(small_trial(tmp, mode="shadow", optim={"max_epochs": 6}))
-    return run_trial(config)
+    result = run_trial(config)
+    wait_for_wandb_exit(result.run_path)  # these tests inspect W&B's own file, which its service closes later
+    return result
 
 
 def test_offline_wandb_history_has_every_key_and_monotone_emissions(shadow_run: object) -> None:

@@ -18,7 +18,7 @@ import pytest
 from wandb.sdk.launch.sweeps import utils as wandb_sweep_utils
 from wandb.sdk.lib import config_util
 
-from conftest import small_trial
+from conftest import small_trial, wait_for_wandb_exit
 from greenft.agents import ConfigError, TrialConfig, run_trial
 from greenft.analysis import find_offline_runs, read_offline_run
 from greenft.sweeps.agent import (
@@ -113,6 +113,7 @@ def test_agent_trial_runs_offline_and_the_run_carries_the_sweep(tmp_path: Path) 
     }
     assert config.logging.wandb_mode == "offline" and "sweep:abc12345" in config.logging.tags
     result = run_trial(config, run_metadata=metadata, preemptible=True)
+    wait_for_wandb_exit(result.run_path)
     run = read_offline_run(result.run_path)
     assert run.exit_code == 0 and "sweep:abc12345" in run.tags
     assert run.config["sweep"]["id"] == "abc12345" and run.config["sweep"]["params"]["alpha"] == 0.5

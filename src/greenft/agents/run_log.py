@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import time
 from pathlib import Path
@@ -18,9 +17,8 @@ from typing import Any
 
 from greenft.agents.config import LoggingConfig
 from greenft.errors import UserError
-
-EPOCHS_FILE = "greenft_epochs.jsonl"
-SUMMARY_FILE = "greenft_summary.json"
+from greenft.schema import CONFIG_FILE, EPOCHS_FILE, SUMMARY_FILE, history_prefixes, to_json_value
+from greenft.schema.history import EPOCH
 
 
 class WandbUnavailableError(UserError, RuntimeError):
@@ -39,16 +37,6 @@ def _wandb_failure(err: Exception, mode: str) -> WandbUnavailableError:
         "WANDB_API_KEY), or log offline (--wandb-mode offline; WANDB_MODE=offline under an agent) and upload "
         "later with `wandb sync`"
     )
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 class RunLog:
@@ -78,14 +66,15 @@ class RunLog:
                 self._run = self._init_wandb(settings, config)
             except (AuthenticationError, CommError, UsageError) as err:
                 raise _wandb_failure(err, settings.wandb_mode) from None
-            self._run.define_metric("epoch")
-            for prefix in ("train/*", "val/*", "test/*", "emissions/*", "energy/*", "time/*", "stop/*", "shadow/*"):
-                self._run.define_metric(prefix, step_metric="epoch")
+            self._run.define_metric(EPOCH)
+            for prefix in history_prefixes():
+                self._run.define_metric(f"{prefix}/*", step_metric=EPOCH)
             self.files_dir = Path(self._run.dir)
             self.run_id = str(self._run.id)
             self.run_path = self.files_dir.parent
+        self._config = dict(config)
         self._epochs = (self.files_dir / EPOCHS_FILE).open("a", encoding="utf-8")
-        self.write_json("greenft_config.json", config)
+        self.write_json(CONFIG_FILE, self._config)
 
     @staticmethod
     def _init_wandb(settings: LoggingConfig, config: dict[str, Any]) -> Any:
@@ -112,16 +101,24 @@ class RunLog:
         """A JSON file in the run's files directory, written atomically."""
         path = self.files_dir / name
         tmp = path.with_name(f".{name}.tmp")
-        tmp.write_text(json.dumps(_jsonable(payload), indent=2, sort_keys=True, default=str))
+        tmp.write_text(json.dumps(to_json_value(payload), indent=2, sort_keys=True, default=str))
         os.replace(tmp, path)
         return path
 
     def log_epoch(self, row: dict[str, Any]) -> None:
-        self._epochs.write(json.dumps(_jsonable(row), default=str) + "\n")
+        self._epochs.write(json.dumps(to_json_value(row), default=str) + "\n")
         self._epochs.flush()
         os.fsync(self._epochs.fileno())
         if self._run is not None:
             self._run.log(row)
+
+    def update_config(self, entries: dict[str, Any]) -> None:
+        """Replace top-level config entries learnt after the start (e.g. ``derived`` once the meter is known),
+        in W&B and in ``greenft_config.json`` alike, so the local config is the full run config."""
+        self._config.update(entries)
+        self.write_json(CONFIG_FILE, self._config)
+        if self._run is not None:
+            self._run.config.update(entries, allow_val_change=True)
 
     def update_summary(self, summary: dict[str, Any]) -> None:
         if self._run is not None:
@@ -137,31 +134,13 @@ class RunLog:
                 self._run.mark_preempting()
 
     def finish(self, summary: dict[str, Any], exit_code: int = 0) -> None:
+        """Write the summary (to W&B and, atomically, to greenft's file) and close W&B.
+
+        No waiting for W&B's ``.wandb`` file to close: wandb-core finishes it asynchronously, and nothing of
+        greenft reads it for runs greenft wrote (analysis reads ``greenft_*.json`` first).
+        """
         self.update_summary(summary)
         self.write_json(SUMMARY_FILE, summary)
         self._epochs.close()
         if self._run is not None:
-            run_file = self.run_path / f"run-{self.run_id}.wandb"
             self._run.finish(exit_code=exit_code)
-            if self.settings.wandb_mode == "offline":
-                wait_for_run_file(run_file)
-
-
-def wait_for_run_file(run_file: Path, timeout_s: float = 30.0) -> bool:
-    """Block until an offline run file holds its exit record (or ``timeout_s`` passes).
-
-    wandb-core writes the offline file asynchronously: ``finish()`` can return while the file still holds
-    only its header. Whoever reads the run next (analysis, a test, the user) must find it complete.
-    """
-    from greenft.analysis.wandb_files import read_offline_run
-
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            if read_offline_run(run_file).exit_code is not None:
-                return True
-        except (OSError, ValueError):
-            pass
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)

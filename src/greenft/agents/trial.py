@@ -15,7 +15,6 @@ stopped, so analysis can compare and replay rules on complete curves.
 
 from __future__ import annotations
 
-import math
 import random
 import signal
 import threading
@@ -44,6 +43,18 @@ from greenft.data import (
 )
 from greenft.errors import UserError
 from greenft.models import get_family
+from greenft.schema import (
+    DROPPED_ROWS_FILE,
+    METER_FILE,
+    SPLIT_FILE,
+    Point,
+    RunStatus,
+    SummaryFacts,
+    build_summary,
+    epoch_row,
+    point_key,
+)
+from greenft.schema.summary import AT_EPOCH, STATUS
 from greenft.stopping import EpochObservation, StopDecision, StoppingRule, build_rule, rule_label
 from greenft.tracking import CodeCarbonMeter, EmissionMeter, EmissionReading, PhaseLedger, WallClockMeter
 
@@ -219,120 +230,6 @@ def _reraise(pending: list[int]) -> None:
         signal.raise_signal(pending[0])
 
 
-def _num(value: float | None) -> float:
-    return float("nan") if value is None else float(value)
-
-
-def epoch_row(record: EpochRecord, metric: Metric, live_label: str) -> dict[str, Any]:
-    """The per-epoch W&B history row (schema documented in docs/logging.md)."""
-    row: dict[str, Any] = {
-        "epoch": record.epoch,
-        "train/loss": record.train_loss,
-        f"val/{metric.value}": record.val_metric,
-        f"test/{metric.value}": record.test_metric,
-        "emissions/cumulative_kg": record.fit.emissions_kg,
-        "energy/cumulative_kwh": record.fit.energy_kwh,
-        "time/cumulative_s": record.fit.duration_s,
-        "emissions/test_eval_cumulative_kg": record.test_eval.emissions_kg,
-        "energy/test_eval_cumulative_kwh": record.test_eval.energy_kwh,
-        "time/test_eval_cumulative_s": record.test_eval.duration_s,
-    }
-    live = record.decisions.get(live_label)
-    row.update(
-        {
-            "stop/delta_perf_pct": _num(live.delta_perf_pct if live else None),
-            "stop/delta_emis_pct": _num(live.delta_emis_pct if live else None),
-            "stop/aer": _num(live.aer if live else None),
-            "stop/ema": _num(live.ema if live else None),
-            "stop/threshold": _num(live.threshold if live else None),
-            "stop/decision": _decision_word(live),
-            "stop/phase": live.phase.value if live else "stopped",
-            "stop/reason": live.reason if live else "rule stopped earlier (shadow mode trains on)",
-        }
-    )
-    for label, decision in record.decisions.items():
-        if label != live_label:
-            row[f"shadow/{label}/decision"] = _decision_word(decision)
-            row[f"shadow/{label}/aer"] = _num(decision.aer)
-            row[f"shadow/{label}/ema"] = _num(decision.ema)
-    return row
-
-
-def _decision_word(decision: StopDecision | None) -> str:
-    """``continue``, ``stop`` (this epoch), or ``stopped`` (an earlier epoch; shadow mode only)."""
-    if decision is None:
-        return "stopped"
-    return "stop" if decision.should_stop else "continue"
-
-
-def _best(epochs: list[EpochRecord], key: Callable[[EpochRecord], float], metric: Metric) -> EpochRecord | None:
-    finite = [e for e in epochs if math.isfinite(key(e))]
-    if not finite:
-        return None
-    sign = 1.0 if metric.direction.value == "max" else -1.0
-    return max(finite, key=lambda e: (sign * key(e), -e.epoch))
-
-
-def _at(prefix: str, record: EpochRecord, metric: Metric) -> dict[str, Any]:
-    return {
-        f"{prefix}/epoch": record.epoch,
-        f"{prefix}/val_{metric.value}": record.val_metric,
-        f"{prefix}/test_{metric.value}": record.test_metric,
-        f"{prefix}/emissions_kg": record.fit.emissions_kg,
-        f"{prefix}/energy_kwh": record.fit.energy_kwh,
-        f"{prefix}/time_s": record.fit.duration_s,
-    }
-
-
-def build_summary(
-    epochs: list[EpochRecord],
-    metric: Metric,
-    live_label: str,
-    rules: dict[str, StoppingRule],
-    mode: str,
-    status: str,
-    ledger: PhaseLedger,
-) -> dict[str, Any]:
-    """Run summary: the stop, the best (by validation) and oracle (by test) epochs, totals, shadow stops."""
-    summary: dict[str, Any] = {"status": status, "mode": mode, "metric": metric.value, "stop/rule": live_label}
-    if not epochs:
-        return summary
-    live = rules[live_label]
-    stop_epoch = live.stopped_epoch if live.stopped_epoch is not None else epochs[-1].epoch
-    by_epoch = {e.epoch: e for e in epochs}
-    summary.update(_at("stop", by_epoch[stop_epoch], metric))
-    summary["stop/triggered"] = live.stopped_epoch is not None
-    summary["stop/reason"] = live.stop_reason or ("interrupted" if status != "finished" else "epoch budget reached")
-    best = _best(epochs, lambda e: e.val_metric, metric)
-    if best is not None:
-        summary.update(_at("best", best, metric))
-    oracle = _best(epochs, lambda e: e.test_metric, metric)
-    if oracle is not None:
-        summary.update(_at("oracle", oracle, metric))
-    last = epochs[-1]
-    summary.update(
-        {
-            "total/epochs": last.epoch,
-            "total/emissions_kg": last.fit.emissions_kg,
-            "total/energy_kwh": last.fit.energy_kwh,
-            "total/time_s": last.fit.duration_s,
-            "total/test_eval_emissions_kg": last.test_eval.emissions_kg,
-            "total/test_eval_energy_kwh": last.test_eval.energy_kwh,
-            "total/clamped_readings": ledger.clamped_readings,
-        }
-    )
-    if mode == "shadow":
-        summary.update(_at("full", last, metric))
-        for label, rule in rules.items():
-            summary[f"shadow/{label}/stop_epoch"] = rule.stopped_epoch
-            summary[f"shadow/{label}/reason"] = rule.stop_reason or "never stopped"
-            at = by_epoch[rule.stopped_epoch] if rule.stopped_epoch is not None else last
-            summary[f"shadow/{label}/test_{metric.value}"] = at.test_metric
-            summary[f"shadow/{label}/val_{metric.value}"] = at.val_metric
-            summary[f"shadow/{label}/emissions_kg"] = at.fit.emissions_kg
-    return summary
-
-
 def run_trial(
     config: TrialConfig,
     on_start: Callable[[TrialContext], None] | None = None,
@@ -399,24 +296,21 @@ def run_trial(
     run_config.update(run_metadata or {})
     log = RunLog(config.logging, run_config)
     try:
-        log.write_json("greenft_split.json", split.as_lists())
-        log.write_json("greenft_dropped_rows.json", [d.__dict__ for d in molecules.dropped])
+        log.write_json(SPLIT_FILE, split.as_lists())
+        log.write_json(DROPPED_ROWS_FILE, [d.__dict__ for d in molecules.dropped])
         active_meter = meter if meter is not None else make_meter(config, log.files_dir)
         active_meter.start()  # started before describe(): CodeCarbon settles its hardware methods on start
         meter_info = active_meter.describe()
-        log.write_json("greenft_meter.json", meter_info)
-        if log.wandb_run is not None:
-            log.wandb_run.config.update(
-                {"derived": {**run_config["derived"], "meter": meter_info}}, allow_val_change=True
-            )
+        log.write_json(METER_FILE, meter_info)
+        log.update_config({"derived": {**run_config["derived"], "meter": meter_info}})
     except BaseException:
-        log.finish({"status": "failed"}, exit_code=1)
+        log.finish({STATUS: RunStatus.FAILED.value}, exit_code=1)
         raise
     context = TrialContext(config, molecules, split, metric, built.info, meter_info, log.run_path, live_label)
 
     ledger = PhaseLedger()
     epochs: list[EpochRecord] = []
-    status = "finished"
+    status: str = RunStatus.FINISHED
     exit_code = 0
     external_stop: str | None = None
     try:
@@ -435,7 +329,7 @@ def run_trial(
                 record = EpochRecord(epoch, loss, val_metric, test_metric, fit_total, test_total, decisions)
                 with signals_held() as held:
                     epochs.append(record)
-                    log.log_epoch(epoch_row(record, metric, live_label))
+                    log.log_epoch(epoch_row(record, metric.value, live_label))
                 _reraise(held)
                 if on_epoch is not None:
                     external_stop = on_epoch(record, context) or None
@@ -444,28 +338,34 @@ def run_trial(
                 if config.mode == "live" and rules[live_label].stopped:
                     break
     except KeyboardInterrupt:
-        status, exit_code = ("preempted" if preemptible else "interrupted"), 130
+        status, exit_code = (RunStatus.PREEMPTED if preemptible else RunStatus.INTERRUPTED), 130
         raise
     except BaseException:
-        status, exit_code = "failed", 1
+        status, exit_code = RunStatus.FAILED, 1
         raise
     finally:
         with signals_held() as held:
             try:
                 active_meter.stop()
             finally:
-                if status == "preempted":
+                if status == RunStatus.PREEMPTED:
                     log.mark_preempting()
-                summary = build_summary(epochs, metric, live_label, rules, config.mode, status, ledger)
-                if external_stop is not None and epochs:
-                    summary["stop/reason"] = external_stop
-                    summary["stop/external"] = True
-                summary["meter"] = meter_info.get("meter")
-                summary["meter/note"] = meter_info.get("note")
+                facts = SummaryFacts(
+                    status=status,
+                    mode=config.mode,
+                    metric=metric.value,
+                    live_label=live_label,
+                    epochs=epochs,
+                    rules=rules,
+                    clamped_readings=ledger.clamped_readings,
+                    meter=meter_info,
+                    external_stop=external_stop,
+                )
+                summary = build_summary(facts)
                 log.finish(summary, exit_code=exit_code)
-        if status == "finished":
+        if status == RunStatus.FINISHED:
             _reraise(held)  # a stop that came while closing: honoured now; an interrupt in flight already is
-    stop_epoch = int(summary.get("stop/epoch", 0))
+    stop_epoch = int(summary.get(point_key(Point.STOP, AT_EPOCH), 0))
     return TrialResult(
         status, metric, log.run_id, log.run_path, log.files_dir, live_label, stop_epoch, epochs, summary, meter_info
     )

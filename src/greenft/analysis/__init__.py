@@ -1,14 +1,17 @@
 """Analysis of greenft runs: read them, replay stopping rules on their curves, weigh CO2 against metric.
 
-greenft logs to W&B in offline mode by default, so results live in ``wandb/offline-run-*/run-*.wandb`` files
-rather than on a server; :mod:`greenft.analysis.wandb_files` reads them back into plain Python and pandas, and
-:mod:`greenft.analysis.reader` turns offline files or an online W&B project into one schema (with a cache).
+greenft logs to W&B in offline mode by default, so results live on disk rather than on a server:
+:mod:`greenft.analysis.offline` reads greenft's own run files (complete as soon as a trial returns) and, for
+runs greenft did not write, :mod:`greenft.analysis.wandb_files` parses W&B's ``run-*.wandb`` files;
+:mod:`greenft.analysis.reader` turns them or an online W&B project into one record type (with a cache).
 
 The logic is pure and importable without W&B, pandas or plotting (a test checks it):
 :mod:`~greenft.analysis.replay` (a rule on a logged curve, through :func:`greenft.stopping.build_rule`),
 :mod:`~greenft.analysis.pareto` (fronts, hypervolume) and :mod:`~greenft.analysis.tradeoff` (emissions saved,
-metric change, oracle). :mod:`~greenft.analysis.report`, :mod:`~greenft.analysis.plots` and
-:mod:`~greenft.analysis.tuning` (Optuna) build on them; ``greenft analyze`` and ``greenft tune`` drive them.
+metric change, oracle), :mod:`~greenft.analysis.fronts` and :mod:`~greenft.analysis.compute` (the whole
+analysis as typed rows). :mod:`~greenft.analysis.markdown`, :mod:`~greenft.analysis.writing` (through
+:mod:`~greenft.analysis.report`), :mod:`~greenft.analysis.plots` and :mod:`~greenft.analysis.tuning` (Optuna)
+build on them; ``greenft analyze`` and ``greenft tune`` drive them.
 """
 
 from greenft.analysis.pareto import dominates, hypervolume_2d, pareto_front, pareto_mask

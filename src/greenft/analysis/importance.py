@@ -20,13 +20,14 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from greenft.analysis.records import METRIC_DIRECTIONS, RunRecord, flatten
-from greenft.stopping import MetricDirection
+from greenft.analysis.records import RunRecord, flatten
+from greenft.schema import Point, metric_sign, point_key
+from greenft.schema.summary import AT_VAL, TOTAL_EMISSIONS
 
-__all__ = ["DEFAULT_PARAMS", "MIN_RUNS", "ImportanceResult", "hyperparameter_importance"]
+__all__ = ["DEFAULT_PARAMS", "MIN_RUNS", "ImportanceResult", "ImportanceRow", "hyperparameter_importance"]
 
 #: Training hyperparameters studied when they vary (config paths, flattened).
 DEFAULT_PARAMS: tuple[str, ...] = (
@@ -43,12 +44,33 @@ METRIC_TARGET = "best_val_metric"
 EMISSIONS_TARGET = "total_emissions_kg"
 
 
+@dataclass(frozen=True)
+class ImportanceRow:
+    """One parameter against one target in one (model, dataset) group (a row of ``importance.csv``)."""
+
+    model: str
+    dataset: str
+    target: str
+    parameter: str
+    n_runs: int
+    spearman: float
+    importance: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class ImportanceResult:
-    """Rows ``{model, dataset, target, parameter, n_runs, spearman, importance}`` and notes on skipped groups."""
+    """Typed rows and notes on the groups that were skipped."""
 
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[ImportanceRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows as dicts, the columns of ``importance.csv``."""
+        return [row.as_dict() for row in self.entries]
 
 
 def _number(value: Any) -> float:
@@ -59,9 +81,8 @@ def _number(value: Any) -> float:
 
 def _targets(record: RunRecord) -> dict[str, float]:
     metric = record.metric or ""
-    best = _number(record.summary.get(f"best/val_{metric}"))
-    sign = -1.0 if METRIC_DIRECTIONS.get(metric) is MetricDirection.MINIMIZE else 1.0
-    return {METRIC_TARGET: sign * best, EMISSIONS_TARGET: _number(record.summary.get("total/emissions_kg"))}
+    best = _number(record.summary.get(point_key(Point.BEST, AT_VAL, metric)))
+    return {METRIC_TARGET: metric_sign(metric) * best, EMISSIONS_TARGET: _number(record.summary.get(TOTAL_EMISSIONS))}
 
 
 def hyperparameter_importance(
@@ -103,16 +124,8 @@ def hyperparameter_importance(
             if why:
                 result.notes.append(f"{where}, {target}: fANOVA unavailable ({why}); Spearman only")
             for p in varying:
-                result.rows.append(
-                    {
-                        "model": model,
-                        "dataset": dataset,
-                        "target": target,
-                        "parameter": p,
-                        "n_runs": len(usable),
-                        "spearman": spearman[p],
-                        "importance": importance.get(p, math.nan),
-                    }
+                result.entries.append(
+                    ImportanceRow(model, dataset, target, p, len(usable), spearman[p], importance.get(p, math.nan))
                 )
     return result
 

@@ -29,10 +29,13 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from greenft.analysis.compute import Analysis
+from greenft.analysis.fronts import FAMILIES, AbsolutePoint, RelativePoint
+from greenft.analysis.importance import ImportanceRow
 from greenft.analysis.records import Curve
 from greenft.analysis.replay import ReplayResult, finite_or_nan
-from greenft.analysis.report import Analysis
-from greenft.analysis.tradeoff import BEST_VAL, ORACLE, hindsight_epoch
+from greenft.analysis.tradeoff import BEST_VAL, FULL_BUDGET, ORACLE, hindsight_epoch
+from greenft.schema import METRIC_DIRECTIONS
 from greenft.stopping import AnGesConfig, MetricDirection, rule_label
 
 __all__ = ["write_html", "write_pngs"]
@@ -171,18 +174,16 @@ def _aer_png(analysis: Analysis, curves: Sequence[Curve], path: Path, title: str
     return path
 
 
-def _pareto_relative_png(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
+def _pareto_relative_png(rows: list[RelativePoint], path: Path, title: str) -> Path:
     fig, ax = plt.subplots(figsize=(8.2, 5.6))
-    for family in ("anges", "patience", "full_budget", "hindsight"):
-        members = [r for r in rows if r["family"] == family]
+    for family in FAMILIES:
+        members = [r for r in rows if r.family == family]
         if not members:
             continue
-        xs = [r["emissions_saved_pct"] for r in members]
-        ys = [r["metric_change_pct"] for r in members]
-        xerr = [
-            0.0 if not math.isfinite(r["emissions_saved_pct_std"]) else r["emissions_saved_pct_std"] for r in members
-        ]
-        yerr = [0.0 if not math.isfinite(r["metric_change_pct_std"]) else r["metric_change_pct_std"] for r in members]
+        xs = [r.emissions_saved_pct for r in members]
+        ys = [r.metric_change_pct for r in members]
+        xerr = [_nz(r.emissions_saved_pct_std) for r in members]
+        yerr = [_nz(r.metric_change_pct_std) for r in members]
         name = {"anges": "AN-GES configs", "patience": "patience configs", "full_budget": "full budget"}.get(
             family, "hindsight (oracle / best val)"
         )
@@ -198,11 +199,11 @@ def _pareto_relative_png(rows: list[dict[str, Any]], path: Path, title: str) -> 
             elinewidth=0.6,
             label=name,
         )
-    front = sorted((r for r in rows if r["on_front"]), key=lambda r: r["emissions_saved_pct"])
+    front = sorted((r for r in rows if r.on_front), key=lambda r: r.emissions_saved_pct)
     if front:
         ax.plot(
-            [r["emissions_saved_pct"] for r in front],
-            [r["metric_change_pct"] for r in front],
+            [r.emissions_saved_pct for r in front],
+            [r.metric_change_pct for r in front],
             "-",
             color="black",
             lw=1.2,
@@ -210,15 +211,15 @@ def _pareto_relative_png(rows: list[dict[str, Any]], path: Path, title: str) -> 
         )
     # Configs that land on the same point (common: AN-GES variants that all stop at the first flat epoch) get
     # one label, "name (+n identical)", instead of a pile of overprinted text.
-    at_point: dict[tuple[float, float], list[dict[str, Any]]] = {}
+    at_point: dict[tuple[float, float], list[RelativePoint]] = {}
     for r in rows:
-        at_point.setdefault((round(r["emissions_saved_pct"], 9), round(r["metric_change_pct"], 9)), []).append(r)
+        at_point.setdefault((round(r.emissions_saved_pct, 9), round(r.metric_change_pct, 9)), []).append(r)
     for (x, y), members in at_point.items():
-        shown = [r for r in members if r["headline"]] or [r for r in members if r["on_front"]]
+        shown = [r for r in members if r.headline] or [r for r in members if r.on_front]
         if not shown:
             continue
         extra = len(members) - 1
-        text = shown[0]["strategy"] + (f" (+{extra} identical)" if extra else "")
+        text = shown[0].strategy + (f" (+{extra} identical)" if extra else "")
         ax.annotate(text, (x, y), textcoords="offset points", xytext=(5, 5), fontsize=7)
     ax.axhline(0.0, color="gray", lw=0.6)
     ax.set_xlabel("emissions saved vs full budget (%)  → better")
@@ -232,32 +233,32 @@ def _pareto_relative_png(rows: list[dict[str, Any]], path: Path, title: str) -> 
     return path
 
 
-def _pareto_absolute_png(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
+def _pareto_absolute_png(rows: list[AbsolutePoint], path: Path, title: str) -> Path:
     fig, ax = plt.subplots(figsize=(8.2, 5.6))
-    strategies = list(dict.fromkeys(r["strategy"] for r in rows))
+    strategies = list(dict.fromkeys(r.strategy for r in rows))
     for i, strategy in enumerate(strategies):
-        members = [r for r in rows if r["strategy"] == strategy]
-        color = "black" if strategy == "full_budget" else _COLORS[i % len(_COLORS)]
+        members = [r for r in rows if r.strategy == strategy]
+        color = "black" if strategy == FULL_BUDGET else _COLORS[i % len(_COLORS)]
         ax.scatter(
-            [r["emissions_kg"] for r in members],
-            [r["test_metric"] for r in members],
+            [r.emissions_kg for r in members],
+            [r.test_metric for r in members],
             label=strategy,
             color=color,
-            marker="X" if strategy == "full_budget" else "o",
+            marker="X" if strategy == FULL_BUDGET else "o",
             alpha=0.75,
         )
-    front = sorted((r for r in rows if r["on_front"]), key=lambda r: r["emissions_kg"])
+    front = sorted((r for r in rows if r.on_front), key=lambda r: r.emissions_kg)
     if front:
         ax.plot(
-            [r["emissions_kg"] for r in front],
-            [r["test_metric"] for r in front],
+            [r.emissions_kg for r in front],
+            [r.test_metric for r in front],
             "-",
             color="black",
             lw=1.0,
             label="Pareto front",
         )
-    metric = rows[0]["metric"] if rows else "metric"
-    better = "higher" if metric == "roc_auc" else "lower"
+    metric = rows[0].metric if rows else "metric"
+    better = "higher" if METRIC_DIRECTIONS.get(metric) is MetricDirection.MAXIMIZE else "lower"
     ax.set_xlabel("training emissions at the stop (kg CO2-eq)  ← better")
     ax.set_ylabel(f"test {metric} at the stop ({better} is better)")
     ax.set_title(title)
@@ -270,18 +271,18 @@ def _pareto_absolute_png(rows: list[dict[str, Any]], path: Path, title: str) -> 
     return path
 
 
-def _importance_png(rows: list[dict[str, Any]], path: Path) -> Path | None:
+def _importance_png(rows: list[ImportanceRow], path: Path) -> Path | None:
     if not rows:
         return None
-    groups = list(dict.fromkeys((r["model"], r["dataset"], r["target"]) for r in rows))
+    groups = list(dict.fromkeys((r.model, r.dataset, r.target) for r in rows))
     fig, axes = _grid(len(groups), width=5.0, height=3.0)
     for ax, (model, dataset, target) in zip(axes, groups, strict=True):
-        members = [r for r in rows if (r["model"], r["dataset"], r["target"]) == (model, dataset, target)]
-        names = [r["parameter"] for r in members]
-        ax.barh(names, [r["spearman"] for r in members], color="tab:blue", alpha=0.7, label="Spearman rho")
+        members = [r for r in rows if (r.model, r.dataset, r.target) == (model, dataset, target)]
+        names = [r.parameter for r in members]
+        ax.barh(names, [r.spearman for r in members], color="tab:blue", alpha=0.7, label="Spearman rho")
         ax.barh(
             names,
-            [finite_or_nan(r["importance"]) for r in members],
+            [finite_or_nan(r.importance) for r in members],
             color="tab:orange",
             alpha=0.5,
             height=0.4,
@@ -314,14 +315,14 @@ def write_pngs(analysis: Analysis, out_dir: Path, *, max_curves: int = 12) -> li
     written: list[Path] = []
     for (model, dataset), curves in sorted(_group_curves(analysis, max_curves).items()):
         where = f"{model} on {dataset}"
-        rel = [r for r in analysis.pareto_relative if (r["model"], r["dataset"]) == (model, dataset)]
+        rel = [r for r in analysis.pareto_relative if (r.model, r.dataset) == (model, dataset)]
         if rel:
             written.append(
                 _pareto_relative_png(
                     rel, out_dir / f"pareto_relative_{_slug(model, dataset)}.png", f"{where}: CO2 saved vs metric"
                 )
             )
-        absolute = [r for r in analysis.pareto_absolute if (r["model"], r["dataset"]) == (model, dataset)]
+        absolute = [r for r in analysis.pareto_absolute if (r.model, r.dataset) == (model, dataset)]
         if absolute:
             written.append(
                 _pareto_absolute_png(
@@ -339,7 +340,7 @@ def write_pngs(analysis: Analysis, out_dir: Path, *, max_curves: int = 12) -> li
         aer = _aer_png(analysis, curves, out_dir / f"aer_ema_{_slug(model, dataset)}.png", f"{where}: AN-GES traces")
         if aer is not None:
             written.append(aer)
-    imp = _importance_png(analysis.importance.rows, out_dir / "importance.png")
+    imp = _importance_png(analysis.importance.entries, out_dir / "importance.png")
     if imp is not None:
         written.append(imp)
     return written
@@ -356,29 +357,29 @@ def _plotly_figures(analysis: Analysis, max_curves: int) -> list[tuple[str, Any]
     colors = _rule_colors(analysis)
     for (model, dataset), curves in sorted(_group_curves(analysis, max_curves).items()):
         where = f"{model} on {dataset}"
-        rel = [r for r in analysis.pareto_relative if (r["model"], r["dataset"]) == (model, dataset)]
+        rel = [r for r in analysis.pareto_relative if (r.model, r.dataset) == (model, dataset)]
         if rel:
             fig = go.Figure()
-            for family in ("anges", "patience", "full_budget", "hindsight"):
-                members = [r for r in rel if r["family"] == family]
+            for family in FAMILIES:
+                members = [r for r in rel if r.family == family]
                 if members:
                     fig.add_trace(
                         go.Scatter(
-                            x=[r["emissions_saved_pct"] for r in members],
-                            y=[r["metric_change_pct"] for r in members],
-                            error_x={"type": "data", "array": [_nz(r["emissions_saved_pct_std"]) for r in members]},
-                            error_y={"type": "data", "array": [_nz(r["metric_change_pct_std"]) for r in members]},
+                            x=[r.emissions_saved_pct for r in members],
+                            y=[r.metric_change_pct for r in members],
+                            error_x={"type": "data", "array": [_nz(r.emissions_saved_pct_std) for r in members]},
+                            error_y={"type": "data", "array": [_nz(r.metric_change_pct_std) for r in members]},
                             mode="markers",
                             name=family,
-                            text=[r["strategy"] for r in members],
+                            text=[r.strategy for r in members],
                             hovertemplate="%{text}<br>saved %{x:.1f} %<br>metric change %{y:.2f} %<extra></extra>",
                         )
                     )
-            front = sorted((r for r in rel if r["on_front"]), key=lambda r: r["emissions_saved_pct"])
+            front = sorted((r for r in rel if r.on_front), key=lambda r: r.emissions_saved_pct)
             fig.add_trace(
                 go.Scatter(
-                    x=[r["emissions_saved_pct"] for r in front],
-                    y=[r["metric_change_pct"] for r in front],
+                    x=[r.emissions_saved_pct for r in front],
+                    y=[r.metric_change_pct for r in front],
                     mode="lines",
                     name="Pareto front",
                     line={"color": "black"},

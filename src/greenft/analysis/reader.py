@@ -5,6 +5,11 @@ W&B project filled by a sweep on a cluster. Both become :class:`~greenft.analysi
 (config, summary and the *full* per-epoch history) and then two tables: ``runs`` (one row per run: ids,
 flattened config, summary) and ``epochs`` (one row per logged epoch).
 
+Why greenft's files first: they are complete the moment a trial returns (fsynced per epoch, the summary
+written before W&B is told to finish), while W&B's service may still be closing the ``.wandb`` file; and they
+are cheaper to read. For an offline W&B run the record holds the same values as W&B's file would (NaN as
+NaN), so switching the source changes no table.
+
 Reading is the slow part (a W&B history scan is one HTTP round trip per page; an offline file is parsed
 record by record), so every run read is cached as JSON under ``$GREENFT_CACHE_DIR/analysis`` (default
 ``~/.cache/greenft/analysis``), keyed by the run file's path, size and modification time (offline) or by the
@@ -14,8 +19,10 @@ pyarrow), and they are never executed on load (unlike pickle).
 
 Sources (the ``--source`` of ``greenft analyze``):
 
-* a directory: every ``run-*.wandb`` under it (W&B offline or synced runs), plus greenft's own JSON files of
-  runs made with ``wandb_mode: disabled`` (``greenft_epochs.jsonl`` + ``greenft_summary.json``);
+* a directory: every greenft run under it, read from greenft's own files (``greenft_epochs.jsonl``,
+  ``greenft_summary.json``, ``greenft_config.json``), whether W&B logged it offline (the files sit in the run's
+  ``files/`` folder) or was disabled; and every other ``run-*.wandb`` file (runs greenft did not write), parsed
+  by :mod:`greenft.analysis.wandb_files`;
 * ``wandb:ENTITY/PROJECT`` or ``wandb:ENTITY/PROJECT/SWEEP_ID``: the online API (``wandb login`` first),
   optionally filtered by tags.
 """
@@ -26,14 +33,17 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from greenft.analysis.offline import INCOMPLETE, offline_runs, source_files
 from greenft.analysis.records import RunRecord, flatten
-from greenft.analysis.wandb_files import find_offline_runs, read_offline_run
 from greenft.errors import UserError
+from greenft.schema import EPOCHS_FILE, key
+from greenft.schema.history import EPOCH, TEST, VAL
+from greenft.schema.summary import STATUS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,13 +60,9 @@ __all__ = [
     "runs_frame",
 ]
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 #: ``progress(done, total, what)``: called once before reading (``done = 0``) and after every run.
 ProgressCallback = Callable[[int, int, str], None]
-
-_LOCAL_EPOCHS = "greenft_epochs.jsonl"
-_LOCAL_SUMMARY = "greenft_summary.json"
-_LOCAL_CONFIG = "greenft_config.json"
 
 
 class SourceError(UserError, RuntimeError):
@@ -165,7 +171,7 @@ def read_runs(
     else:
         records = _read_online(src, cache, progress, api_factory)
     if not include_unfinished:
-        records = [r for r in records if r.state not in ("running", "incomplete")]
+        records = [r for r in records if r.state not in ("running", INCOMPLETE)]
     return records
 
 
@@ -174,32 +180,26 @@ def _read_offline(src: Source, cache: _Cache, progress: ProgressCallback | None)
     root = src.path
     if not root.exists():
         raise SourceError(f"offline source {root} does not exist")
-    if root.is_file():
-        files, local_dirs = [root], []
-    else:
-        files = find_offline_runs(root)
-        local_dirs = _local_run_dirs(root, files)
-    if not files and not local_dirs:
+    items = offline_runs(root)
+    if not items:
         raise SourceError(
             f"no runs under {root}: expected W&B run files (wandb/offline-run-*/run-*.wandb) or greenft run "
-            f"directories ({_LOCAL_EPOCHS}); train some with `greenft train --shadow --runs-dir {root}`"
+            f"directories ({EPOCHS_FILE}); train some with `greenft train --shadow --runs-dir {root}`"
         )
-    items: list[tuple[Path, Callable[[Path], RunRecord]]] = [(f, _record_from_wandb_file) for f in files]
-    items += [(d, _record_from_local_dir) for d in local_dirs]
     total = len(items)
     if progress is not None:
         progress(0, total, f"reading {total} runs from {root}")
     records: list[RunRecord] = []
     for done, (path, reader) in enumerate(items, start=1):
         location = str(path.resolve())
-        key = _file_key(path)
-        record = cache.get(location, key)
+        watched = _file_key(path)
+        record = cache.get(location, watched)
         if record is None:
             try:
                 record = reader(path)
             except (OSError, ValueError) as err:
                 raise SourceError(f"cannot read run {path}: {err}") from err
-            cache.put(location, key, record)
+            cache.put(location, watched, record)
         tags = set(src.tags)
         if not tags or tags & set(record.tags):
             records.append(record)
@@ -209,96 +209,15 @@ def _read_offline(src: Source, cache: _Cache, progress: ProgressCallback | None)
 
 
 def _file_key(path: Path) -> list[Any]:
-    """Size and mtime of the run file (or, for a local run dir, of its epoch and summary files)."""
-    files = [path] if path.is_file() else [path / _LOCAL_EPOCHS, path / _LOCAL_SUMMARY]
-    key: list[Any] = []
-    for file in files:
+    """Size and mtime of the files the run is read from (greenft's files, or the foreign run's W&B file)."""
+    watched: list[Any] = []
+    for file in source_files(path):
         try:
             stat = file.stat()
-            key += [file.name, stat.st_size, stat.st_mtime_ns]
+            watched += [file.name, stat.st_size, stat.st_mtime_ns]
         except OSError:
-            key += [file.name, None, None]
-    return key
-
-
-def _local_run_dirs(root: Path, wandb_files: Iterable[Path]) -> list[Path]:
-    """greenft run directories with the JSON files but no W&B run file (runs made with W&B disabled)."""
-    covered = {f.parent for f in wandb_files}
-    found = []
-    for folder, dirs, names in os.walk(root):
-        dirs[:] = [d for d in dirs if not (Path(folder) / d).is_symlink()]
-        here = Path(folder)
-        if _LOCAL_EPOCHS in names and here.parent not in covered and here not in covered:
-            found.append(here)
-    return sorted(found)
-
-
-def _json_file(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-
-
-def _record_from_wandb_file(file: Path) -> RunRecord:
-    run = read_offline_run(file)
-    summary = {k: v for k, v in run.summary.items() if k != "_wandb"}
-    files_dir = file.parent / "files"
-    if "status" not in summary:  # killed before W&B wrote the summary: greenft's own copy may be there
-        local = _json_file(files_dir / _LOCAL_SUMMARY)
-        if isinstance(local, dict):
-            summary = {**local, **summary}
-    history = run.history
-    if not history:  # W&B history lost (e.g. killed very early); greenft's fsynced JSON lines survive
-        history = _read_jsonl(files_dir / _LOCAL_EPOCHS)
-    state = str(summary.get("status") or ("finished" if run.exit_code == 0 else "incomplete"))
-    if run.exit_code not in (None, 0) and "status" not in summary:
-        state = "failed"
-    return RunRecord(
-        run_id=run.run_id,
-        source="offline",
-        location=str(file.resolve()),
-        state=state,
-        config=run.config,
-        summary=summary,
-        history=history,
-        name=run.name,
-        project=run.project,
-        group=run.group,
-        tags=run.tags,
-    )
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    try:
-        lines = path.read_text().splitlines()
-    except FileNotFoundError:
-        return rows
-    for line in lines:
-        try:
-            row = json.loads(line)
-        except ValueError:
-            break  # a torn last line from a killed run
-        if isinstance(row, dict):
-            rows.append(row)
-    return rows
-
-
-def _record_from_local_dir(folder: Path) -> RunRecord:
-    config = _json_file(folder / _LOCAL_CONFIG)
-    summary = _json_file(folder / _LOCAL_SUMMARY)
-    summary = summary if isinstance(summary, dict) else {}
-    return RunRecord(
-        run_id=folder.name,
-        source="local",
-        location=str(folder.resolve()),
-        state=str(summary.get("status") or "incomplete"),
-        config=config if isinstance(config, dict) else {},
-        summary=summary,
-        history=_read_jsonl(folder / _LOCAL_EPOCHS),
-        project=(config or {}).get("logging", {}).get("project") if isinstance(config, dict) else None,
-    )
+            watched += [file.name, None, None]
+    return watched
 
 
 # ---------------------------------------------------------------------------------------------------- online
@@ -342,11 +261,11 @@ def _read_online(
         run_id = str(getattr(run, "id", "?"))
         location = f"{path}/{run_id}"
         try:
-            key = _online_key(run)
-            record = cache.get(location, key)
+            watched = _online_key(run)
+            record = cache.get(location, watched)
             if record is None:
                 record = _record_from_api_run(run, src, location)
-                cache.put(location, key, record)
+                cache.put(location, watched, record)
         except SourceError:
             raise
         except Exception as err:
@@ -378,7 +297,7 @@ def _record_from_api_run(run: Any, src: Source, location: str) -> RunRecord:
     summary = dict(raw_summary if isinstance(raw_summary, dict) else summary_obj)
     summary = {k: v for k, v in summary.items() if k != "_wandb"}
     history = [dict(row) for row in run.scan_history(page_size=1000)]
-    status = summary.get("status")
+    status = summary.get(STATUS)
     return RunRecord(
         run_id=str(run.id),
         source="wandb",
@@ -427,7 +346,7 @@ def runs_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
             "seed": r.seed,
             "mode": r.mode,
             "budget": r.budget,
-            "epochs_logged": sum(1 for row in r.history if "epoch" in row),
+            "epochs_logged": sum(1 for row in r.history if EPOCH in row),
         }
         row.update({f"config.{k}": _cell(v) for k, v in flatten(r.config).items()})
         row.update({f"summary.{k}": _cell(v) for k, v in r.summary.items()})
@@ -444,13 +363,13 @@ def epochs_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
     for r in records:
         metric = r.metric
         for entry in r.history:
-            if "epoch" not in entry:
+            if EPOCH not in entry:
                 continue
             row: dict[str, Any] = {"run_id": r.run_id, "model": r.model, "dataset": r.dataset, "seed": r.seed}
             row["metric"] = metric
-            row["val_metric"] = entry.get(f"val/{metric}", math.nan) if metric else math.nan
-            row["test_metric"] = entry.get(f"test/{metric}", math.nan) if metric else math.nan
+            row["val_metric"] = entry.get(key(VAL, metric), math.nan) if metric else math.nan
+            row["test_metric"] = entry.get(key(TEST, metric), math.nan) if metric else math.nan
             row.update({k: _cell(v) for k, v in entry.items() if not k.startswith("_")})
             rows.append(row)
     frame = pd.DataFrame(rows)
-    return frame.sort_values(["run_id", "epoch"], kind="stable").reset_index(drop=True) if rows else frame
+    return frame.sort_values(["run_id", EPOCH], kind="stable").reset_index(drop=True) if rows else frame

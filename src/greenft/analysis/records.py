@@ -1,9 +1,11 @@
-"""One schema for a logged run, whatever it was read from, and the per-epoch curve the analysis works on.
+"""One record for a logged run, whatever it was read from, and the per-epoch curve the analysis works on.
 
-Why a schema of our own: runs reach the analysis from two places that describe them differently (W&B offline
-run files, read by :mod:`greenft.analysis.wandb_files`, and the online ``wandb.Api()``), and the reports, the
-replay and the tuner must not care which. A :class:`RunRecord` holds exactly what both can give (ids, config,
-summary, full per-epoch history) as plain JSON values, so it can also be cached on disk as JSON.
+Why a record of our own: runs reach the analysis from places that describe them differently (greenft's own
+run files, read by :mod:`greenft.analysis.offline`; W&B run files of runs greenft did not write, read by
+:mod:`greenft.analysis.wandb_files`; the online ``wandb.Api()``), and the reports, the replay and the tuner must
+not care which. A :class:`RunRecord` holds exactly what all can give (ids, config, summary, full per-epoch
+history) as plain JSON values, so it can also be cached on disk as JSON. The keys inside are those of
+:mod:`greenft.schema`.
 
 A :class:`Curve` is the part of a run that stopping rules and trade-offs need: per epoch the validation metric
 (what the rule sees), the test metric (the analysis' judge) and the cumulative training emissions
@@ -17,6 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from greenft.schema import METRIC_DIRECTIONS, key, match_template, number
+from greenft.schema.history import EMISSIONS, EPOCH, TEST, VAL
+from greenft.schema.summary import METRIC, MODE
 from greenft.stopping import MetricDirection
 
 __all__ = [
@@ -27,16 +32,6 @@ __all__ = [
     "curve_from_record",
     "flatten",
 ]
-
-#: Direction of every metric greenft logs (``greenft.data.Metric`` has the same, but importing ``greenft.data``
-#: pulls in RDKit and torch, which the pure analysis must not).
-METRIC_DIRECTIONS: dict[str, MetricDirection] = {
-    "roc_auc": MetricDirection.MAXIMIZE,
-    "rmse": MetricDirection.MINIMIZE,
-    "mae": MetricDirection.MINIMIZE,
-}
-
-EMISSIONS_KEY = "emissions/cumulative_kg"
 
 
 @dataclass(frozen=True)
@@ -100,13 +95,14 @@ class RunRecord:
     @property
     def metric(self) -> str | None:
         """The dataset's metric name: from the summary, else the derived config, else the logged ``val/`` key."""
-        found = self.summary.get("metric") or _get(self.config, "derived.dataset.metric")
+        found = self.summary.get(METRIC) or _get(self.config, "derived.dataset.metric")
         if isinstance(found, str):
             return found
         for row in self.history:
-            for key in row:
-                if key.startswith("val/") and key.removeprefix("val/") in METRIC_DIRECTIONS:
-                    return key.removeprefix("val/")
+            for name in row:
+                logged = match_template(name, VAL)
+                if logged is not None:
+                    return logged["metric"]
         return None
 
     @property
@@ -126,7 +122,7 @@ class RunRecord:
 
     @property
     def mode(self) -> str | None:
-        mode = self.summary.get("mode", self.config.get("mode"))
+        mode = self.summary.get(MODE, self.config.get("mode"))
         return str(mode) if mode is not None else None
 
     @property
@@ -151,8 +147,8 @@ def _get(tree: Mapping[str, Any], dotted: str) -> Any:
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested dicts to dotted keys (``{"optim": {"lr": 1}}`` -> ``{"optim.lr": 1}``), for one table column each."""
     out: dict[str, Any] = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
+    for part, value in tree.items():
+        name = f"{prefix}{part}"
         if isinstance(value, Mapping) and value:
             out.update(flatten(value, f"{name}."))
         else:
@@ -165,20 +161,6 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 class CurveError(ValueError):
     """A run that has no usable per-epoch curve (no metric, no epochs); the message says why."""
-
-
-def _number(value: Any) -> float:
-    """A logged value as a float: ``None`` (NaN in greenft's JSON) and non-numbers become NaN."""
-    if isinstance(value, bool) or value is None:
-        return math.nan
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):  # "inf" / "-inf" / "NaN" as greenft's JSON lines write them
-        try:
-            return float(value)
-        except ValueError:
-            return math.nan
-    return math.nan
 
 
 @dataclass(frozen=True)
@@ -232,7 +214,7 @@ def curve_from_record(record: RunRecord) -> Curve:
         raise CurveError(f"run {record.run_id}: no known metric (summary 'metric' / 'val/<metric>' keys)")
     by_epoch: dict[int, dict[str, Any]] = {}
     for row in record.history:
-        epoch = row.get("epoch")
+        epoch = row.get(EPOCH)
         if isinstance(epoch, int | float) and not isinstance(epoch, bool) and math.isfinite(epoch):
             by_epoch[int(epoch)] = row
     rows: list[dict[str, Any]] = []
@@ -244,9 +226,9 @@ def curve_from_record(record: RunRecord) -> Curve:
         run_id=record.run_id,
         metric=metric,
         direction=METRIC_DIRECTIONS[metric],
-        val=tuple(_number(row.get(f"val/{metric}")) for row in rows),
-        test=tuple(_number(row.get(f"test/{metric}")) for row in rows),
-        emissions_kg=tuple(_number(row.get(EMISSIONS_KEY)) for row in rows),
+        val=tuple(number(row.get(key(VAL, metric))) for row in rows),
+        test=tuple(number(row.get(key(TEST, metric))) for row in rows),
+        emissions_kg=tuple(number(row.get(EMISSIONS)) for row in rows),
         budget=record.budget,
         dataset=record.dataset,
         model=record.model,

@@ -32,6 +32,7 @@ from typing import Any
 
 from greenft.analysis.records import Curve
 from greenft.analysis.replay import ReplayResult, RuleConfig, replay
+from greenft.schema import hindsight_best
 from greenft.stopping import AnGesConfig, MetricDirection, effective_threshold_fraction, percent_improvement
 
 __all__ = [
@@ -75,11 +76,7 @@ def metric_change_pct(value: float, reference: float, direction: MetricDirection
 
 def hindsight_epoch(values: Sequence[float], direction: MetricDirection) -> int | None:
     """1-based epoch of the best finite value (ties: the earliest), as the run summary's ``best``/``oracle``."""
-    sign = 1.0 if MetricDirection(direction) is MetricDirection.MAXIMIZE else -1.0
-    best: int | None = None
-    for index, value in enumerate(values):
-        if math.isfinite(value) and (best is None or sign * value > sign * values[best]):
-            best = index
+    best = hindsight_best(values, direction)
     return None if best is None else best + 1
 
 

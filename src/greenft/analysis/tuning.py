@@ -41,6 +41,8 @@ from greenft.analysis.records import METRIC_DIRECTIONS, Curve
 from greenft.analysis.report import markdown_table
 from greenft.analysis.tradeoff import RuleScore, score_rule
 from greenft.errors import UserError
+from greenft.schema import Point, point_key
+from greenft.schema.summary import AT_EPOCH, AT_TEST, AT_VAL, METRIC, TOTAL_EMISSIONS
 from greenft.stopping import AnGesConfig, MetricDirection, effective_threshold_fraction, rule_label
 
 if TYPE_CHECKING:
@@ -735,12 +737,12 @@ def tune_live(
         for s in seeds:
             trial_config = base.model_copy(update={"stopping": config, "seed": s, "mode": "live"})
             summary = run(trial_config).summary
-            metric = str(summary.get("metric"))
+            metric = str(summary.get(METRIC))
             sign = -1.0 if METRIC_DIRECTIONS.get(metric) is MetricDirection.MINIMIZE else 1.0
-            emissions.append(float(summary.get("total/emissions_kg", math.nan)))
-            vals.append(sign * float(summary.get(f"stop/val_{metric}", math.nan)))
-            tests.append(float(summary.get(f"stop/test_{metric}", math.nan)))
-            epochs.append(float(summary.get("stop/epoch", math.nan)))
+            emissions.append(float(summary.get(TOTAL_EMISSIONS, math.nan)))
+            vals.append(sign * float(summary.get(point_key(Point.STOP, AT_VAL, metric), math.nan)))
+            tests.append(float(summary.get(point_key(Point.STOP, AT_TEST, metric), math.nan)))
+            epochs.append(float(summary.get(point_key(Point.STOP, AT_EPOCH), math.nan)))
         trial.set_user_attr("label", rule_label(config))
         trial.set_user_attr("test_metric_mean", sum(tests) / len(tests))
         trial.set_user_attr("stop_epoch_mean", sum(epochs) / len(epochs))
@@ -857,7 +859,7 @@ def write_tuning_outputs(
     sweep: dict[str, Any] = {
         "name": f"{result.study_name}-confirm",
         "method": "grid",
-        "metric": {"name": "total/emissions_kg", "goal": "minimize"},
+        "metric": {"name": TOTAL_EMISSIONS, "goal": "minimize"},
         "parameters": {"stopping": {"values": stopping_values}},
     }
     if datasets:

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     # the records are ``wandb.proto.wandb_internal_pb2.Record`` instances.
     Record: TypeAlias = Any
 
-__all__ = ["OfflineRun", "find_offline_runs", "history_frame", "iter_records", "read_offline_run"]
+__all__ = ["OfflineRun", "find_offline_runs", "history_frame", "iter_records", "read_offline_run", "run_id_of"]
 
 StrPath: TypeAlias = str | os.PathLike[str]
 
@@ -271,8 +271,9 @@ def _history_row(file: Path, history: Any) -> dict[str, Any]:
     return row
 
 
-def _run_id_from_name(file: Path) -> str:
-    """``run-<id>.wandb`` -> ``<id>``: the fallback when the file stops before its run record."""
+def run_id_of(file: Path) -> str:
+    """``run-<id>.wandb`` -> ``<id>``: the run id without parsing the file (also the fallback when the file
+    stops before its run record)."""
     stem = file.name.removesuffix(".wandb")
     return stem.removeprefix("run-")
 
@@ -316,7 +317,7 @@ def read_offline_run(run_dir_or_file: StrPath) -> OfflineRun:
             exit_code = int(record.exit.exit_code)
     config.pop("_wandb", None)
     return OfflineRun(
-        run_id=run_id or _run_id_from_name(file),
+        run_id=run_id or run_id_of(file),
         name=name or None,
         project=project or None,
         group=group or None,

@@ -56,7 +56,7 @@ def analyze(
     with console.status("replaying rules and writing the report"):
         analysis = run_analysis(records, rules, grid=None if grid else [], source=source)
         files = write_report(analysis, out, png=png, html=html, max_curves=max_curves)
-    matched = sum(1 for c in analysis.replay_checks if c["match"])
+    matched = sum(1 for c in analysis.replay_checks if c.match)
     console.print(
         f"read {len(records)} runs in {read_s:.1f} s; {len(analysis.curves)} complete curves analysed, "
         f"{len(analysis.skipped)} skipped; replay reproduced {matched}/{len(analysis.replay_checks)} logged stops"

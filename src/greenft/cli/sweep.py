@@ -22,6 +22,8 @@ import typer
 
 from greenft.agents.config import TrialConfig, WandbMode, load_trial_config
 from greenft.cli.app import USER_ERRORS, app, command_group, console, fail, progress_bar
+from greenft.schema import Point, point_key
+from greenft.schema.summary import AT_EMISSIONS, AT_EPOCH, AT_VAL, METRIC
 
 sweep_app = command_group("Hyperparameter sweeps from W&B sweep YAMLs: run them here (offline) or on a W&B server.")
 app.add_typer(sweep_app, name="sweep")
@@ -137,14 +139,14 @@ def status(
         table.add_column(column)
     for trial in state.trials:
         s = trial.summary
-        metric = s.get("metric", "")
-        val, kg = s.get(f"stop/val_{metric}"), s.get("stop/emissions_kg")
+        metric = s.get(METRIC, "")
+        val, kg = s.get(point_key(Point.STOP, AT_VAL, metric)), s.get(point_key(Point.STOP, AT_EMISSIONS))
         attempt = trial.last_attempt
         table.add_row(
             trial.trial_id,
             trial.status,
             describe(trial.params, spec),
-            str(s.get("stop/epoch", "")),
+            str(s.get(point_key(Point.STOP, AT_EPOCH), "")),
             f"{val:.4f}" if isinstance(val, int | float) else "",
             f"{kg:.2e}" if isinstance(kg, int | float) else "",
             str(len(trial.attempts)),

@@ -18,6 +18,21 @@ from rich.table import Table
 from greenft.agents.config import TrialConfig, load_trial_config
 from greenft.agents.overrides import Override, apply_overrides, overrides, parse_assignments, value_type
 from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar
+from greenft.schema import EPOCHS_FILE, Mode, Point, point_key, shadow_key, shadow_stop_epochs
+from greenft.schema.summary import (
+    AT_EMISSIONS,
+    AT_ENERGY,
+    AT_EPOCH,
+    AT_TEST,
+    AT_TIME,
+    AT_VAL,
+    MODE,
+    SHADOW_EMISSIONS,
+    SHADOW_TEST,
+    STOP_REASON,
+    STOP_RULE,
+    TOTAL_TEST_EVAL_EMISSIONS,
+)
 
 
 def _fmt(value: float | None, spec: str = ".4f") -> str:
@@ -162,40 +177,43 @@ def _print_summary(result: Any) -> None:
     table = Table(title="summary", show_header=True)
     for column in ("", "epoch", f"val {m}", f"test {m}", "kg CO2", "kWh", "s"):
         table.add_column(column)
-    for prefix, label in (
-        ("stop", "stop"),
-        ("best", "best val"),
-        ("oracle", "oracle (best test)"),
-        ("full", "full budget"),
+    for point, label in (
+        (Point.STOP, "stop"),
+        (Point.BEST, "best val"),
+        (Point.ORACLE, "oracle (best test)"),
+        (Point.FULL, "full budget"),
     ):
-        if f"{prefix}/epoch" in s:
+        if point_key(point, AT_EPOCH) in s:
+
+            def at(field: str, point: Point = point) -> Any:
+                return s[point_key(point, field, m)]
+
             table.add_row(
                 label,
-                str(s[f"{prefix}/epoch"]),
-                _fmt(s[f"{prefix}/val_{m}"]),
-                _fmt(s[f"{prefix}/test_{m}"]),
-                f"{s[f'{prefix}/emissions_kg']:.3e}",
-                f"{s[f'{prefix}/energy_kwh']:.3e}",
-                f"{s[f'{prefix}/time_s']:.1f}",
+                str(at(AT_EPOCH)),
+                _fmt(at(AT_VAL)),
+                _fmt(at(AT_TEST)),
+                f"{at(AT_EMISSIONS):.3e}",
+                f"{at(AT_ENERGY):.3e}",
+                f"{at(AT_TIME):.1f}",
             )
     console.print(table)
-    console.print(f"stopped by [bold]{s.get('stop/rule')}[/]: {s.get('stop/reason')}")
-    if s.get("mode") == "shadow" and s.get("full/emissions_kg"):
-        full_kg, full_metric = s["full/emissions_kg"], s[f"full/test_{m}"]
-        for key in sorted(k for k in s if k.startswith("shadow/") and k.endswith("/stop_epoch")):
-            label = key.split("/")[1]
-            kg, metric = s[f"shadow/{label}/emissions_kg"], s[f"shadow/{label}/test_{m}"]
-            where = f"epoch {s[key]}" if s[key] is not None else "never (full budget)"
+    console.print(f"stopped by [bold]{s.get(STOP_RULE)}[/]: {s.get(STOP_REASON)}")
+    full_kg = s.get(point_key(Point.FULL, AT_EMISSIONS))
+    if s.get(MODE) == Mode.SHADOW and full_kg:
+        full_metric = s[point_key(Point.FULL, AT_TEST, m)]
+        for label, stop in sorted(shadow_stop_epochs(s).items()):
+            kg, metric = s[shadow_key(SHADOW_EMISSIONS, label)], s[shadow_key(SHADOW_TEST, label, m)]
+            where = f"epoch {stop}" if stop is not None else "never (full budget)"
             console.print(
                 f"  shadow {label}: stops {where}, test {m} {_fmt(metric)} vs {_fmt(full_metric)} at full budget, "
                 f"emissions saved {100 * (1 - kg / full_kg):.1f}%",
                 soft_wrap=True,
             )
-    console.print(
-        f"test-set evaluation (logged apart, unseen by the rule): {s.get('total/test_eval_emissions_kg', 0):.3e} kg"
-    )
+    test_kg = s.get(TOTAL_TEST_EVAL_EMISSIONS, 0)
+    console.print(f"test-set evaluation (logged apart, unseen by the rule): {test_kg:.3e} kg")
     console.print(f"[bold]W&B run[/] {result.run_path}", soft_wrap=True)
     if (result.run_path / f"run-{result.run_id}.wandb").exists():
         console.print(f"  browse: wandb beta leet {result.run_path}", soft_wrap=True)
         console.print(f"  upload later: wandb sync {result.run_path}", soft_wrap=True)
-    console.print(f"  epoch log: {result.files_dir / 'greenft_epochs.jsonl'}", soft_wrap=True)
+    console.print(f"  epoch log: {result.files_dir / EPOCHS_FILE}", soft_wrap=True)

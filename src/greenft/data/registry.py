@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from greenft.errors import UserError
+from greenft.schema import METRIC_DIRECTIONS
 from greenft.stopping import MetricDirection
 
 
@@ -30,7 +31,8 @@ class Metric(StrEnum):
 
     @property
     def direction(self) -> MetricDirection:
-        return MetricDirection.MAXIMIZE if self is Metric.ROC_AUC else MetricDirection.MINIMIZE
+        """Which way is better: the logging schema's table (analysis reads it without importing data)."""
+        return METRIC_DIRECTIONS[self.value]
 
     @property
     def task_type(self) -> TaskType:

@@ -36,6 +36,8 @@ from typing import Any
 
 from greenft.agents.config import ConfigError, TrialConfig
 from greenft.agents.trial import sigterm_as_interrupt
+from greenft.schema import Point, point_key
+from greenft.schema.summary import AT_EMISSIONS, AT_EPOCH, AT_VAL, METRIC, STOP_EXTERNAL, STOP_REASON, TOTAL_EPOCHS
 from greenft.sweeps.params import trial_config_from_sweep
 from greenft.sweeps.spec import SweepFileError, SweepSpec, plain, sweep_engine
 from greenft.sweeps.state import (
@@ -400,16 +402,16 @@ class SweepController:
         took = f" in {seconds:.1f} s" if seconds is not None else ""
         if status == "finished":
             s = trial.summary
-            metric = s.get("metric", "")
-            val = s.get(f"stop/val_{metric}")
-            kg = s.get("stop/emissions_kg")
-            parts = [f"stop epoch {s.get('stop/epoch')}/{s.get('total/epochs')}"]
+            metric = s.get(METRIC, "")
+            val = s.get(point_key(Point.STOP, AT_VAL, metric))
+            kg = s.get(point_key(Point.STOP, AT_EMISSIONS))
+            parts = [f"stop epoch {s.get(point_key(Point.STOP, AT_EPOCH))}/{s.get(TOTAL_EPOCHS)}"]
             if isinstance(val, int | float):
                 parts.append(f"val {metric} {val:.4f}")
             if isinstance(kg, int | float):
                 parts.append(f"{kg:.2e} kg CO2")
-            if s.get("stop/external"):
-                parts.append(f"early-terminated ({s.get('stop/reason')})")
+            if s.get(STOP_EXTERNAL):
+                parts.append(f"early-terminated ({s.get(STOP_REASON)})")
             return f"{trial.trial_id} finished{took}: {', '.join(parts)}"
         if status == "crashed":
             return f"{trial.trial_id} crashed{took}: {error}"

@@ -25,15 +25,12 @@ from typing import Any
 
 from greenft.agents.config import ConfigError, TrialConfig
 from greenft.io import read_yaml_mapping
+from greenft.schema import find_key
 from greenft.sweeps.params import trial_config_from_sweep
 
 METHODS = ("grid", "random", "bayes")
 """Search methods of W&B's open-source engine; ``custom`` (external schedulers) is not run by greenft."""
 
-HISTORY_PREFIXES = ("epoch", "train/", "val/", "test/", "emissions/", "energy/", "time/", "stop/", "shadow/")
-SUMMARY_PREFIXES = ("stop/", "best/", "oracle/", "full/", "total/", "shadow/")
-_PER_EPOCH_SUMMARY_ONLY = ("stop/epoch", "stop/val_", "stop/test_", "stop/emissions_kg", "stop/energy_kwh")
-_METRIC_NAMES = ("roc_auc", "rmse", "mae")
 _MAX_COMBINATIONS_CHECKED = 20000
 
 
@@ -217,13 +214,14 @@ def _check_metric(path: Path, raw: dict[str, Any], metric_values: set[str | None
     if not isinstance(metric, dict):
         return
     name = str(metric.get("name", ""))
-    per_epoch = name.startswith(HISTORY_PREFIXES) and not name.startswith(_PER_EPOCH_SUMMARY_ONLY)
-    if not (per_epoch or name.startswith(SUMMARY_PREFIXES)):
+    logged = find_key(name)
+    if logged is None:
         raise SweepFileError(
             f"{path}: metric.name = {name!r} is not a key greenft logs; use a summary key such as "
             "'stop/val_roc_auc' or 'best/val_rmse', or a per-epoch key such as 'val/roc_auc' (docs/logging.md)"
         )
-    suffix = next((m for m in _METRIC_NAMES if name.endswith(m)), None)
+    per_epoch = logged.per_epoch
+    suffix = logged.metric
     wrong = sorted(str(m) for m in metric_values if m is not None and suffix is not None and m != suffix)
     if wrong:
         raise SweepFileError(

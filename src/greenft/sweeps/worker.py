@@ -32,6 +32,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from greenft.schema import epoch_row, read_summary
+
 
 class LineReader:
     """Newline-delimited reads from a raw file descriptor, blocking or polling (no buffering surprises)."""
@@ -113,7 +115,7 @@ class _Worker:
     # ------------------------------------------------------------------------------------------ one trial
     def run_one(self, message: dict[str, Any]) -> dict[str, Any]:
         from greenft.agents.config import TrialConfig
-        from greenft.agents.trial import EpochRecord, TrialContext, epoch_row, run_trial
+        from greenft.agents.trial import EpochRecord, TrialContext, run_trial
 
         index = int(message["index"])
         metric_name: str | None = message.get("metric")
@@ -122,7 +124,7 @@ class _Worker:
 
         def done(status: str, summary: dict[str, Any] | None = None, error: str | None = None) -> dict[str, Any]:
             if summary is None and run_path:
-                summary = _read_summary(run_path[0])
+                summary = read_summary(run_path[0])
             return {
                 "event": "done",
                 "index": index,
@@ -141,7 +143,7 @@ class _Worker:
                 raise KeyboardInterrupt("stopped while the trial was starting")
 
         def on_epoch(record: EpochRecord, context: TrialContext) -> str | None:
-            row = epoch_row(record, context.metric, context.live_label)
+            row = epoch_row(record, context.metric.value, context.live_label)
             values = {metric_name: row[metric_name]} if metric_name and metric_name in row else {}
             self.send(
                 {
@@ -176,7 +178,7 @@ class _Worker:
             return done("crashed", error=f"{type(err).__name__}: {err}")
         finally:
             self.in_setup = False
-        result_summary = _read_summary(run_path[0]) if run_path else None
+        result_summary = read_summary(run_path[0]) if run_path else None
         return done("finished", summary=result_summary)
 
     # ------------------------------------------------------------------------------------------ main loop
@@ -198,17 +200,6 @@ class _Worker:
         except KeyboardInterrupt:
             pass  # stopped while idle: nothing to close
         return 0
-
-
-def _read_summary(run_path: Path) -> dict[str, Any] | None:
-    """The trial's summary as greenft wrote it (``files/greenft_summary.json``), also after an interrupt."""
-    for candidate in (run_path / "files" / "greenft_summary.json", run_path / "greenft_summary.json"):
-        try:
-            loaded: dict[str, Any] = json.loads(candidate.read_text())
-            return loaded
-        except (OSError, ValueError):
-            continue
-    return None
 
 
 def _prepare() -> None:

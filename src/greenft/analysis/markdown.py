@@ -1,0 +1,298 @@
+"""The trade-off report as Markdown: one readable page of tables, definitions and embedded figures.
+
+Why its own module: the page is long prose and table layout, which changes for readers; the numbers it shows
+are computed in :mod:`greenft.analysis.compute` and only formatted here. Pure: returns strings.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from greenft.analysis.compute import Analysis
+from greenft.analysis.fronts import RelativePoint, by_group
+from greenft.analysis.tradeoff import BEST_VAL, FULL_BUDGET, ORACLE, AggregateRow, Comparison, count_by
+from greenft.schema.history import EMISSIONS
+from greenft.stopping import AnGesConfig, effective_threshold_fraction, rule_label
+
+__all__ = ["markdown_table", "render_markdown"]
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "-"
+        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
+            return f"{value:.3e}"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A GitHub-flavoured Markdown table (``|`` in cells escaped); floats with 2 decimals, NaN as ``-``."""
+
+    def cell(value: Any) -> str:
+        return (value if isinstance(value, str) else _fmt(value)).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _strategy_name(strategy: str) -> str:
+    return {
+        FULL_BUDGET: "full budget",
+        ORACLE: "oracle (best test, hindsight)",
+        BEST_VAL: "best val epoch (hindsight)",
+    }.get(strategy, strategy)
+
+
+def _summary_table(rows: Sequence[AggregateRow]) -> str:
+    order = {"budget": 0, "rule": 1, "hindsight": 2}
+    body = []
+    for r in sorted(rows, key=lambda r: (order.get(r.kind, 9), r.strategy)):
+        body.append(
+            [
+                _strategy_name(r.strategy),
+                str(r.n_runs),
+                f"{100 * r.stop_rate:.0f} %" if math.isfinite(r.stop_rate) else "-",
+                r.emissions_saved_pct.text(),
+                r.metric_change_pct.text(2),
+                r.val_metric_change_pct.text(2),
+                r.epochs_saved.text(1),
+            ]
+        )
+    header = [
+        "strategy",
+        "runs",
+        "rule fired",
+        "emissions saved %",
+        "test metric change %",
+        "val metric change %",
+        "epochs saved",
+    ]
+    return markdown_table(header, body)
+
+
+def render_markdown(analysis: Analysis, pngs: Sequence[Path] = (), html: Path | None = None) -> str:
+    """The whole report as one Markdown page."""
+    a = analysis
+    out: list[str] = ["# greenft trade-off report", ""]
+    out.append(f"Source: `{a.source}`. Runs read: {len(a.records)}; complete curves analysed: {len(a.curves)}.")
+    if html is not None:
+        out.append(f"Interactive version: [{html.name}]({html.name}).")
+    out += ["", _DEFINITIONS, ""]
+
+    out += ["## Trade-off per model and dataset", ""]
+    out.append(
+        "Mean ± sample standard deviation over the runs (seeds, and training hyperparameters when the source is "
+        "a training sweep). 'rule fired': share of runs where the rule stopped before the budget."
+    )
+    for (model, dataset), rows in by_group(a.summary).items():
+        n = max(r.n_runs for r in rows)
+        out += ["", f"### {model} on {dataset} ({n} runs, metric {_metric_of(a, model, dataset)})", ""]
+        out.append(_summary_table(rows))
+    if len(a.groups) > 1:
+        out += ["", "### All datasets, by metric"]
+        for metric in sorted({str(r.key["metric"]) for r in a.overall}):
+            out += ["", f"Metric {metric}:", "", _summary_table([r for r in a.overall if r.key["metric"] == metric])]
+
+    out += ["", "## Per run", ""]
+    out.append(_per_run_table(a))
+
+    out += ["", "## Replay reproduces the logged stops", ""]
+    checks = a.replay_checks
+    matched = sum(1 for c in checks if c.match)
+    out.append(
+        f"Each rule a run logged a stop for was replayed on that run's logged curve with the rule classes of "
+        f"`greenft.stopping`: **{matched} of {len(checks)}** logged stop epochs reproduced exactly."
+    )
+    mismatches = [c.as_dict() for c in checks if not c.match]
+    if mismatches:
+        out += ["", markdown_table(list(mismatches[0]), [list(c.values()) for c in mismatches])]
+
+    out += ["", "## AN-GES with alpha 0.9, beta 0.2 stops at the first non-improving epoch", "", _K_TEXT, ""]
+    out.append(_k_table(a))
+    out += ["", _anges_stop_table(a)]
+
+    out += ["", "## Pareto fronts", "", _PARETO_TEXT, ""]
+    for (model, dataset), points in _by_model_dataset(a.pareto_relative).items():
+        front = sorted((r for r in points if r.on_front), key=lambda r: r.emissions_saved_pct)
+        out += [f"### {model} on {dataset}: non-dominated configs (mean over runs)", ""]
+        out.append(
+            markdown_table(
+                ["strategy", "emissions saved %", "test metric change %", "epochs saved"],
+                [[r.strategy, r.emissions_saved_pct, r.metric_change_pct, r.epochs_saved] for r in front],
+            )
+        )
+        hv = [h for h in a.hypervolumes if (h.model, h.dataset) == (model, dataset)]
+        if hv:
+            ref = hv[0]
+            out += [
+                "",
+                f"Hypervolume (reference: {ref.reference_saved_pct:.0f} % saved, "
+                f"{ref.reference_metric_change_pct:.2f} % metric change; larger is better): "
+                + ", ".join(f"{h.family} {h.hypervolume:.1f} ({h.configs} configs)" for h in hv)
+                + ".",
+                "",
+            ]
+
+    out += ["## Hyperparameter importance (training sweeps)", "", _IMPORTANCE_TEXT, ""]
+    if a.importance.entries:
+        out.append(
+            markdown_table(
+                ["model", "dataset", "target", "parameter", "runs", "Spearman", "fANOVA importance"],
+                [
+                    [r.model, r.dataset, r.target, r.parameter, r.n_runs, r.spearman, r.importance]
+                    for r in a.importance.entries
+                ],
+            )
+        )
+    if a.importance.notes:
+        out.append("")
+        out += [f"- {note}" for note in a.importance.notes]
+
+    if a.skipped:
+        out += ["", "## Runs not used for trade-offs", ""]
+        out += [f"- `{run_id}`: {why}" for run_id, why in a.skipped]
+
+    if pngs:
+        out += ["", "## Figures", ""]
+        out += [f"![{p.stem}]({p.name})" for p in pngs]
+    out.append("")
+    return "\n".join(out)
+
+
+def _metric_of(a: Analysis, model: str, dataset: str) -> str:
+    for c in a.curves:
+        if (c.model, c.dataset) == (model, dataset):
+            return c.metric
+    return "?"
+
+
+def _by_model_dataset(rows: Iterable[RelativePoint]) -> dict[tuple[str, str], list[RelativePoint]]:
+    out: dict[tuple[str, str], list[RelativePoint]] = {}
+    for row in rows:
+        out.setdefault((row.model, row.dataset), []).append(row)
+    return out
+
+
+def _per_run_table(a: Analysis) -> str:
+    labels = [rule_label(r) for r in a.rules]
+    header = ["run", "model", "dataset", "seed", "epochs", *(f"{label} stop" for label in labels), "oracle", "best val"]
+    body = []
+    by_run: dict[str, dict[str, Comparison]] = {}
+    for c in a.comparisons:
+        by_run.setdefault(c.run_id, {})[c.strategy] = c
+    for curve in a.curves:
+        rows = by_run.get(curve.run_id, {})
+
+        def stop(name: str, rows: dict[str, Comparison] = rows) -> str:
+            row = rows.get(name)
+            if row is None:
+                return "-"
+            mark = "" if row.kind != "rule" or row.triggered else " (never)"
+            return f"{row.stop_epoch}{mark}"
+
+        body.append(
+            [
+                curve.run_id,
+                curve.model,
+                curve.dataset,
+                "-" if curve.seed is None else str(curve.seed),
+                str(curve.n_epochs),
+                *(stop(label) for label in labels),
+                stop(ORACLE),
+                stop(BEST_VAL),
+            ]
+        )
+    return markdown_table(header, body)
+
+
+def _k_table(a: Analysis) -> str:
+    rows = []
+    for rule in [*a.rules, *a.grid]:
+        if isinstance(rule, AnGesConfig):
+            try:
+                k: float = effective_threshold_fraction(rule.alpha, rule.beta)
+            except ValueError:
+                k = math.nan
+            rows.append([rule_label(rule), rule.alpha, rule.beta, rule.warmup, f"{k:.4f}" if math.isfinite(k) else "-"])
+    return markdown_table(["config", "alpha", "beta", "W", "k = beta(1-alpha)/(1-alpha*beta)"], rows)
+
+
+def _anges_stop_table(a: Analysis) -> str:
+    rows = []
+    for label in dict.fromkeys(c.label for c in a.anges_checks):
+        checks = [c for c in a.anges_checks if c.label == label]
+        counts = count_by(checks, lambda c: c.category)
+        stops = sum(v for k, v in counts.items() if k != "never")
+        first = counts.get("first_non_improving", 0)
+        rows.append(
+            [
+                label,
+                str(len(checks)),
+                str(stops),
+                str(first),
+                f"{100 * first / stops:.0f} %" if stops else "-",
+                str(counts.get("improving_epoch", 0)),
+                str(counts.get("later_non_improving", 0)),
+                str(counts.get("non_finite", 0)),
+                str(counts.get("never", 0)),
+            ]
+        )
+    header = [
+        "config",
+        "runs",
+        "stops",
+        "at first non-improving epoch",
+        "share of stops",
+        "at an improving epoch",
+        "at a later non-improving epoch",
+        "non-finite metric",
+        "never stopped",
+    ]
+    return markdown_table(header, rows)
+
+
+_DEFINITIONS = f"""\
+Definitions (every number is relative to the same run's full budget, its last epoch):
+
+- **emissions saved %** = 100 · (E_full − E_stop) / E_full, with E the cumulative training emissions
+  (`{EMISSIONS}`: train + validation, what the rule sees; test-set evaluation excluded).
+- **metric change %** = 100 · (m_stop − m_full) / |m_full| for ROC-AUC, 100 · (m_full − m_stop) / |m_full| for
+  RMSE/MAE: **positive = better** than the full budget. "test" uses the test metric at the stop epoch (the
+  weights a run stopped there would deploy), "val" the validation metric.
+- **epochs saved** = N_full − stop epoch.
+- **oracle**: the epoch with the best test metric in hindsight (ties: earliest), the limit no rule can beat.
+  **best val epoch**: the epoch with the best validation metric in hindsight, the checkpoint a user keeping the
+  best-validation weights deploys (that user still pays the full budget; the emissions shown are those of
+  stopping right there).
+- Rules are replayed on the logged curves with `greenft.stopping.build_rule`, i.e. the live rules' own code."""
+
+_K_TEXT = """\
+AN-GES updates the EMA with the current AER before comparing, so "stop if AER_i < beta · EMA_i" is the same as
+"stop if AER_i < k · EMA_{i−1}" with k = beta(1 − alpha)/(1 − alpha · beta) (`effective_threshold_fraction`).
+With the defaults k ≈ 0.0244: once the EMA is positive, any epoch that does not improve the validation metric
+(AER ≤ 0) stops the run. The second table counts where the replayed AN-GES stops fell: at the first epoch after
+warm-up (i ≥ max(W, 2)) whose validation metric did not improve on the previous epoch, or elsewhere."""
+
+_PARETO_TEXT = """\
+Relative front: each strategy's mean emissions saved % against its mean test-metric change % over the runs of
+a dataset (both higher is better), over the headline rules and a grid of AN-GES (alpha, beta, W) and patience
+configs; hindsight strategies (oracle, best val) are shown for reference but are not candidates. A config is
+on the front when no other is at least as good on both axes and better on one (ties are all kept; NaN never
+counts). `pareto_absolute.csv` has the per-run front in kg CO2-eq vs test metric."""
+
+_IMPORTANCE_TEXT = """\
+For runs that differ in training hyperparameters (a training sweep): Spearman rank correlation of each
+varying parameter with the best validation metric (sign-corrected so that higher is better for RMSE too) and
+with the training emissions, and fANOVA importance (share of variance explained, Optuna's evaluator).
+Groups with fewer than 5 runs or no varying parameter are skipped. With few runs these numbers are indicative
+only."""

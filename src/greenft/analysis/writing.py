@@ -1,0 +1,86 @@
+"""Write the report folder ``greenft analyze`` produces, from an :class:`~greenft.analysis.compute.Analysis`.
+
+``report.md`` (everything in one readable page, figures embedded), ``report.html`` (interactive plotly),
+``*.png`` (matplotlib), and the tables ``runs.csv``, ``epochs.csv``, ``tradeoff_runs.csv``,
+``tradeoff_summary.csv``, ``tradeoff_overall.csv``, ``grid_summary.csv``, ``pareto_relative.csv``,
+``pareto_absolute.csv``, ``hypervolume.csv``, ``replay_check.csv``, ``anges_stops.csv``, ``importance.csv``.
+
+Why apart from the computing and the Markdown: this is the only part that touches the disk and the heavy
+stacks (pandas for CSV, matplotlib and plotly for figures), each imported when the report is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from greenft.analysis.compute import Analysis
+from greenft.analysis.markdown import render_markdown
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["ReportFiles", "write_report"]
+
+
+@dataclass
+class ReportFiles:
+    """Paths of what :func:`write_report` wrote."""
+
+    out_dir: Path
+    markdown: Path
+    html: Path | None
+    tables: list[Path]
+    pngs: list[Path]
+
+
+def write_report(
+    analysis: Analysis,
+    out_dir: Path,
+    *,
+    png: bool = True,
+    html: bool = True,
+    max_curves: int = 12,
+) -> ReportFiles:
+    """Write the report folder (see the module docstring); returns the paths written."""
+    import pandas as pd
+
+    from greenft.analysis.reader import epochs_frame, runs_frame
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tables: list[Path] = []
+
+    def table(name: str, rows: Sequence[dict[str, Any]] | pd.DataFrame) -> Path:
+        frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+        path = out_dir / name
+        frame.to_csv(path, index=False)
+        tables.append(path)
+        return path
+
+    table("runs.csv", runs_frame(analysis.records))
+    table("epochs.csv", epochs_frame(analysis.records))
+    table("tradeoff_runs.csv", [c.as_dict() for c in analysis.comparisons])
+    table("tradeoff_summary.csv", [r.as_flat_dict() for r in analysis.summary])
+    table("tradeoff_overall.csv", [r.as_flat_dict() for r in analysis.overall])
+    table("grid_summary.csv", [r.as_flat_dict() for r in analysis.grid_summary])
+    table("pareto_relative.csv", [p.as_dict() for p in analysis.pareto_relative])
+    table("pareto_absolute.csv", [p.as_dict() for p in analysis.pareto_absolute])
+    table("hypervolume.csv", [h.as_dict() for h in analysis.hypervolumes])
+    table("replay_check.csv", [c.as_dict() for c in analysis.replay_checks])
+    table("anges_stops.csv", [c.__dict__ for c in analysis.anges_checks])
+    table("importance.csv", analysis.importance.rows)
+
+    pngs: list[Path] = []
+    html_path: Path | None = None
+    if png or html:
+        from greenft.analysis import plots
+
+        if png:
+            pngs = plots.write_pngs(analysis, out_dir, max_curves=max_curves)
+        if html:
+            html_path = plots.write_html(analysis, out_dir / "report.html", max_curves=max_curves)
+    markdown = out_dir / "report.md"
+    markdown.write_text(render_markdown(analysis, pngs, html_path))
+    return ReportFiles(out_dir, markdown, html_path, tables, pngs)

@@ -1,0 +1,255 @@
+"""The run summary: the keys it holds, as tables, and the builder that walks them.
+
+Why tables: the summary is read by the CLI, the sweep controller, the tuner and the analysis. Each key is an
+entry here (template, type, value, when it is present), so :func:`build_summary` writes exactly the keys the
+readers and the docs test enumerate, and a new key is one entry (plus its line in docs/logging.md).
+
+Four kinds of entries: run-wide :data:`RUN_COLUMNS` (read :class:`SummaryFacts`), :data:`POINT_FIELDS` written
+once per :class:`~greenft.schema.keys.Point` (``stop``, ``best``, ``oracle``, ``full``: read that epoch),
+:data:`SHADOW_COLUMNS` once per rule in shadow mode (read :class:`RuleView`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from greenft.schema.columns import Column
+from greenft.schema.inputs import EpochLike, RuleLike
+from greenft.schema.keys import METRIC_DIRECTIONS, POINTS, Mode, Point, RunStatus, key, match_template, point_key
+from greenft.stopping import MetricDirection
+
+__all__ = [
+    "AT_EMISSIONS",
+    "AT_ENERGY",
+    "AT_EPOCH",
+    "AT_TEST",
+    "AT_TIME",
+    "AT_VAL",
+    "METER",
+    "METER_NOTE",
+    "METRIC",
+    "MODE",
+    "POINT_FIELDS",
+    "RUN_COLUMNS",
+    "SHADOW_COLUMNS",
+    "SHADOW_EMISSIONS",
+    "SHADOW_REASON",
+    "SHADOW_STOP_EPOCH",
+    "SHADOW_TEST",
+    "SHADOW_VAL",
+    "STATUS",
+    "STOP_EXTERNAL",
+    "STOP_REASON",
+    "STOP_RULE",
+    "STOP_TRIGGERED",
+    "TOTAL_CLAMPED_READINGS",
+    "TOTAL_EMISSIONS",
+    "TOTAL_ENERGY",
+    "TOTAL_EPOCHS",
+    "TOTAL_TEST_EVAL_EMISSIONS",
+    "TOTAL_TEST_EVAL_ENERGY",
+    "TOTAL_TIME",
+    "RuleView",
+    "SummaryFacts",
+    "build_summary",
+    "hindsight_best",
+    "shadow_stop_epochs",
+    "summary_columns",
+]
+
+STATUS = "status"
+MODE = "mode"
+METRIC = "metric"
+STOP_RULE = "stop/rule"
+STOP_TRIGGERED = "stop/triggered"
+STOP_REASON = "stop/reason"  # the same name as the history column: the summary's value is the final one
+STOP_EXTERNAL = "stop/external"
+TOTAL_EPOCHS = "total/epochs"
+TOTAL_EMISSIONS = "total/emissions_kg"
+TOTAL_ENERGY = "total/energy_kwh"
+TOTAL_TIME = "total/time_s"
+TOTAL_TEST_EVAL_EMISSIONS = "total/test_eval_emissions_kg"
+TOTAL_TEST_EVAL_ENERGY = "total/test_eval_energy_kwh"
+TOTAL_CLAMPED_READINGS = "total/clamped_readings"
+METER = "meter"
+METER_NOTE = "meter/note"
+
+# Fields of every point: ``<point>/<field>``, e.g. ``stop/val_roc_auc`` (use keys.point_key to build one).
+AT_EPOCH = "epoch"
+AT_VAL = "val_{metric}"
+AT_TEST = "test_{metric}"
+AT_EMISSIONS = "emissions_kg"
+AT_ENERGY = "energy_kwh"
+AT_TIME = "time_s"
+
+SHADOW_STOP_EPOCH = "shadow/{rule}/stop_epoch"  # null: the rule never stopped
+SHADOW_REASON = "shadow/{rule}/reason"
+SHADOW_VAL = "shadow/{rule}/val_{metric}"
+SHADOW_TEST = "shadow/{rule}/test_{metric}"
+SHADOW_EMISSIONS = "shadow/{rule}/emissions_kg"
+
+BUDGET_REACHED = "epoch budget reached"
+NEVER_STOPPED = "never stopped"
+
+
+def hindsight_best(values: Sequence[float], direction: MetricDirection) -> int | None:
+    """0-based index of the best finite value (ties: the earliest); None when none is finite.
+
+    The one definition of ``best`` (by validation) and ``oracle`` (by test): the trainer's summary and the
+    analysis' replays both use it, so their epochs agree.
+    """
+    sign = 1.0 if MetricDirection(direction) is MetricDirection.MAXIMIZE else -1.0
+    best: int | None = None
+    for index, value in enumerate(values):
+        if math.isfinite(value) and (best is None or sign * value > sign * values[best]):
+            best = index
+    return best
+
+
+@dataclass(frozen=True)
+class SummaryFacts:
+    """Everything the summary is computed from, as the trainer knows it when the run ends."""
+
+    status: str
+    mode: str
+    metric: str
+    live_label: str
+    epochs: Sequence[EpochLike]
+    rules: Mapping[str, RuleLike]
+    clamped_readings: int = 0
+    meter: Mapping[str, Any] = field(default_factory=dict)
+    external_stop: str | None = None
+
+    @property
+    def trained(self) -> bool:
+        return bool(self.epochs)
+
+    @property
+    def shadow(self) -> bool:
+        return self.mode == Mode.SHADOW
+
+    @property
+    def last(self) -> EpochLike:
+        return self.epochs[-1]
+
+    @property
+    def live(self) -> RuleLike:
+        return self.rules[self.live_label]
+
+    def at(self, epoch: int | None) -> EpochLike:
+        """The record of ``epoch``, or the last one for ``None`` (a rule that never stopped ends with the run)."""
+        if epoch is None:
+            return self.last
+        return next(e for e in self.epochs if e.epoch == epoch)
+
+    def point(self, point: Point) -> EpochLike | None:
+        """The epoch a point stands for, or None when the run has none (no finite metric, not shadow mode)."""
+        if point is Point.STOP:
+            return self.at(self.live.stopped_epoch)
+        if point is Point.FULL:
+            return self.last if self.shadow else None
+        values = [e.val_metric if point is Point.BEST else e.test_metric for e in self.epochs]
+        index = hindsight_best(values, METRIC_DIRECTIONS[self.metric])
+        return None if index is None else self.epochs[index]
+
+    def stop_reason(self) -> str:
+        if self.external_stop is not None:
+            return self.external_stop
+        if self.live.stop_reason:
+            return self.live.stop_reason
+        return BUDGET_REACHED if self.status == RunStatus.FINISHED else RunStatus.INTERRUPTED.value
+
+
+@dataclass(frozen=True)
+class RuleView:
+    """One rule of a shadow run: its label, the rule, and the epoch training would have ended at under it."""
+
+    label: str
+    rule: RuleLike
+    at: EpochLike
+
+
+def _trained(facts: SummaryFacts) -> bool:
+    return facts.trained
+
+
+def _totals(read: Callable[[EpochLike], Any]) -> Callable[[SummaryFacts], Any]:
+    return lambda facts: read(facts.last)
+
+
+#: Run-wide keys. The first four are written even when no epoch was trained.
+RUN_COLUMNS: tuple[Column[SummaryFacts], ...] = (
+    Column(STATUS, str, lambda f: str(f.status)),
+    Column(MODE, str, lambda f: str(f.mode)),
+    Column(METRIC, str, lambda f: f.metric),
+    Column(STOP_RULE, str, lambda f: f.live_label),
+    Column(STOP_TRIGGERED, bool, lambda f: f.live.stopped_epoch is not None, _trained),
+    Column(STOP_REASON, str, SummaryFacts.stop_reason, _trained),
+    Column(STOP_EXTERNAL, bool, lambda f: True, lambda f: f.trained and f.external_stop is not None),
+    Column(TOTAL_EPOCHS, int, _totals(lambda e: e.epoch), _trained),
+    Column(TOTAL_EMISSIONS, float, _totals(lambda e: e.fit.emissions_kg), _trained),
+    Column(TOTAL_ENERGY, float, _totals(lambda e: e.fit.energy_kwh), _trained),
+    Column(TOTAL_TIME, float, _totals(lambda e: e.fit.duration_s), _trained),
+    Column(TOTAL_TEST_EVAL_EMISSIONS, float, _totals(lambda e: e.test_eval.emissions_kg), _trained),
+    Column(TOTAL_TEST_EVAL_ENERGY, float, _totals(lambda e: e.test_eval.energy_kwh), _trained),
+    Column(TOTAL_CLAMPED_READINGS, int, lambda f: f.clamped_readings, _trained),
+    Column(METER, str, lambda f: f.meter.get("meter")),
+    Column(METER_NOTE, str, lambda f: f.meter.get("note")),
+)
+
+#: Written under each point that exists (``stop/epoch``, ``best/val_<metric>``, ...).
+POINT_FIELDS: tuple[Column[EpochLike], ...] = (
+    Column(AT_EPOCH, int, lambda e: e.epoch),
+    Column(AT_VAL, float, lambda e: e.val_metric),
+    Column(AT_TEST, float, lambda e: e.test_metric),
+    Column(AT_EMISSIONS, float, lambda e: e.fit.emissions_kg),
+    Column(AT_ENERGY, float, lambda e: e.fit.energy_kwh),
+    Column(AT_TIME, float, lambda e: e.fit.duration_s),
+)
+
+#: Written for every rule of a shadow run (the live one included), at its stop or at the full budget.
+SHADOW_COLUMNS: tuple[Column[RuleView], ...] = (
+    Column(SHADOW_STOP_EPOCH, int, lambda r: r.rule.stopped_epoch),
+    Column(SHADOW_REASON, str, lambda r: r.rule.stop_reason or NEVER_STOPPED),
+    Column(SHADOW_TEST, float, lambda r: r.at.test_metric),
+    Column(SHADOW_VAL, float, lambda r: r.at.val_metric),
+    Column(SHADOW_EMISSIONS, float, lambda r: r.at.fit.emissions_kg),
+)
+
+
+def build_summary(facts: SummaryFacts) -> dict[str, Any]:
+    """The run summary (W&B summary and ``greenft_summary.json``), built from the tables above."""
+    metric = facts.metric
+    summary = {key(c.template, metric): c.value(facts) for c in RUN_COLUMNS if c.present(facts)}
+    if not facts.trained:
+        return summary
+    for point in POINTS:
+        record = facts.point(point)
+        if record is not None:
+            summary.update({point_key(point, c.template, metric): c.value(record) for c in POINT_FIELDS})
+    if facts.shadow:
+        for label, rule in facts.rules.items():
+            view = RuleView(label, rule, facts.at(rule.stopped_epoch))
+            summary.update({key(c.template, metric, label): c.value(view) for c in SHADOW_COLUMNS})
+    return summary
+
+
+def summary_columns() -> list[tuple[str, type]]:
+    """Every summary key template with its type: run-wide, per point, per shadow rule."""
+    out = [(c.template, c.kind) for c in RUN_COLUMNS]
+    out += [(point_key(p, c.template, "{metric}"), c.kind) for p in POINTS for c in POINT_FIELDS]
+    out += [(c.template, c.kind) for c in SHADOW_COLUMNS]
+    return out
+
+
+def shadow_stop_epochs(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """``{rule label: logged stop epoch (None: never)}`` from a shadow run's ``shadow/<rule>/stop_epoch`` keys."""
+    out: dict[str, Any] = {}
+    for name, value in summary.items():
+        found = match_template(name, SHADOW_STOP_EPOCH)
+        if found is not None:
+            out[found["rule"]] = value
+    return out
