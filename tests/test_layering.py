@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "__init__": 0,
     "io": 0,
     "errors": 0,
+    "signals": 0,
     "stopping": 1,
     "tracking": 1,
     "schema": 2,  # what a run logs; metric directions come from stopping

@@ -50,6 +50,13 @@ def atomic_file(path: Path, mode: str = "w", encoding: str | None = "utf-8") -> 
         raise
 
 
+def cache_root() -> Path:
+    """Where greenft caches what it can rebuild (featurised graphs, corpus samples, run reads, its own
+    checkpoints): ``$GREENFT_CACHE_DIR``, else ``~/.cache/greenft``. Read at each call, so a test or a container
+    can point it elsewhere through the environment."""
+    return Path(os.environ.get("GREENFT_CACHE_DIR") or Path.home() / ".cache" / "greenft")
+
+
 def atomic_write_text(path: Path, text: str) -> Path:
     with atomic_file(path, "w") as handle:
         handle.write(text)

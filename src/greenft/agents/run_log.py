@@ -17,6 +17,7 @@ from typing import Any
 
 from greenft.agents.config import LoggingConfig
 from greenft.errors import UserError
+from greenft.io import atomic_write_text
 from greenft.schema import CONFIG_FILE, EPOCHS_FILE, SUMMARY_FILE, history_prefixes, to_json_value
 from greenft.schema.history import EPOCH
 
@@ -99,11 +100,8 @@ class RunLog:
 
     def write_json(self, name: str, payload: Any) -> Path:
         """A JSON file in the run's files directory, written atomically."""
-        path = self.files_dir / name
-        tmp = path.with_name(f".{name}.tmp")
-        tmp.write_text(json.dumps(to_json_value(payload), indent=2, sort_keys=True, default=str))
-        os.replace(tmp, path)
-        return path
+        text = json.dumps(to_json_value(payload), indent=2, sort_keys=True, default=str)
+        return atomic_write_text(self.files_dir / name, text)
 
     def log_epoch(self, row: dict[str, Any]) -> None:
         self._epochs.write(json.dumps(to_json_value(row), default=str) + "\n")

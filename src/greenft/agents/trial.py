@@ -16,11 +16,7 @@ stopped, so analysis can compare and replay rules on complete curves.
 from __future__ import annotations
 
 import random
-import signal
-import threading
-import types
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +51,7 @@ from greenft.schema import (
     point_key,
 )
 from greenft.schema.summary import AT_EPOCH, STATUS
+from greenft.signals import reraise_first, signals_held, sigterm_as_interrupt
 from greenft.stopping import EpochObservation, StopDecision, StoppingRule, build_rule, rule_label
 from greenft.tracking import CodeCarbonMeter, EmissionMeter, EmissionReading, PhaseLedger, WallClockMeter
 
@@ -179,57 +176,6 @@ def build_rules(config: TrialConfig, metric: Metric) -> tuple[str, dict[str, Sto
     return live_label, rules
 
 
-@contextmanager
-def sigterm_as_interrupt(exception: type[KeyboardInterrupt] = TrialInterrupted) -> Iterator[None]:
-    """Turn SIGTERM (``kill``, ``docker stop``) into ``exception`` for the duration (main thread only), so a
-    stopped agent or controller ends the way Ctrl-C ends it."""
-
-    def handler(signum: int, frame: types.FrameType | None) -> None:
-        raise exception(f"signal {signum}")
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextmanager
-def signals_held() -> Iterator[list[int]]:
-    """Hold SIGINT/SIGTERM (and W&B's stop-from-UI, which raises through the SIGINT handler) for the duration.
-
-    The caller gets the list of signals that arrived and decides whether to re-raise them. Used around the
-    logging of one epoch (a stop lands between epochs, so the W&B history and the local epoch log always hold
-    the same complete epochs) and around closing the logs (a second Ctrl-C, or an agent forwarding the signal
-    the child already got, cannot cut the summary short). A no-op outside the main thread, where Python cannot
-    install handlers.
-    """
-    pending: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield pending
-        return
-
-    def hold(signum: int, frame: types.FrameType | None) -> None:
-        pending.append(signum)
-
-    previous = {signum: signal.signal(signum, hold) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield pending
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
-def _reraise(pending: list[int]) -> None:
-    """Deliver the first held signal to its restored handler (each kind once)."""
-    if pending:
-        signal.raise_signal(pending[0])
-
-
 def run_trial(
     config: TrialConfig,
     on_start: Callable[[TrialContext], None] | None = None,
@@ -316,7 +262,7 @@ def run_trial(
     try:
         if on_start is not None:
             on_start(context)
-        with sigterm_as_interrupt():
+        with sigterm_as_interrupt(TrialInterrupted):
             for epoch in range(1, config.optim.max_epochs + 1):
                 task = molecules.spec.task_type
                 loss = train_epoch(model, train_loader, optimizer, task, scaler, device, on_batch)
@@ -330,7 +276,7 @@ def run_trial(
                 with signals_held() as held:
                     epochs.append(record)
                     log.log_epoch(epoch_row(record, metric.value, live_label))
-                _reraise(held)
+                reraise_first(held)
                 if on_epoch is not None:
                     external_stop = on_epoch(record, context) or None
                 if external_stop is not None:
@@ -364,7 +310,7 @@ def run_trial(
                 summary = build_summary(facts)
                 log.finish(summary, exit_code=exit_code)
         if status == RunStatus.FINISHED:
-            _reraise(held)  # a stop that came while closing: honoured now; an interrupt in flight already is
+            reraise_first(held)  # a stop that came while closing: honoured now; an interrupt in flight already is
     stop_epoch = int(summary.get(point_key(Point.STOP, AT_EPOCH), 0))
     return TrialResult(
         status, metric, log.run_id, log.run_path, log.files_dir, live_label, stop_epoch, epochs, summary, meter_info

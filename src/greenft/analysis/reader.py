@@ -32,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from greenft.analysis.offline import INCOMPLETE, offline_runs, source_files
 from greenft.analysis.records import RunRecord, flatten
 from greenft.errors import UserError
+from greenft.io import atomic_write_text, cache_root
 from greenft.schema import EPOCHS_FILE, key
 from greenft.schema.history import EPOCH, TEST, VAL
 from greenft.schema.summary import STATUS
@@ -101,7 +101,7 @@ def parse_source(text: str | Path, tags: Sequence[str] = ()) -> Source:
 
 def default_cache_dir() -> Path:
     """``$GREENFT_CACHE_DIR/analysis`` or ``~/.cache/greenft/analysis`` (beside the featurised-graph cache)."""
-    return Path(os.environ.get("GREENFT_CACHE_DIR", Path.home() / ".cache" / "greenft")) / "analysis"
+    return cache_root() / "analysis"
 
 
 # ---------------------------------------------------------------------------------------------------- cache
@@ -138,9 +138,7 @@ class _Cache:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             file = self._file(location)
-            tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"version": CACHE_VERSION, "key": key, "record": record.to_dict()}))
-            os.replace(tmp, file)
+            atomic_write_text(file, json.dumps({"version": CACHE_VERSION, "key": key, "record": record.to_dict()}))
         except OSError:
             pass  # a read-only cache only costs speed
 

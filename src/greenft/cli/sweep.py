@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import signal
-import types
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +22,7 @@ from greenft.agents.config import TrialConfig, WandbMode, load_trial_config
 from greenft.cli.app import USER_ERRORS, app, command_group, console, fail, progress_bar
 from greenft.schema import Point, point_key
 from greenft.schema.summary import AT_EMISSIONS, AT_EPOCH, AT_VAL, METRIC
+from greenft.signals import sigterm_as_interrupt
 
 sweep_app = command_group("Hyperparameter sweeps from W&B sweep YAMLs: run them here (offline) or on a W&B server.")
 app.add_typer(sweep_app, name="sweep")
@@ -201,7 +200,7 @@ def agent(
     This is the program a sweep file's `command` runs under `wandb agent`: exact values come from
     $WANDB_SWEEP_PARAM_PATH when the agent set it. SIGTERM/Ctrl-C preempt the trial (exit 130).
     """
-    from greenft.agents.trial import DatasetSplitError, EpochRecord, TrialContext, run_trial
+    from greenft.agents.trial import EpochRecord, TrialContext, run_trial
     from greenft.sweeps.agent import agent_trial, collect_params
 
     try:
@@ -222,23 +221,17 @@ def agent(
             highlight=False,
         )
 
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # also before the epoch loop (data, W&B start)
     try:
-        result = run_trial(trial_config, on_start=on_start, on_epoch=on_epoch, run_metadata=metadata, preemptible=True)
+        with sigterm_as_interrupt(KeyboardInterrupt):  # also before the epoch loop (data, W&B start)
+            result = run_trial(
+                trial_config, on_start=on_start, on_epoch=on_epoch, run_metadata=metadata, preemptible=True
+            )
     except KeyboardInterrupt:
         console.print("[yellow]preempted[/]: logged epochs kept; run marked preempting (W&B re-queues it)")
         raise typer.Exit(code=130) from None
-    except DatasetSplitError as err:
-        fail(err)
     except USER_ERRORS as err:
         fail(err)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     s = result.summary
     console.print(
         f"done: {s.get('stop/reason')} (stop epoch {result.stop_epoch}); run {result.run_path}", soft_wrap=True
     )
-
-
-def _raise_interrupt(signum: int, frame: types.FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +16,12 @@ from torch_geometric.data import Data
 
 from greenft.data.featurize import HU2020, Featurizer
 from greenft.data.rdkit_quiet import rdkit_quiet
-from greenft.io import atomic_save
+from greenft.io import atomic_save, cache_root
 
 
 def default_cache_dir() -> Path:
-    """``$GREENFT_CACHE_DIR`` or ``~/.cache/greenft``."""
-    return Path(os.environ.get("GREENFT_CACHE_DIR", Path.home() / ".cache" / "greenft"))
+    """``$GREENFT_CACHE_DIR`` or ``~/.cache/greenft`` (:func:`greenft.io.cache_root`)."""
+    return cache_root()
 
 
 def _key(smiles: list[str], labels: np.ndarray, featurizer: Featurizer = HU2020) -> str:

@@ -25,7 +25,6 @@ import math
 import platform
 import shutil
 import signal
-import threading
 import time
 import types
 from collections.abc import Callable, Iterator, Sequence
@@ -43,6 +42,7 @@ from greenft.io import atomic_save
 from greenft.models.checkpoint_paths import CHECKPOINT_SUBDIR, default_run_dir, directory_bytes
 from greenft.models.torch_io import load_torch_file
 from greenft.pretrain.recipes import PretrainConfigError, PretrainSettings, Recipe, get_recipe, make_settings
+from greenft.signals import handling
 from greenft.tracking import CodeCarbonMeter, EmissionMeter, EmissionReading, WallClockMeter
 
 STATE_FILE = "pretrain_state.pt"  # in the run directory, beside checkpoint/
@@ -282,21 +282,13 @@ class _StopRequest:
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
         def handler(signum: int, frame: types.FrameType | None) -> None:
             if self.requested and signum == signal.SIGINT:
                 raise KeyboardInterrupt
             self.requested = True
 
-        previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
+        with handling(handler):
             yield
-        finally:
-            for s, h in previous.items():
-                signal.signal(s, h)
 
 
 def make_pretrain_meter(settings: PretrainSettings, run_dir: Path) -> EmissionMeter:

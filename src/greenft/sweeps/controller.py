@@ -35,9 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from greenft.agents.config import ConfigError, TrialConfig
-from greenft.agents.trial import sigterm_as_interrupt
 from greenft.schema import Point, point_key
 from greenft.schema.summary import AT_EMISSIONS, AT_EPOCH, AT_VAL, METRIC, STOP_EXTERNAL, STOP_REASON, TOTAL_EPOCHS
+from greenft.signals import sigterm_as_interrupt
 from greenft.sweeps.params import trial_config_from_sweep
 from greenft.sweeps.spec import SweepFileError, SweepSpec, plain, sweep_engine
 from greenft.sweeps.state import (

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from greenft.schema import epoch_row, read_summary
+from greenft.signals import install, signals_held
 
 
 class LineReader:
@@ -82,8 +83,7 @@ class _Worker:
                 return  # loading data / starting W&B: the trial stops as soon as its run exists (on_start)
             raise KeyboardInterrupt(f"signal {signum}")  # what run_trial treats as an interrupt
 
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
+        install(on_signal)  # for the worker's whole life: it runs one trial after another
 
     def check_parent(self) -> None:
         """End the trial (as preempted) when the controller is gone: nobody would record its result."""
@@ -93,7 +93,6 @@ class _Worker:
 
     # ------------------------------------------------------------------------------------------ messages
     def send(self, event: dict[str, Any]) -> None:
-        from greenft.agents.trial import signals_held
         from greenft.sweeps.state import jsonable
 
         line = json.dumps(jsonable(event), default=str) + "\n"

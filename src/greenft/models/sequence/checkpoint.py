@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from greenft.io import write_directory_atomically
+from greenft.io import read_json, write_directory_atomically
 from greenft.models.errors import CheckpointError
 from greenft.models.sequence.tokenizers import MolTokenizer, TokenizerError
 
@@ -105,10 +105,7 @@ def read_sequence_checkpoint(path: Path) -> SequenceCheckpoint:
             f"{path}: no {META_FILE}; not a greenft sequence checkpoint (a Hugging Face directory loads with "
             f"model 'hub:{path}')"
         )
-    try:
-        meta = json.loads(meta_path.read_text())
-    except ValueError as err:
-        raise CheckpointError(f"{meta_path}: not valid JSON: {err}") from None
+    meta = read_json(meta_path, "checkpoint metadata", CheckpointError)
     if not isinstance(meta, dict) or meta.get("format") != SEQUENCE_FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
         raise CheckpointError(f"{meta_path}: format is {found!r}, expected {SEQUENCE_FORMAT!r}")

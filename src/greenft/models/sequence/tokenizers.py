@@ -33,7 +33,7 @@ from rdkit import Chem
 
 from greenft.data.rdkit_quiet import rdkit_quiet
 from greenft.errors import UserError
-from greenft.io import atomic_write_text
+from greenft.io import atomic_write_text, read_json
 
 TokenizerKind = Literal["smiles", "selfies"]
 TOKENIZER_FORMAT = "greenft-tokenizer"
@@ -286,12 +286,7 @@ class MolTokenizer:
     @classmethod
     def load(cls, path: Path) -> MolTokenizer:
         path = Path(path)
-        try:
-            raw = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise TokenizerError(f"tokenizer file not found: {path}") from None
-        except ValueError as err:
-            raise TokenizerError(f"{path}: not valid JSON: {err}") from None
+        raw = read_json(path, "tokenizer file", TokenizerError)
         if not isinstance(raw, dict):
             raise TokenizerError(f"{path}: expected a JSON object")
         return cls.from_dict(raw, str(path))
