@@ -21,9 +21,9 @@ from optuna.storages.journal import JournalFileSymlinkLock
 from tuning_helpers import curves
 from typer.testing import CliRunner
 
+from greenft.analysis.optuna_storage import _journal_lock
 from greenft.analysis.tuning import (
     StorageError,
-    _journal_lock,
     make_storage,
     mask_credentials,
     open_rdb_storage,
