@@ -21,7 +21,7 @@ import typer
 from greenft.agents.config import TrialConfig, WandbMode, load_trial_config
 from greenft.cli.app import USER_ERRORS, app, command_group, console, fail, progress_bar
 from greenft.schema import Point, point_key
-from greenft.schema.summary import AT_EMISSIONS, AT_EPOCH, AT_VAL, METRIC
+from greenft.schema.summary import AT_EMISSIONS, AT_EPOCH, AT_VAL, METRIC, STOP_REASON
 from greenft.signals import sigterm_as_interrupt
 
 sweep_app = command_group("Hyperparameter sweeps from W&B sweep YAMLs: run them here (offline) or on a W&B server.")
@@ -232,6 +232,4 @@ def agent(
     except USER_ERRORS as err:
         fail(err)
     s = result.summary
-    console.print(
-        f"done: {s.get('stop/reason')} (stop epoch {result.stop_epoch}); run {result.run_path}", soft_wrap=True
-    )
+    console.print(f"done: {s.get(STOP_REASON)} (stop epoch {result.stop_epoch}); run {result.run_path}", soft_wrap=True)

@@ -16,10 +16,18 @@ from typing import Any
 from greenft.schema.keys import CONFIG_FILE, EPOCHS_FILE, SUMMARY_FILE
 from greenft.schema.summary import STATUS
 
-__all__ = ["RunFiles", "files_dir_of", "is_greenft_run", "read_json", "read_jsonl", "read_run_files", "read_summary"]
+__all__ = [
+    "RunFiles",
+    "files_dir_of",
+    "is_greenft_run",
+    "read_json_if_present",
+    "read_jsonl",
+    "read_run_files",
+    "read_summary",
+]
 
 
-def read_json(path: Path) -> Any:
+def read_json_if_present(path: Path) -> Any:
     """The JSON value in ``path``, or None when the file does not exist (a run that ended before writing it)."""
     try:
         return json.loads(path.read_text())
@@ -58,7 +66,7 @@ def is_greenft_run(files_dir: Path) -> bool:
 def read_summary(run_path: Path) -> dict[str, Any] | None:
     """The run's summary as greenft wrote it, or None when it has none (yet)."""
     try:
-        summary = read_json(files_dir_of(run_path) / SUMMARY_FILE)
+        summary = read_json_if_present(files_dir_of(run_path) / SUMMARY_FILE)
     except (OSError, ValueError):
         return None
     return summary if isinstance(summary, dict) else None
@@ -80,8 +88,8 @@ class RunFiles:
 
 def read_run_files(files_dir: Path) -> RunFiles:
     """Read the three files; a missing summary or config reads as empty (the run was killed before them)."""
-    config = read_json(files_dir / CONFIG_FILE)
-    summary = read_json(files_dir / SUMMARY_FILE)
+    config = read_json_if_present(files_dir / CONFIG_FILE)
+    summary = read_json_if_present(files_dir / SUMMARY_FILE)
     return RunFiles(
         config=config if isinstance(config, dict) else {},
         summary=summary if isinstance(summary, dict) else {},
