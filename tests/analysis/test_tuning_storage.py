@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
@@ -191,12 +190,20 @@ def test_any_sqlalchemy_url_is_accepted(tmp_path: Path) -> None:
 
 
 def run_workers(storage: str, tmp_path: Path, trials: int, seeds: list[int | None]) -> list[dict[str, Any]]:
-    """Worker processes (``tuning_helpers.py``) that all reach ``storage`` at the same wall-clock moment."""
-    start_at = time.time() + 6.0  # after every worker has imported Optuna
+    """Worker processes (``tuning_helpers.py``) that all reach ``storage`` at the same moment (a file barrier)."""
+    barrier = tmp_path / "barrier"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HELPERS.parent), os.environ.get("PYTHONPATH", "")])}
     procs = [
         subprocess.Popen(
-            [sys.executable, str(HELPERS), storage, str(tmp_path / f"out{i}"), str(trials), str(start_at)]
+            [
+                sys.executable,
+                str(HELPERS),
+                storage,
+                str(tmp_path / f"out{i}"),
+                str(trials),
+                str(barrier),
+                str(len(seeds)),
+            ]
             + ([] if seed is None else [str(seed)]),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -1,16 +1,17 @@
 """Hand-made curves for the tuning tests, and a ``tune_by_replay`` worker process for the tests that run
 several workers on one storage at once (kept free of torch so that a worker starts in a second or two):
 
-    python tuning_helpers.py STORAGE OUT TRIALS START_AT [SEED]
+    python tuning_helpers.py STORAGE OUT TRIALS BARRIER_DIR WORKERS [SEED]
 
-The worker imports first, then sleeps until the wall-clock time START_AT so that workers started together reach
-the storage at the same moment (the first-start races need that), tunes on :func:`curves`, and prints its result
-as one JSON line. A storage error is printed as ``error: <message>`` with exit code 2.
+The worker imports first, then waits at a file barrier (BARRIER_DIR, WORKERS) so that workers started together
+reach the storage at the same moment (the first-start races need that), tunes on :func:`curves`, and prints its
+result as one JSON line. A storage error is printed as ``error: <message>`` with exit code 2.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -44,12 +45,31 @@ def curves() -> list[Curve]:
     ]
 
 
+def wait_for_all(barrier: Path, workers: int, timeout_s: float = 240.0) -> None:
+    """Start together: say "ready" once Optuna is imported, then wait until every worker has.
+
+    A fixed start time could pass before a worker on a loaded machine had even imported Optuna; this barrier
+    holds however slow the start is.
+    """
+    import optuna  # noqa: F401  # the slow import, done before the start
+
+    barrier.mkdir(parents=True, exist_ok=True)
+    (barrier / f"ready-{os.getpid()}").touch()
+    deadline = time.monotonic() + timeout_s
+    while len(list(barrier.glob("ready-*"))) < workers and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def main(argv: list[str]) -> int:
-    storage, out, trials, start_at = argv[0], Path(argv[1]), int(argv[2]), float(argv[3])
-    seed = int(argv[4]) if len(argv) > 4 else None
-    time.sleep(max(0.0, start_at - time.time()))
+    storage, out, trials, barrier, workers = argv[0], Path(argv[1]), int(argv[2]), Path(argv[3]), int(argv[4])
+    seed = int(argv[5]) if len(argv) > 5 else None
+    wait_for_all(barrier, workers)
     try:
-        result = tune_by_replay(curves(), out, n_trials=trials, storage=storage, seed=seed)
+        # A replay trial on these tiny curves takes well under a millisecond: without a pause per trial one worker
+        # can finish all of its trials before the other has opened the study, and nothing is left to share.
+        result = tune_by_replay(
+            curves(), out, n_trials=trials, storage=storage, seed=seed, progress=lambda done, total: time.sleep(0.03)
+        )
     except StorageError as err:
         print(f"error: {err}")
         return 2
