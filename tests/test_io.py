@@ -68,3 +68,11 @@ def test_readers_name_the_file_and_raise_the_callers_error(tmp_path: Path) -> No
         read_json(tmp_path / "gone.json", "run summary")
     bad.write_text("")
     assert read_yaml_mapping(bad, "sweep file") == {}
+
+
+def test_a_file_written_atomically_gets_the_permissions_a_plain_write_gives(tmp_path: Path) -> None:
+    """Run files on a shared volume stay readable by the other users the umask allows, as before."""
+    plain, atomic = tmp_path / "plain.json", tmp_path / "atomic.json"
+    plain.write_text("{}")
+    atomic_write_text(atomic, "{}")
+    assert atomic.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
