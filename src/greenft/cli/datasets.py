@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from rich.markup import escape
 from rich.table import Table
 
-from greenft.cli.app import USER_ERRORS, app, command_group, console, fail
+from greenft.cli.app import USER_ERRORS, app, command_group, console, fail, warn
 from greenft.cli.listing import ListFormat, print_rows
 from greenft.data import BUILTIN_DATASETS, DatasetFileError, MissingDataPackageError, get_dataset_spec, load_molecules
 from greenft.data.describe import DatasetSummary, summarise_dataset
@@ -145,6 +145,8 @@ def _print_summary(s: DatasetSummary, max_rows: int) -> None:
         console.print(f"  row {row.row}: {escape(repr(row.smiles))} — {row.why}", soft_wrap=True)
     if len(s.dropped) > max_rows:
         console.print(f"  ... and {len(s.dropped) - max_rows} more")
+    for line in s.warnings:
+        warn(line)
     tasks = Table(title="labels", show_header=True, title_justify="left")
     if s.task_type == TaskType.CLASSIFICATION.value:
         for column in ("task", "labelled", "missing", "positives", "negatives", "positive rate"):
