@@ -200,6 +200,7 @@ def agent(
     This is the program a sweep file's `command` runs under `wandb agent`: exact values come from
     $WANDB_SWEEP_PARAM_PATH when the agent set it. SIGTERM/Ctrl-C preempt the trial (exit 130).
     """
+    from greenft.agents.finite import NonFiniteError
     from greenft.agents.trial import EpochRecord, TrialContext, run_trial
     from greenft.sweeps.agent import agent_trial, collect_params
 
@@ -231,5 +232,7 @@ def agent(
         raise typer.Exit(code=130) from None
     except USER_ERRORS as err:
         fail(err)
+    except NonFiniteError as err:  # the run is recorded failed (W&B exit code 1): not a finished trial
+        fail(err, code=1)
     s = result.summary
     console.print(f"done: {s.get(STOP_REASON)} (stop epoch {result.stop_epoch}); run {result.run_path}", soft_wrap=True)

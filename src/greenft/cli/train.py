@@ -17,7 +17,7 @@ from rich.table import Table
 
 from greenft.agents.config import TrialConfig, load_trial_config
 from greenft.agents.overrides import Override, apply_overrides, overrides, parse_assignments, value_type
-from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar
+from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar, warn
 from greenft.schema import EPOCHS_FILE, Mode, Point, point_key, shadow_key, shadow_stop_epochs
 from greenft.schema.summary import (
     AT_EMISSIONS,
@@ -100,6 +100,7 @@ app.command()(train)
 
 
 def _run_with_display(config: TrialConfig) -> None:
+    from greenft.agents.finite import NonFiniteError
     from greenft.agents.trial import DatasetSplitError, EpochRecord, TrialContext, run_trial
 
     state: dict[str, Any] = {}
@@ -123,6 +124,8 @@ def _run_with_display(config: TrialConfig) -> None:
         ]
         if m.dropped:
             lines.append(f"[yellow]dropped rows[/] {m.report(max_rows=3).split('; dropped ', 1)[-1]}")
+        for line in m.warnings:
+            warn(line)
         console.print(Panel("\n".join(lines), title="greenft train", expand=False))
         header = (
             f"{'epoch':>5} {'train loss':>10} {'val ' + ctx.metric.value:>12} {'test ' + ctx.metric.value:>13} "
@@ -167,6 +170,8 @@ def _run_with_display(config: TrialConfig) -> None:
         progress.stop()
         if isinstance(err, (DatasetSplitError, *USER_ERRORS)):
             fail(err)
+        if isinstance(err, NonFiniteError):  # exit 1: the run is recorded failed, its earlier epochs kept
+            fail(f"{err}; run recorded as failed: {state['ctx'].run_path}", code=1)
         raise
     progress.stop()
     _print_summary(result)
