@@ -109,7 +109,9 @@ def _fmt(value: float | None, spec: str = ".3g") -> str:
 @datasets_app.command("show")
 def datasets_show(
     name: Annotated[str | None, typer.Argument(help="a built-in dataset (greenft datasets list)")] = None,
-    data_file: Annotated[Path | None, typer.Option(help="your own CSV/TSV/SDF instead of a built-in set")] = None,
+    data_file: Annotated[
+        Path | None, typer.Option(help="your own CSV/TSV/SDF instead of a built-in set", readable=False)
+    ] = None,  # readable=False: the loader names an unreadable file in one line (Click printed a usage screen)
     smiles_column: Annotated[str | None, typer.Option(help="SMILES column of --data-file")] = None,
     target_column: Annotated[list[str] | None, typer.Option(help="target column(s) of --data-file (repeat)")] = None,
     task_type: Annotated[TaskType | None, typer.Option(help="inferred from the labels when omitted")] = None,

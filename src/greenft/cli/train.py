@@ -50,11 +50,17 @@ def _keyword(name: str, kind: Any, option: Any) -> inspect.Parameter:
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[kind, option])
 
 
+_CHECKED_BY_GREENFT: dict[str, dict[str, Any]] = {"data_file": {"readable": False}}
+"""Options whose value greenft checks itself: the data loader names an unreadable --data-file and why in one
+line, where Click's own readability check printed a usage screen."""
+
+
 def _flag(row: Override) -> inspect.Parameter:
     """The row's option; its type, and so its choices, is the config field's (``--help`` lists them)."""
     if row.switch is not None:
         return _keyword(row.name, bool | None, typer.Option(f"{row.switch.on}/{row.switch.off}", help=row.help))
-    return _keyword(row.name, value_type(row.path) | None, typer.Option(row.flag, help=row.help))
+    option = typer.Option(row.flag, help=row.help, **_CHECKED_BY_GREENFT.get(row.name, {}))
+    return _keyword(row.name, value_type(row.path) | None, option)
 
 
 def _values(flags: dict[str, Any]) -> dict[str, Any]:
