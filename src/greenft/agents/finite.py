@@ -14,9 +14,10 @@ import math
 
 from greenft.data import LabelledMolecules, Metric
 from greenft.data.labels import SQUARE_OVERFLOW, large_label_rows, rows_text
+from greenft.errors import RunFailedError
 
 
-class NonFiniteError(ArithmeticError):
+class NonFiniteError(RunFailedError, ArithmeticError):
     """A training loss or metric became NaN or infinite: the run is failed (exit 1), never finished."""
 
 

@@ -20,6 +20,7 @@ import typer
 
 from greenft.agents.config import TrialConfig, WandbMode, load_trial_config
 from greenft.cli.app import USER_ERRORS, app, command_group, console, fail, progress_bar
+from greenft.errors import RunFailedError
 from greenft.schema import Point, point_key
 from greenft.schema.summary import AT_EMISSIONS, AT_EPOCH, AT_VAL, METRIC, STOP_REASON
 from greenft.signals import sigterm_as_interrupt
@@ -200,7 +201,6 @@ def agent(
     This is the program a sweep file's `command` runs under `wandb agent`: exact values come from
     $WANDB_SWEEP_PARAM_PATH when the agent set it. SIGTERM/Ctrl-C preempt the trial (exit 130).
     """
-    from greenft.agents.finite import NonFiniteError
     from greenft.agents.trial import EpochRecord, TrialContext, run_trial
     from greenft.sweeps.agent import agent_trial, collect_params
 
@@ -232,7 +232,7 @@ def agent(
         raise typer.Exit(code=130) from None
     except USER_ERRORS as err:
         fail(err)
-    except NonFiniteError as err:  # the run is recorded failed (W&B exit code 1): not a finished trial
+    except RunFailedError as err:  # the run is recorded failed (W&B exit code 1): not a finished trial
         fail(err, code=1)
     s = result.summary
     console.print(f"done: {s.get(STOP_REASON)} (stop epoch {result.stop_epoch}); run {result.run_path}", soft_wrap=True)

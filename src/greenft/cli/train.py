@@ -18,6 +18,7 @@ from rich.table import Table
 from greenft.agents.config import TrialConfig, load_trial_config
 from greenft.agents.overrides import Override, apply_overrides, overrides, parse_assignments, value_type
 from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar, warn
+from greenft.errors import RunFailedError
 from greenft.schema import EPOCHS_FILE, Mode, Point, point_key, shadow_key, shadow_stop_epochs
 from greenft.schema.summary import (
     AT_EMISSIONS,
@@ -106,7 +107,6 @@ app.command()(train)
 
 
 def _run_with_display(config: TrialConfig) -> None:
-    from greenft.agents.finite import NonFiniteError
     from greenft.agents.trial import DatasetSplitError, EpochRecord, TrialContext, run_trial
 
     state: dict[str, Any] = {}
@@ -176,7 +176,7 @@ def _run_with_display(config: TrialConfig) -> None:
         progress.stop()
         if isinstance(err, (DatasetSplitError, *USER_ERRORS)):
             fail(err)
-        if isinstance(err, NonFiniteError):  # exit 1: the run is recorded failed, its earlier epochs kept
+        if isinstance(err, RunFailedError):  # exit 1: the run is recorded failed, its earlier epochs kept
             fail(f"{err}; run recorded as failed: {state['ctx'].run_path}", code=1)
         raise
     progress.stop()
