@@ -31,7 +31,9 @@ from typing import Any
 
 import pytest
 
-TRACEBACK_MARKS = ("Traceback (most recent call last)", "│")  # Python's and rich's tracebacks
+TRACEBACK_MARKS = ("Traceback (most recent call last)",)
+"""Python's traceback header, which rich's and Typer's framed tracebacks carry in their title too (a box-drawing
+character alone is no mark: every table greenft prints on success has them)."""
 ERROR_PREFIX = "error:"
 
 
@@ -105,6 +107,7 @@ class Fault:
     slow: bool = False
     timeout_s: float = 600.0
     shell_suffix: str | None = None  # e.g. "| head -3": the command runs through bash with this appended
+    prefix: Sequence[str] = ()  # a command greenft runs under, e.g. UNPRIVILEGED (root without its file override)
 
 
 def params(rows: Sequence[Fault]) -> list[Any]:
@@ -116,10 +119,13 @@ def params(rows: Sequence[Fault]) -> list[Any]:
 
 
 def digest(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder``. Symbolic links are left out: W&B's ``wandb/latest-run``,
+    ``debug.log`` and ``debug-internal.log`` point at the newest run, and a row that starts a run beside the
+    prior one moves them by design; the files they pointed at are digested under their own names."""
     return {
         str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
         for path in sorted(folder.rglob("*"))
-        if path.is_file()
+        if path.is_file() and not path.is_symlink()
     }
 
 
@@ -153,7 +159,7 @@ def _run(fault: Fault, workspace: Workspace) -> Outcome:
     if fault.prepare is not None:
         fault.prepare(workspace)
     argv = [workspace.format(arg) for arg in fault.argv]
-    command: list[str] = [sys.executable, "-m", "greenft", *argv]
+    command: list[str] = [*fault.prefix, sys.executable, "-m", "greenft", *argv]
     if fault.shell_suffix is not None:
         command = ["bash", "-o", "pipefail", "-c", " ".join(map(_quote, command)) + " " + fault.shell_suffix]
     process = subprocess.Popen(
@@ -218,6 +224,13 @@ def assert_contract(fault: Fault, outcome: Outcome) -> None:
         assert after.get(name) == sha, f"prior run file {name} was changed or removed" + context
     if fault.check is not None:
         fault.check(outcome)
+
+
+UNPRIVILEGED: tuple[str, ...] = (
+    ("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--") if os.geteuid() == 0 else ()
+)
+"""For ``Fault.prefix``: run greenft without root's power to read and write through permission bits (the suite
+runs as root here and in CI), so a file made unreadable with ``chmod 000`` is unreadable to greenft too."""
 
 
 def read_only(name: str) -> Callable[[Workspace], AbstractContextManager[Any]]:

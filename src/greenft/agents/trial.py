@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from greenft.agents.config import ConfigError, TrialConfig
+from greenft.agents.finite import NonFiniteError, check_finite
 from greenft.agents.fit import TargetScaler, evaluate, train_epoch
 from greenft.agents.run_log import RunLog
 from greenft.data import (
@@ -50,7 +51,7 @@ from greenft.schema import (
     epoch_row,
     point_key,
 )
-from greenft.schema.summary import AT_EPOCH, STATUS
+from greenft.schema.summary import AT_EPOCH, STATUS, STOP_REASON
 from greenft.signals import reraise_first, signals_held, sigterm_as_interrupt
 from greenft.stopping import EpochObservation, StopDecision, StoppingRule, build_rule, rule_label
 from greenft.tracking import CodeCarbonMeter, EmissionMeter, EmissionReading, PhaseLedger, WallClockMeter
@@ -135,7 +136,8 @@ def check_split(molecules: LabelledMolecules, split: Split) -> None:
     for part, indices in (("train", split.train), ("val", split.val), ("test", split.test)):
         if len(indices) == 0:
             raise DatasetSplitError(
-                f"{molecules.spec.name}: the {part} split is empty ({len(molecules.smiles)} molecules)"
+                f"{molecules.spec.file or molecules.spec.name}: the {part} split is empty ({len(molecules.smiles)} "
+                "molecules): use more molecules (or more distinct scaffolds), another --split or a larger --limit"
             )
         if molecules.spec.task_type is TaskType.CLASSIFICATION:
             labels = molecules.labels[indices]
@@ -259,6 +261,7 @@ def run_trial(
     status: str = RunStatus.FINISHED
     exit_code = 0
     external_stop: str | None = None
+    failure: str | None = None  # why a failed run failed (a non-finite loss or metric), as its stop reason
     try:
         if on_start is not None:
             on_start(context)
@@ -270,6 +273,7 @@ def run_trial(
                 fit_total = ledger.close(FIT, active_meter.read())
                 test_metric = evaluate(model, test_loader, task, metric, scaler, device)
                 test_total = ledger.close(TEST_EVAL, active_meter.read())
+                check_finite(epoch, loss, val_metric, test_metric, molecules, config.optim.lr)
                 observation = EpochObservation(epoch, val_metric, fit_total.emissions_kg)
                 decisions = {label: rule.update(observation) for label, rule in rules.items() if not rule.stopped}
                 record = EpochRecord(epoch, loss, val_metric, test_metric, fit_total, test_total, decisions)
@@ -286,8 +290,9 @@ def run_trial(
     except KeyboardInterrupt:
         status, exit_code = (RunStatus.PREEMPTED if preemptible else RunStatus.INTERRUPTED), 130
         raise
-    except BaseException:
+    except BaseException as err:
         status, exit_code = RunStatus.FAILED, 1
+        failure = str(err) if isinstance(err, NonFiniteError) else None
         raise
     finally:
         with signals_held() as held:
@@ -308,6 +313,8 @@ def run_trial(
                     external_stop=external_stop,
                 )
                 summary = build_summary(facts)
+                if failure is not None:
+                    summary[STOP_REASON] = failure
                 log.finish(summary, exit_code=exit_code)
         if status == RunStatus.FINISHED:
             reraise_first(held)  # a stop that came while closing: honoured now; an interrupt in flight already is

@@ -35,12 +35,20 @@ USER_ERRORS: tuple[type[Exception], ...] = (UserError,)
 :class:`~greenft.errors.UserError`, in the layer that raises it, so this tuple never needs editing."""
 
 
-def fail(err: BaseException | str) -> NoReturn:
-    """Print ``error: <message>`` and exit with code 2. The message is printed as plain text: it quotes user
-    input and names such as ``greenft[postgres]`` or an IPv6 host ``[::1]`` that rich markup would swallow."""
+def fail(err: BaseException | str, code: int = 2) -> NoReturn:
+    """Print ``error: <message>`` and exit with ``code``: 2 (a user error) unless told otherwise, e.g. 1 for a run
+    greenft cannot stand behind. The message is printed as plain text: it quotes user input and names such as
+    ``greenft[postgres]`` or an IPv6 host ``[::1]`` that rich markup would swallow."""
     console.print("[bold red]error:[/] ", end="")
     console.print(str(err), markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(code=2)
+    raise typer.Exit(code=code)
+
+
+def warn(message: str) -> None:
+    """Print ``warning: <message>`` on one line (plain text, as :func:`fail`): something the user should know,
+    greenft carries on."""
+    console.print("[bold yellow]warning:[/] ", end="")
+    console.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
 def progress_bar() -> Progress:

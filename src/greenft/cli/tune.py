@@ -18,6 +18,7 @@ from rich.table import Table
 from greenft.analysis.tuning import DEFAULT_STUDY, SearchSpace, TuneResult
 from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar
 from greenft.cli.reading import read_with_progress
+from greenft.errors import RunFailedError
 
 Sampler = Literal["nsga2", "tpe", "random"]
 MetricSplit = Literal["val", "test"]
@@ -127,6 +128,8 @@ def tune(
                 )
     except USER_ERRORS as err:
         fail(err)
+    except RunFailedError as err:  # a live trial's loss or metric became NaN/inf: that run is recorded failed
+        fail(err, code=1)
     files = write_tuning_outputs(result, out, datasets=datasets, seeds=seed_list)
     _print_result(result)
     console.print(
