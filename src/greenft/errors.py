@@ -12,3 +12,12 @@ from __future__ import annotations
 
 class UserError(Exception):
     """Something the user can fix: the message names the file, field or value and what is expected."""
+
+
+class GreenftWarning(UserWarning):
+    """Something greenft did other than what was asked, or a result to read with care: the CLI prints it as one
+    ``warning: <message>`` line and carries on (exit code unchanged).
+
+    Raised with :func:`warnings.warn` by the layer that knows (a model capped by its checkpoint, ...), so the
+    pure code stays free of printing and a library user can turn it into an error with a warnings filter.
+    """
