@@ -19,6 +19,7 @@ Pure: no files are read here (the YAML base comes in as a :class:`TrialConfig`).
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Union, get_args, get_origin
@@ -39,6 +40,7 @@ __all__ = [
     "overrides",
     "parse_assignments",
     "resolve",
+    "tidy",
     "value_type",
 ]
 
@@ -208,9 +210,30 @@ def _all_paths() -> list[str]:
 # ------------------------------------------------------------------------------------------------ merging
 
 
+SIGNIFICANT_DIGITS = 15
+
+
+def tidy(value: Any) -> Any:
+    """``value`` with every float at its shortest decimal of 15 significant digits (in dicts and lists too).
+
+    Why: a stepped search space proposes ``0.8200000000000001`` (W&B's ``q_uniform``: ``round(x / q) * q``;
+    ``0.0058000000000000005`` from ``q_log_uniform_values``), and that artefact was what the run config, the
+    sweep state and the W&B dashboards showed. 15 significant digits is the most a double keeps for any decimal,
+    so a value typed or meant as ``0.82`` comes back as ``0.82`` while a drawn ``0.7134912518223461`` changes
+    below its 15th digit only; the value tidied is the value that trains, so the record stays exact.
+    """
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+    if isinstance(value, dict):
+        return {key: tidy(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(tidy(item) for item in value)
+    return value
+
+
 def _nest(values: Mapping[str, Any], what: str) -> dict[str, Any]:
     nested: dict[str, Any] = {}
-    for name, value in values.items():
+    for name, value in tidy(dict(values)).items():
         *parents, leaf = resolve(name, what).split(".")
         node = nested
         for part in parents:
