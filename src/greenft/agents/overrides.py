@@ -19,7 +19,6 @@ Pure: no files are read here (the YAML base comes in as a :class:`TrialConfig`).
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Union, get_args, get_origin
@@ -29,6 +28,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from greenft.agents.config import ConfigError, TrialConfig, deep_update, nearest, parse_trial_config
+from greenft.schema.codec import tidy
 from greenft.stopping import RULES, RuleConfig
 
 __all__ = [
@@ -208,27 +208,6 @@ def _all_paths() -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------ merging
-
-
-SIGNIFICANT_DIGITS = 15
-
-
-def tidy(value: Any) -> Any:
-    """``value`` with every float at its shortest decimal of 15 significant digits (in dicts and lists too).
-
-    Why: a stepped search space proposes ``0.8200000000000001`` (W&B's ``q_uniform``: ``round(x / q) * q``;
-    ``0.0058000000000000005`` from ``q_log_uniform_values``), and that artefact was what the run config, the
-    sweep state and the W&B dashboards showed. 15 significant digits is the most a double keeps for any decimal,
-    so a value typed or meant as ``0.82`` comes back as ``0.82`` while a drawn ``0.7134912518223461`` changes
-    below its 15th digit only; the value tidied is the value that trains, so the record stays exact.
-    """
-    if isinstance(value, float) and math.isfinite(value):
-        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
-    if isinstance(value, dict):
-        return {key: tidy(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(tidy(item) for item in value)
-    return value
 
 
 def _nest(values: Mapping[str, Any], what: str) -> dict[str, Any]:

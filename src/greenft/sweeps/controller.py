@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from greenft.agents.config import ConfigError, TrialConfig
-from greenft.agents.overrides import tidy
 from greenft.schema import Point, point_key
+from greenft.schema.codec import tidy
 from greenft.schema.summary import AT_EMISSIONS, AT_EPOCH, AT_VAL, METRIC, STOP_EXTERNAL, STOP_REASON, TOTAL_EPOCHS
 from greenft.signals import sigterm_as_interrupt
 from greenft.sweeps.params import trial_config_from_sweep
