@@ -18,3 +18,12 @@ class RunFailedError(Exception):
     """A run greenft cannot stand behind (its training loss or a metric became NaN or infinite): the run is
     recorded as failed, never finished, and the command prints the message as one line and exits with code 1.
     Here, beside :class:`UserError`, so every command can catch it without importing the trainer."""
+
+
+class GreenftWarning(UserWarning):
+    """Something greenft did other than what was asked, or a result to read with care: the CLI prints it as one
+    ``warning: <message>`` line and carries on (exit code unchanged).
+
+    Raised with :func:`warnings.warn` by the layer that knows (a model capped by its checkpoint, ...), so the
+    pure code stays free of printing and a library user can turn it into an error with a warnings filter.
+    """

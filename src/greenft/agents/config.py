@@ -6,17 +6,19 @@ typo in a sweep fails in the first second of a trial rather than after an hour o
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from greenft.data.registry import Metric, TaskType
 from greenft.data.splits import SplitKind
 from greenft.errors import UserError
 from greenft.io import read_yaml_mapping
 from greenft.models.config import ModelConfig
-from greenft.stopping import AnGesConfig, PatienceConfig, RuleConfig, StoppingConfig
+from greenft.stopping import RULES, AnGesConfig, PatienceConfig, RuleConfig, StoppingConfig
 from greenft.tracking.config import TrackingConfig
 
 
@@ -41,6 +43,30 @@ class DataConfig(_Strict):
             raise ValueError("a dataset file needs smiles_column and at least one of target_columns")
         return self
 
+    @model_validator(mode="after")
+    def _one_source(self) -> DataConfig:
+        """A file and a built-in name, or a file's columns without a file, would be recorded but not used.
+
+        Why refuse rather than pick one: the run config is what analysis groups runs by, and a run recorded as
+        ``dataset: b3db`` that trained on the user's file (or with ``target_columns`` that a built-in set never
+        read) is a silent wrong result. A file given without ``dataset`` means ``dataset: file``.
+        """
+        if self.file is not None and self.dataset != "file":
+            if "dataset" in self.model_fields_set:
+                raise ValueError(
+                    f"dataset = {self.dataset!r} and file = '{self.file}' name two datasets; give one "
+                    "(a file goes with dataset: file, or leave dataset out)"
+                )
+            self.dataset = "file"
+        if self.file is None:
+            for name, value in (("smiles_column", self.smiles_column), ("target_columns", self.target_columns)):
+                if value:
+                    raise ValueError(
+                        f"{name} = {value!r} applies to a dataset file (data.file / --data-file) only; "
+                        f"the built-in dataset {self.dataset!r} has its own columns"
+                    )
+        return self
+
 
 class OptimConfig(_Strict):
     lr: float = Field(1e-3, gt=0.0, le=1.0)
@@ -50,6 +76,10 @@ class OptimConfig(_Strict):
 
 
 WandbMode = Literal["offline", "online", "disabled"]
+WANDB_NAME_MAX = 128
+WANDB_TAG_MAX = 64
+WANDB_PROJECT_FORBIDDEN = ("/", "\\", "#", "?", "%", ":")
+"""W&B's limits on project names and tags (``wandb.sdk.wandb_settings``), checked before any work starts."""
 
 
 class LoggingConfig(_Strict):
@@ -61,6 +91,31 @@ class LoggingConfig(_Strict):
     runs_dir: Path = Field(Path("runs"), description="W&B run files and greenft's epoch logs go here")
     name: str | None = None
     system_metrics: bool = Field(True, description="W&B system charts (CPU/GPU/memory); costs a little CPU")
+
+    @field_validator("project")
+    @classmethod
+    def _wandb_project(cls, value: str) -> str:
+        """W&B's own rules for a project name, checked before any work: W&B refuses such a name only when the run
+        starts (after the data are loaded, with a message about logging in), and files a blank one under
+        ``uncategorized`` online, so the run would not be where the user looks for it."""
+        if not value.strip():
+            raise ValueError("a blank project name is filed by W&B under 'uncategorized'; give a name")
+        if len(value) > WANDB_NAME_MAX:
+            raise ValueError(f"W&B project names have at most {WANDB_NAME_MAX} characters (this one {len(value)})")
+        found = [c for c in WANDB_PROJECT_FORBIDDEN if c in value]
+        if found:
+            forbidden = " ".join(WANDB_PROJECT_FORBIDDEN)
+            raise ValueError(f"W&B project names cannot contain {forbidden} (found {''.join(found)})")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _wandb_tags(cls, value: list[str]) -> list[str]:
+        """W&B refuses an empty tag or one over 64 characters when the run starts; refused here, before work."""
+        for tag in value:
+            if not 1 <= len(tag) <= WANDB_TAG_MAX:
+                raise ValueError(f"tag {tag!r}: W&B tags have 1 to {WANDB_TAG_MAX} characters")
+        return value
 
 
 def _default_shadow_rules() -> list[RuleConfig]:
@@ -90,14 +145,58 @@ class ConfigError(UserError, ValueError):
     """A config that cannot be used; the message names the source, the field and the value."""
 
 
+def nearest(name: str, candidates: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest candidate to a misspelt ``name``, or nothing when none is close."""
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _is_rule_tag(loc: Sequence[Any], index: int) -> bool:
+    """Whether ``loc[index]`` is the discriminator tag pydantic puts in a rule's path (``stopping.anges.alpha``)."""
+    before = loc[index - 1] if index > 0 else None
+    return loc[index] in RULES.names() and (before == "stopping" or isinstance(before, int))
+
+
+def _section_fields(loc: Sequence[Any]) -> tuple[str, list[str]] | None:
+    """The name and fields of the section at ``loc`` (with rule tags), or ``None`` when it is not a section."""
+    section: type[BaseModel] = TrialConfig
+    name = "the trial config"
+    for index, part in enumerate(loc):
+        if isinstance(part, int):
+            continue
+        if _is_rule_tag(loc, index):
+            section, name = RULES[part].config, f"stopping rule {part!r}"
+            continue
+        info = section.model_fields.get(str(part))
+        kind = info.annotation if info is not None else None
+        if not (isinstance(kind, type) and issubclass(kind, BaseModel)):
+            return None
+        section, name = kind, str(part)
+    return name, list(section.model_fields)
+
+
+def _describe(item: Any) -> str:
+    loc: tuple[Any, ...] = tuple(item["loc"])
+    where = ".".join(str(p) for p in loc) or "<root>"  # a rule's tag stays: stopping.anges.alpha names the rule
+    value = item.get("input")
+    if item["type"] == "extra_forbidden" and loc:
+        known = _section_fields(loc[:-1])
+        if known is not None:
+            section, fields = known
+            owner = RULES.owner_of([str(loc[-1])]) if section.startswith("stopping rule") else None
+            if owner is not None:
+                return f"{where}: {section} has no field {loc[-1]!r}; it belongs to rule {owner!r} (set rule: {owner})"
+            hint = nearest(str(loc[-1]), fields)
+            return f"{where}: {section} has no field {loc[-1]!r}{hint} (it has {', '.join(fields)})"
+    message = str(item["msg"]).removeprefix("Value error, ")
+    if isinstance(value, dict):  # a section-wide check: its message names the fields
+        return f"{where}: {message}"
+    return f"{where} = {value!r}: {message}"
+
+
 def _format_validation_error(err: ValidationError, source: str) -> str:
-    lines = [f"invalid trial config ({source}):"]
-    for item in err.errors():
-        where = ".".join(str(p) for p in item["loc"]) or "<root>"
-        value = item.get("input")
-        shown = repr(value) if not isinstance(value, dict) else "{...}"
-        lines.append(f"  {where} = {shown}: {item['msg']}")
-    return "\n".join(lines)
+    """All of pydantic's complaints on one line (the CLI prints a user error as exactly one line)."""
+    return f"invalid trial config ({source}): " + "; ".join(_describe(item) for item in err.errors())
 
 
 def parse_trial_config(raw: dict[str, Any], source: str = "<dict>") -> TrialConfig:
@@ -108,9 +207,19 @@ def parse_trial_config(raw: dict[str, Any], source: str = "<dict>") -> TrialConf
 
 
 def load_trial_config(path: Path) -> TrialConfig:
-    """A trial config from YAML; errors name the file, the field and the value."""
+    """A trial config from YAML; errors name the file, the field and the value.
+
+    An empty file (0 bytes, only comments, or ``{}``) is refused: it would silently run the whole default job
+    (every molecule of the default dataset, 30 epochs), which is never what a user who wrote a file meant
+    (a file saved empty by mistake, the wrong path to a template).
+    """
     path = Path(path)
     raw = read_yaml_mapping(path, "config file", ConfigError)
+    if not raw:
+        raise ConfigError(
+            f"{path}: the config file has no settings (it is empty or only comments); write the settings to "
+            "change (e.g. data: {dataset: bbbp}), or leave --config out to run the defaults"
+        )
     return parse_trial_config(raw, str(path))
 
 

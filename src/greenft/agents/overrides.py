@@ -27,7 +27,8 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from greenft.agents.config import ConfigError, TrialConfig, deep_update, parse_trial_config
+from greenft.agents.config import ConfigError, TrialConfig, deep_update, nearest, parse_trial_config
+from greenft.schema.codec import tidy
 from greenft.stopping import RULES, RuleConfig
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "overrides",
     "parse_assignments",
     "resolve",
+    "tidy",
     "value_type",
 ]
 
@@ -183,9 +185,26 @@ def resolve(name: str, what: str = "setting") -> str:
     try:
         field_at(path)
     except ConfigError as err:
+        hint = nearest(name, _all_paths()) if "." in name else nearest(name, names)
         flat = "" if "." in name else f"; flat names: {', '.join(sorted(names))}"
-        raise ConfigError(f"unknown {what} {name!r}: {err}{flat}") from None
+        raise ConfigError(f"unknown {what} {name!r}: {err}{hint}{flat}") from None
     return path
+
+
+def _all_paths() -> list[str]:
+    """Every dotted path of the trial config (sections and values): what a misspelt path is compared with."""
+    paths: list[str] = []
+
+    def walk(prefix: str, fields: Mapping[str, FieldInfo]) -> None:
+        for name, info in fields.items():
+            path = f"{prefix}{name}"
+            paths.append(path)
+            children = _children(info)
+            if children is not None:
+                walk(path + ".", children)
+
+    walk("", TrialConfig.model_fields)
+    return paths
 
 
 # ------------------------------------------------------------------------------------------------ merging
@@ -193,7 +212,7 @@ def resolve(name: str, what: str = "setting") -> str:
 
 def _nest(values: Mapping[str, Any], what: str) -> dict[str, Any]:
     nested: dict[str, Any] = {}
-    for name, value in values.items():
+    for name, value in tidy(dict(values)).items():
         *parents, leaf = resolve(name, what).split(".")
         node = nested
         for part in parents:
@@ -220,12 +239,33 @@ def apply_overrides(
     if isinstance(stopping, dict) and stopping:
         if "rule" not in stopping and (owner := RULES.owner_of(stopping)) is not None:
             stopping["rule"] = owner
+        _check_rule_fields(stopping, values, what)
         if stopping.get("rule", merged["stopping"]["rule"]) != merged["stopping"]["rule"]:
             merged["stopping"] = {}  # another rule's fields must not leak into this one
     data = nested.get("data")
     if isinstance(data, dict) and data.get("file") is not None and "dataset" not in data:
         data["dataset"] = "file"
+    if isinstance(data, dict) and data.get("dataset") not in (None, "file") and "file" not in data:
+        # a built-in dataset named here replaces the base's file, as a rule named here replaces the base's rule
+        merged["data"].update(file=None, smiles_column=None, target_columns=[])
     return parse_trial_config(deep_update(merged, nested), source)
+
+
+def _check_rule_fields(stopping: Mapping[str, Any], values: Mapping[str, Any], what: str) -> None:
+    """A rule parameter given beside a rule that does not have it (``--rule patience --alpha 0.5``): one line
+    naming both, rather than pydantic's "extra inputs are not permitted" under a path nobody wrote."""
+    rule = stopping.get("rule")
+    if not isinstance(rule, str) or rule not in RULES:
+        return
+    own = set(RULES[rule].config.model_fields)
+    for field_name in stopping:
+        owner = RULES.owner_of([field_name])
+        if field_name not in own and owner is not None:
+            given = next((n for n in values if flat_names().get(n, n) == f"stopping.{field_name}"), field_name)
+            raise ConfigError(
+                f"{what} {given!r} (stopping.{rule}.{field_name}) is a parameter of stopping rule {owner!r}, but "
+                f"the rule is {rule!r}: drop {given!r} or set rule {owner!r}"
+            )
 
 
 def parse_assignments(items: Sequence[str]) -> dict[str, Any]:

@@ -124,6 +124,11 @@ def load_data(config: TrialConfig) -> LabelledMolecules:
         spec = user_dataset_spec(data.file, data.smiles_column, data.target_columns, data.task_type, data.metric)
     else:
         spec = get_dataset_spec(data.dataset)
+        if data.task_type is not None and data.task_type is not spec.task_type:  # else recorded, never applied
+            raise DatasetSplitError(
+                f"task_type = {data.task_type.value!r} does not fit {spec.name} ({spec.task_type.value}); "
+                "a built-in dataset has its own task type (leave --task-type out)"
+            )
         if data.metric is not None:
             if data.metric.task_type is not spec.task_type:
                 raise DatasetSplitError(f"metric {data.metric.value} does not fit {spec.name} ({spec.task_type.value})")
@@ -223,6 +228,7 @@ def run_trial(
     live_label, rules = build_rules(config, metric)
 
     run_config = config.model_dump(mode="json")
+    run_config["model"].update(built.applied)  # what trained, where the checkpoint decided (models.applied)
     dataset_info = {
         "name": molecules.spec.name,
         "source": molecules.spec.source,

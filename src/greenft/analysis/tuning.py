@@ -49,6 +49,7 @@ from greenft.analysis.records import METRIC_DIRECTIONS, Curve
 from greenft.analysis.report import markdown_table
 from greenft.analysis.tradeoff import RuleScore, score_rule
 from greenft.schema import Point, point_key
+from greenft.schema.codec import tidy
 from greenft.schema.summary import AT_EPOCH, AT_TEST, AT_VAL, METRIC, TOTAL_EMISSIONS
 from greenft.stopping import AnGesConfig, MetricDirection, effective_threshold_fraction, rule_label
 
@@ -63,6 +64,7 @@ __all__ = [
     "StorageError",
     "TuneResult",
     "check_storage",
+    "curve_warnings",
     "make_sampler",
     "make_storage",
     "mask_credentials",
@@ -181,6 +183,47 @@ class TuneResult:
     worker: str = ""  # this worker's id in the study (trial user attribute ``worker``)
     trials_from_others: int = 0  # trials other workers added to the study during this call
     repeats_rejected: int = 0  # proposals of configs the study already held, replaced (see fresh_proposals)
+    warnings: list[str] = field(default_factory=list)  # why to read the recommendation with care (curve_warnings)
+
+
+MIN_CURVES = 3
+"""Fewer complete curves than this and ``greenft tune`` warns: a rule tuned on one or two runs fits their noise."""
+
+_TASK_OF_DIRECTION = {MetricDirection.MAXIMIZE: "classification", MetricDirection.MINIMIZE: "regression"}
+
+
+def curve_warnings(curves: Sequence[Curve]) -> list[str]:
+    """Why a recommendation from ``curves`` should be read with care, one sentence each (empty when none).
+
+    * Fewer than :data:`MIN_CURVES` curves: the front and its knee describe where *these* runs happened to
+      plateau; another seed moves them.
+    * Classification and regression curves pooled: each trial's objective averages a ROC-AUC change (higher is
+      better) with an RMSE/MAE change (lower is better) over runs whose curves have different shapes, and the
+      config recommended for the mix may suit neither. greenft warns rather than tuning each type apart, so the
+      study stays the one the user named; ``--tag`` or one source per task type tunes them apart.
+    """
+    out: list[str] = []
+
+    def where(group: Sequence[Curve]) -> str:
+        pairs = sorted({f"{c.dataset}: {c.metric}" for c in group})
+        return ", ".join(pairs)
+
+    if len(curves) < MIN_CURVES:
+        out.append(
+            f"tuned on {len(curves)} complete curve(s) ({where(curves)}), fewer than {MIN_CURVES}: the "
+            "recommendation fits these runs' noise; train more shadow runs (other seeds or datasets) before "
+            "trusting it"
+        )
+    by_task: dict[str, list[Curve]] = {}
+    for curve in curves:
+        by_task.setdefault(_TASK_OF_DIRECTION.get(curve.direction, curve.metric), []).append(curve)
+    if len(by_task) > 1:
+        parts = "; ".join(f"{len(group)} {task} ({where(group)})" for task, group in sorted(by_task.items()))
+        out.append(
+            f"pooled curves of different task types: {parts}; one config is recommended for the mix, which may "
+            "suit neither: tune each task type apart (--tag, or one --source per type)"
+        )
+    return out
 
 
 def _score_dict(config: AnGesConfig, score: RuleScore) -> dict[str, Any]:
@@ -444,6 +487,7 @@ def tune_by_replay(
     result.defaults = _score_dict(defaults, score_rule(curves, defaults))
     result.pareto = _pareto_configs(study, curves, space)
     result.trial_params = [dict(t.params) for t in study.trials if t.params and t.state == TrialState.COMPLETE]
+    result.warnings = curve_warnings(curves)
     _compare_with_defaults(result)
     return result
 
@@ -648,7 +692,7 @@ def write_tuning_outputs(
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     pareto_csv = out_dir / "tune_pareto.csv"
-    pd.DataFrame(result.pareto).to_csv(pareto_csv, index=False)
+    pd.DataFrame(tidy(result.pareto)).to_csv(pareto_csv, index=False)
     written.append(pareto_csv)
 
     pareto = [
@@ -665,6 +709,7 @@ def write_tuning_outputs(
             "worker": result.worker,
         },
         "objectives": list(result.objective_names),
+        "warnings": list(result.warnings),
         "defaults": result.defaults,
         "recommended": None if result.recommended is None else {"stopping": _yaml_stopping(result.recommended)},
         "pareto": pareto,
@@ -708,9 +753,10 @@ def write_tuning_outputs(
 
 
 def _plain(value: Any) -> Any:
-    """NaN -> None and tuples -> lists, so the YAML is plain and portable."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    """NaN -> None, tuples -> lists and floats at 15 significant digits (:func:`~greenft.schema.codec.tidy`:
+    no ``0.8200000000000001``), so the YAML is plain and portable."""
+    if isinstance(value, float):
+        return tidy(value) if math.isfinite(value) else None
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -730,6 +776,8 @@ def render_tuning_markdown(result: TuneResult) -> str:
         + f". Objectives: minimise {result.objective_names[0]}, maximise {result.objective_names[1]}."
     )
     lines.append("")
+    for warning in result.warnings:
+        lines += [f"**Warning:** {warning}.", ""]
     if result.mode == "replay":
         header = [
             "config",

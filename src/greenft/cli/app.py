@@ -6,13 +6,14 @@ problem and exits with code 2; nothing else is printed, no traceback.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from greenft.errors import UserError
+from greenft.errors import GreenftWarning, UserError
 
 HELP_MARKUP: None = None
 """Help texts are shown as written, never parsed as rich markup: option help such as ``wandb:E/P[/SWEEP]`` made
@@ -49,6 +50,23 @@ def warn(message: str) -> None:
     greenft carries on."""
     console.print("[bold yellow]warning:[/] ", end="")
     console.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
+_python_showwarning = warnings.showwarning
+
+
+def _show_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None
+) -> None:
+    """A :class:`~greenft.errors.GreenftWarning` from any layer as one ``warning:`` line; other warnings as Python
+    shows them (file, line and source: they are for developers)."""
+    if issubclass(category, GreenftWarning):
+        warn(str(message))
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)
+
+
+warnings.showwarning = _show_warning
 
 
 def progress_bar() -> Progress:

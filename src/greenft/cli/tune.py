@@ -16,7 +16,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from greenft.analysis.tuning import DEFAULT_STUDY, SearchSpace, TuneResult
-from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar
+from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar, warn
 from greenft.cli.reading import read_with_progress
 from greenft.errors import RunFailedError
 
@@ -132,6 +132,8 @@ def tune(
         fail(err, code=1)
     files = write_tuning_outputs(result, out, datasets=datasets, seeds=seed_list)
     _print_result(result)
+    for warning in result.warnings:  # also in tune_report.md and best_configs.yaml
+        warn(warning)
     console.print(
         f"{result.n_trials_run} trials in {result.elapsed_s:.1f} s ({time.perf_counter() - start:.1f} s total)"
     )

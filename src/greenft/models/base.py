@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,9 @@ class BuiltModel:
     model: nn.Module
     init: str  # "random" or "pretrained:<path>"
     info: dict[str, Any]  # logged to the run config: parameters, architecture, checkpoint format/provenance
+    applied: dict[str, Any] = field(default_factory=dict)
+    """``model`` options whose value the checkpoint decided (greenft.models.applied): the run config records
+    these instead of the values given, so it describes the model that trained."""
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -11,3 +11,8 @@ from greenft.errors import UserError
 
 class CheckpointError(UserError, ValueError):
     """A checkpoint cannot be used; the message names the file and what is wrong."""
+
+
+class ModelOptionError(UserError, ValueError):
+    """A model option that cannot apply to the chosen model or checkpoint (e.g. ``--layers 3`` with a checkpoint
+    of 5 layers); the message names the option, the value given and what the model or checkpoint has."""

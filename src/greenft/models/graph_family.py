@@ -17,11 +17,12 @@ from torch_geometric.data import Data
 from torch_geometric.loader import DataLoader
 
 from greenft.data.graph_cache import featurise
+from greenft.models.applied import architecture_applied, options_of_other_families
 from greenft.models.base import BuiltModel, ModelFamily, count_parameters
 from greenft.models.config import ModelConfig
 from greenft.models.graph_encoder import GraphPropertyModel
 from greenft.models.graph_layouts import LAYOUTS, EncoderLayout
-from greenft.models.published import load_encoder
+from greenft.models.published import detect_checkpoint, load_encoder, require_model
 
 
 class GraphFamily(ModelFamily):
@@ -35,10 +36,25 @@ class GraphFamily(ModelFamily):
         )
 
     def build(self, config: ModelConfig, num_tasks: int) -> BuiltModel:
+        """Random, the checkpoint's weights, or (``random_init``) random weights at the checkpoint's size.
+
+        ``random_init`` with a checkpoint used to load the weights anyway while the run config said
+        ``random_init: true``: the control arm of a pretrained-vs-random comparison was pretrained.
+        """
+        applied = options_of_other_families(config, self.name, graph=True, has_checkpoint=config.checkpoint is not None)
         info: dict[str, Any] = {"family": self.name, "featurizer": self.layout.featurizer.name}
-        if config.checkpoint is not None:
+        if config.checkpoint is not None and config.random_init:
+            detected = require_model(detect_checkpoint(config.checkpoint, config.checkpoint_format), self.name)
+            sizes = {"num_layers": detected.num_layers, "emb_dim": detected.emb_dim}
+            applied.update(architecture_applied(config, f"checkpoint {detected.path}", sizes))
+            encoder = self.layout.build(detected.num_layers, detected.emb_dim, config.dropout)
+            init = "random"
+            info["architecture_from"] = str(detected.path)
+        elif config.checkpoint is not None:
             report = load_encoder(config.checkpoint, self.name, config.checkpoint_format, config.dropout)
             encoder = report.encoder
+            sizes = {"num_layers": encoder.num_layers, "emb_dim": encoder.emb_dim}
+            applied.update(architecture_applied(config, f"checkpoint {report.detected.path}", sizes))
             init = f"pretrained:{report.detected.path}"
             info.update(
                 checkpoint_format=report.detected.format_label,
@@ -52,7 +68,7 @@ class GraphFamily(ModelFamily):
         info.update(
             init=init, num_layers=encoder.num_layers, emb_dim=encoder.emb_dim, parameters=count_parameters(model)
         )
-        return BuiltModel(model, init, info)
+        return BuiltModel(model, init, info, applied)
 
     def encode(self, smiles: list[str], labels: np.ndarray, cache_dir: Path | None = None) -> Sequence[Data]:
         return featurise(smiles, labels, cache_dir, self.layout.featurizer)

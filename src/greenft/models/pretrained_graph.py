@@ -35,7 +35,6 @@ from greenft.models.checkpoint_paths import (
 from greenft.models.config import ModelConfig
 from greenft.models.graph_encoder import GraphEncoder
 from greenft.models.greenft_format import GREENFT_FORMAT, save_encoder
-from greenft.models.published import detect_checkpoint, require_model
 from greenft.models.sequence.checkpoint import write_json
 
 ENCODER_FILE = "encoder.pt"
@@ -98,14 +97,11 @@ class PretrainedGraphFamily(ModelFamily):
         return path / ENCODER_FILE
 
     def build(self, config: ModelConfig, num_tasks: int) -> BuiltModel:
+        """The base model on the checkpoint: its weights, or random weights at its size (``random_init``); the
+        base model decides both and checks the sizes given against the checkpoint's (greenft.models.applied)."""
         path = self.checkpoint_file(config)
-        if config.random_init:
-            detected = require_model(detect_checkpoint(path, config.checkpoint_format), self.base_model)
-            sizes = {"num_layers": detected.num_layers, "emb_dim": detected.emb_dim}
-            built = self.base.build(config.model_copy(update={"checkpoint": None, **sizes}), num_tasks)
-            built.info["architecture_from"] = str(path)
-        else:
-            built = self.base.build(config.model_copy(update={"checkpoint": path}), num_tasks)
+        built = self.base.build(config.model_copy(update={"checkpoint": path}), num_tasks)
+        if not config.random_init:
             format_label, provenance = built.info["checkpoint_format"], built.info["checkpoint_provenance"]
             built.info.update(checkpoint_info(path.parent, format_label, provenance))
         built.info["family"] = self.name

@@ -14,7 +14,7 @@ from typing import Any
 
 from greenft.schema.catalog import kind_of
 
-__all__ = ["decode_floats", "number", "to_json_value"]
+__all__ = ["decode_floats", "number", "tidy", "to_json_value"]
 
 
 def to_json_value(value: Any) -> Any:
@@ -55,3 +55,24 @@ def decode_floats(values: Mapping[str, Any], kinds: Iterable[tuple[str, type]]) 
         kind = exact.get(name) or kind_of(name, slotted)
         out[name] = number(value) if kind is float and (value is None or isinstance(value, str)) else value
     return out
+
+
+SIGNIFICANT_DIGITS = 15
+
+
+def tidy(value: Any) -> Any:
+    """``value`` with every float at its shortest decimal of 15 significant digits (in dicts and lists too).
+
+    Why: a stepped search space proposes ``0.8200000000000001`` (W&B's ``q_uniform``: ``round(x / q) * q``;
+    ``0.0058000000000000005`` from ``q_log_uniform_values``), and that artefact was what the run config, the
+    sweep state and the W&B dashboards showed. 15 significant digits is the most a double keeps for any decimal,
+    so a value typed or meant as ``0.82`` comes back as ``0.82`` while a drawn ``0.7134912518223461`` changes
+    below its 15th digit only; the value tidied is the value that trains, so the record stays exact.
+    """
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+    if isinstance(value, dict):
+        return {key: tidy(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(tidy(item) for item in value)
+    return value

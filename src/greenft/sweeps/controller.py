@@ -36,6 +36,7 @@ from typing import Any
 
 from greenft.agents.config import ConfigError, TrialConfig
 from greenft.schema import Point, point_key
+from greenft.schema.codec import tidy
 from greenft.schema.summary import AT_EMISSIONS, AT_EPOCH, AT_VAL, METRIC, STOP_EXTERNAL, STOP_REASON, TOTAL_EPOCHS
 from greenft.signals import sigterm_as_interrupt
 from greenft.sweeps.params import trial_config_from_sweep
@@ -144,7 +145,7 @@ def propose(spec: SweepSpec, state: SweepState) -> TrialRecord | None:
     suggestion = engine.next_run(spec.config, [engine_run(t) for t in state.trials], validate=False)
     if suggestion is None:
         return None
-    wandb_config = plain(suggestion.config)
+    wandb_config = tidy(plain(suggestion.config))  # 0.82, not the engine's 0.8200000000000001 (a q_* step)
     params = {name: entry["value"] for name, entry in wandb_config.items()}
     info = plain(suggestion.search_info) if suggestion.search_info else None
     return TrialRecord(index=index, params=params, wandb_config=wandb_config, search_info=info)

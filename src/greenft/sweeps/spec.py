@@ -131,7 +131,18 @@ def plain(value: Any) -> Any:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    return read_yaml_mapping(path, "sweep file", SweepFileError, "a mapping (method, parameters, ...)")
+    raw = read_yaml_mapping(path, "sweep file", SweepFileError, "a mapping (method, parameters, ...)")
+    if not raw:
+        raise SweepFileError(
+            f"{path}: the sweep file has no settings (it is empty or only comments); a sweep needs method and "
+            "parameters, e.g. sweeps/quick.yaml"
+        )
+    return raw
+
+
+def _one_line(text: object) -> str:
+    """A library's message (jsonschema's spans lines) as one line: the CLI prints a user error as one line."""
+    return " ".join(str(getattr(text, "message", text)).split())
 
 
 def _check_schema(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
@@ -144,8 +155,7 @@ def _check_schema(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
     except ValueError as err:
         violations = [str(err)]
     if violations:
-        lines = "\n".join(f"  - {v}" for v in violations)
-        raise SweepFileError(f"{path}: not a valid W&B sweep config:\n{lines}")
+        raise SweepFileError(f"{path}: not a valid W&B sweep config: {'; '.join(_one_line(v) for v in violations)}")
     method = raw.get("method")
     if method not in METHODS:
         raise SweepFileError(f"{path}: method = {method!r}: greenft runs {', '.join(METHODS)}")
@@ -155,7 +165,7 @@ def _check_schema(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
     try:
         filled: dict[str, Any] = dict(engine.SweepConfig(raw))
     except (jsonschema.ValidationError, ValueError) as err:
-        raise SweepFileError(f"{path}: not a valid W&B sweep config: {err}") from None
+        raise SweepFileError(f"{path}: not a valid W&B sweep config: {_one_line(err)}") from None
     dropped = sorted(set(parameters) - set(filled["parameters"]))
     if dropped:
         raise SweepFileError(

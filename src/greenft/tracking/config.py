@@ -6,11 +6,36 @@ with the same bounds (pretraining's settings extend this model rather than re-de
 
 from __future__ import annotations
 
+import importlib.util
+import json
+from functools import cache
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 Meter = Literal["codecarbon", "wallclock"]
+
+_ENERGY_MIX = Path("data", "private_infra", "global_energy_mix.json")
+
+
+@cache
+def codecarbon_countries() -> frozenset[str]:
+    """The ISO-3 codes CodeCarbon's offline tracker has an energy mix for (empty when that table cannot be found).
+
+    Read from CodeCarbon's package data without importing CodeCarbon (seconds of imports for a lookup): for any
+    other code the tracker logs an error nobody sees and uses the world average, so a run recorded as ``XYZ``
+    would carry the world's carbon intensity.
+    """
+    spec = importlib.util.find_spec("codecarbon")
+    for root in (spec.submodule_search_locations or []) if spec is not None else []:
+        table = Path(root) / _ENERGY_MIX
+        if table.is_file():
+            try:
+                return frozenset(json.loads(table.read_text()))
+            except (OSError, ValueError):
+                return frozenset()
+    return frozenset()
 
 
 class TrackingConfig(BaseModel):
@@ -19,3 +44,17 @@ class TrackingConfig(BaseModel):
     meter: Meter = Field("codecarbon", description="wallclock measures time only (overhead benchmarks); no emissions")
     country_iso_code: str = Field("USA", min_length=3, max_length=3, description="grid carbon intensity")
     measure_power_secs: float = Field(5.0, gt=0.0)
+
+    @field_validator("country_iso_code")
+    @classmethod
+    def _known_country(cls, value: str, info: ValidationInfo) -> str:
+        """Upper case (CodeCarbon's table is), and a country CodeCarbon knows when it meters: an unknown one is
+        refused rather than silently replaced by the world average (see :func:`codecarbon_countries`)."""
+        code = value.upper()
+        known = codecarbon_countries() if info.data.get("meter", "codecarbon") == "codecarbon" else frozenset()
+        if known and code not in known:
+            raise ValueError(
+                "CodeCarbon has no energy mix for this code and would use the world average; give an ISO 3166-1 "
+                "alpha-3 code such as USA, FRA, DEU, ITA, SWE (or --meter wallclock, which measures no emissions)"
+            )
+        return code

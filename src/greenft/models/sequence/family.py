@@ -27,6 +27,7 @@ from typing import Any, cast
 import numpy as np
 import torch
 
+from greenft.models.applied import architecture_applied, options_of_other_families
 from greenft.models.base import BuiltModel, ModelFamily, count_parameters
 from greenft.models.checkpoint_paths import (
     checkpoint_info,
@@ -110,7 +111,9 @@ class SequenceTransformerFamily(ModelFamily):
         from greenft.models.sequence.transformer import GreenftBatchTokenizer, SequencePropertyModel, roberta_config
 
         _quiet_transformers()
+        options_of_other_families(config, self.name, graph=False, has_checkpoint=False)
         info: dict[str, Any] = {"family": self.name, "architecture": "roberta"}
+        applied: dict[str, Any] = {}
         path = self._checkpoint_path(config)
         if path is None:
             tokenizer = MolTokenizer.base(self.kind, config.max_length)
@@ -135,6 +138,7 @@ class SequenceTransformerFamily(ModelFamily):
                     f"reads {self.kind.upper()}; use model '{checkpoint.tokenizer.kind}-mlm' with this checkpoint"
                 )
             tokenizer = checkpoint.tokenizer
+            longest = tokenizer.max_length
             tokenizer.max_length = min(tokenizer.max_length, config.max_length)
             dropout = config.dropout
             if config.random_init:
@@ -160,6 +164,12 @@ class SequenceTransformerFamily(ModelFamily):
                 init = f"pretrained:{path}"
                 info.update(checkpoint_info(path, checkpoint.format, checkpoint.provenance))
             rcfg = encoder.config
+            sizes = {
+                "num_layers": int(rcfg.num_hidden_layers),
+                "emb_dim": int(rcfg.hidden_size),
+                "num_heads": int(rcfg.num_attention_heads),
+            }
+            applied = architecture_applied(config, f"checkpoint {path}", sizes, max_length=longest)
         model = SequencePropertyModel(
             encoder, GreenftBatchTokenizer(tokenizer), num_tasks, config.pooling, config.dropout
         )
@@ -172,7 +182,7 @@ class SequenceTransformerFamily(ModelFamily):
             tokenizer=tokenizer.describe(),
             parameters=count_parameters(model),
         )
-        return BuiltModel(model, init, info)
+        return BuiltModel(model, init, info, applied)
 
 
 def hub_offline() -> bool:
@@ -217,6 +227,7 @@ class HubTransformerFamily(ModelFamily):
         from greenft.models.sequence.transformer import HubBatchTokenizer, SequencePropertyModel
 
         _quiet_transformers()
+        options_of_other_families(config, self.name, graph=False, has_checkpoint=False)
         offline = hub_offline()
         local_dir = Path(self.hub_name).is_dir()
         kwargs: dict[str, Any] = {"local_files_only": offline and not local_dir}
@@ -232,6 +243,13 @@ class HubTransformerFamily(ModelFamily):
             raise self._error(err, offline) from None
         limit = int(getattr(hf_tokenizer, "model_max_length", config.max_length) or config.max_length)
         max_length = min(config.max_length, limit)
+        hf_sizes = {
+            "num_layers": int(getattr(encoder.config, "num_hidden_layers", 0)),
+            "emb_dim": int(getattr(encoder.config, "hidden_size", 0)),
+            "num_heads": int(getattr(encoder.config, "num_attention_heads", 0)),
+        }
+        sizes = {name: value for name, value in hf_sizes.items() if value > 0}  # a config may lack one
+        applied = architecture_applied(config, f"hub model {self.hub_name}", sizes, max_length=limit)
         model = SequencePropertyModel(
             encoder,
             HubBatchTokenizer(hf_tokenizer, max_length, self.hub_name),
@@ -255,4 +273,4 @@ class HubTransformerFamily(ModelFamily):
         }
         if local_dir:
             info["checkpoint_bytes"] = sum(p.stat().st_size for p in Path(self.hub_name).rglob("*") if p.is_file())
-        return BuiltModel(model, init, info)
+        return BuiltModel(model, init, info, applied)
