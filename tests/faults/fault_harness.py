@@ -24,16 +24,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-TRACEBACK_MARKS = ("Traceback (most recent call last)",)
+TRACEBACK_MARKS = ("Traceback (most recent call last)", "Exception ignored")
 """Python's traceback header, which rich's and Typer's framed tracebacks carry in their title too (a box-drawing
-character alone is no mark: every table greenft prints on success has them)."""
+character alone is no mark: every table greenft prints on success has them), and the interpreter's "Exception
+ignored" report of an error at exit (e.g. flushing a closed pipe)."""
 ERROR_PREFIX = "error:"
 
 
@@ -89,8 +90,11 @@ class Fault:
 
     ``argv`` follows ``greenft``; ``{tmp}``, ``{runs}`` and ``{prior}`` are replaced by the workspace's root, its
     runs folder and the prior run's folder. ``prepare`` writes the bad files; ``around`` holds a mount (read-only,
-    full) for the duration; ``send`` delivers a signal once the process printed ``send_after`` (a regex);
-    ``check`` adds the row's own assertions on the outcome (a warning printed, a file written, a status recorded).
+    full) for the duration; ``send`` delivers a signal once the process printed ``send_after`` (a regex), or once
+    ``send_when(pid, workspace)`` is true (polled; for a moment that prints nothing, e.g. while the data loads),
+    ``send_times`` times ``send_interval_s`` apart (Ctrl-C twice), to the whole process group when
+    ``send_to_group`` (default: for SIGHUP only, as a closing terminal sends it); ``check`` adds the row's own
+    assertions on the outcome (a warning printed, a file written, a status recorded).
     """
 
     id: str
@@ -108,6 +112,10 @@ class Fault:
     timeout_s: float = 600.0
     shell_suffix: str | None = None  # e.g. "| head -3": the command runs through bash with this appended
     prefix: Sequence[str] = ()  # a command greenft runs under, e.g. UNPRIVILEGED (root without its file override)
+    send_when: Callable[[int, Workspace], bool] | None = None
+    send_times: int = 1
+    send_interval_s: float = 0.5
+    send_to_group: bool | None = None
 
 
 def params(rows: Sequence[Fault]) -> list[Any]:
@@ -175,7 +183,7 @@ def _run(fault: Fault, workspace: Workspace) -> Outcome:
     if fault.send is None:
         stdout, stderr = process.communicate(fault.stdin, timeout=fault.timeout_s)
     else:
-        stdout, stderr = _signal_when_ready(process, fault)
+        stdout, stderr = _signal_when_ready(process, fault, workspace)
     return Outcome(process.returncode, stdout, stderr, workspace)
 
 
@@ -185,21 +193,34 @@ def _quote(arg: str) -> str:
     return shlex.quote(arg)
 
 
-def _signal_when_ready(process: subprocess.Popen[str], fault: Fault) -> tuple[str, str]:
-    """Send ``fault.send`` once stdout matches ``fault.send_after`` (read line by line), then collect the rest."""
+def _signal_when_ready(process: subprocess.Popen[str], fault: Fault, workspace: Workspace) -> tuple[str, str]:
+    """Send ``fault.send`` once stdout matches ``fault.send_after`` (read line by line) or ``fault.send_when``
+    holds (polled), then collect the rest."""
     assert process.stdout is not None and fault.send is not None
-    pattern = re.compile(fault.send_after or ".")
     seen: list[str] = []
     deadline = time.monotonic() + fault.timeout_s
-    for line in process.stdout:
-        seen.append(line)
-        if pattern.search(line):
-            break
-        if time.monotonic() > deadline:
-            break
+    if fault.send_when is not None:
+        while not fault.send_when(process.pid, workspace):
+            if process.poll() is not None or time.monotonic() > deadline:
+                out, err = process.communicate()
+                raise AssertionError("the process ended before the moment to signal it:\n" + out + err)
+            time.sleep(0.01)
     else:
-        raise AssertionError("the process ended before printing " + repr(fault.send_after) + ":\n" + "".join(seen))
-    os.killpg(process.pid, fault.send) if fault.send == signal.SIGHUP else process.send_signal(fault.send)
+        pattern = re.compile(fault.send_after or ".")
+        for line in process.stdout:
+            seen.append(line)
+            if pattern.search(line):
+                break
+            if time.monotonic() > deadline:
+                break
+        else:
+            raise AssertionError("the process ended before printing " + repr(fault.send_after) + ":\n" + "".join(seen))
+    group = fault.send_to_group if fault.send_to_group is not None else fault.send == signal.SIGHUP
+    for number in range(fault.send_times):
+        if number:
+            time.sleep(fault.send_interval_s)
+        with suppress(ProcessLookupError):  # a repeated signal may find the process gone: that is fine
+            os.killpg(process.pid, fault.send) if group else process.send_signal(fault.send)
     stdout, stderr = process.communicate(timeout=fault.timeout_s)
     return "".join(seen) + stdout, stderr
 

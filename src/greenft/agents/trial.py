@@ -248,18 +248,24 @@ def run_trial(
         "rules": list(rules),
     }
     run_config.update(run_metadata or {})
-    log = RunLog(config.logging, run_config)
-    try:
-        log.write_json(SPLIT_FILE, split.as_lists())
-        log.write_json(DROPPED_ROWS_FILE, [d.__dict__ for d in molecules.dropped])
-        active_meter = meter if meter is not None else make_meter(config, log.files_dir)
-        active_meter.start()  # started before describe(): CodeCarbon settles its hardware methods on start
-        meter_info = active_meter.describe()
-        log.write_json(METER_FILE, meter_info)
-        log.update_config({"derived": {**run_config["derived"], "meter": meter_info}})
-    except BaseException:
-        log.finish({STATUS: RunStatus.FAILED.value}, exit_code=1)
-        raise
+    interrupted = RunStatus.PREEMPTED if preemptible else RunStatus.INTERRUPTED
+    # A stop while W&B starts and the run's first files are written is held (a half-started W&B run and a run
+    # folder without its config are what a signal here used to leave) and honoured once the run exists, below:
+    # the run then closes like any interrupted one, with 0 epochs. A second Ctrl-C still ends a hanging start.
+    with signals_held(urgent=True) as held_at_start:
+        log = RunLog(config.logging, run_config)
+        try:
+            log.write_json(SPLIT_FILE, split.as_lists())
+            log.write_json(DROPPED_ROWS_FILE, [d.__dict__ for d in molecules.dropped])
+            active_meter = meter if meter is not None else make_meter(config, log.files_dir)
+            active_meter.start()  # started before describe(): CodeCarbon settles its hardware methods on start
+            meter_info = active_meter.describe()
+            log.write_json(METER_FILE, meter_info)
+            log.update_config({"derived": {**run_config["derived"], "meter": meter_info}})
+        except BaseException as err:
+            stopped = isinstance(err, KeyboardInterrupt)
+            log.finish({STATUS: (interrupted if stopped else RunStatus.FAILED).value}, exit_code=130 if stopped else 1)
+            raise
     context = TrialContext(config, molecules, split, metric, built.info, meter_info, log.run_path, live_label)
 
     ledger = PhaseLedger()
@@ -269,6 +275,7 @@ def run_trial(
     external_stop: str | None = None
     failure: str | None = None  # why a failed run failed (a non-finite loss or metric), as its stop reason
     try:
+        reraise_first(held_at_start)
         if on_start is not None:
             on_start(context)
         with sigterm_as_interrupt(TrialInterrupted):
@@ -294,7 +301,7 @@ def run_trial(
                 if config.mode == "live" and rules[live_label].stopped:
                     break
     except KeyboardInterrupt:
-        status, exit_code = (RunStatus.PREEMPTED if preemptible else RunStatus.INTERRUPTED), 130
+        status, exit_code = interrupted, 130
         raise
     except BaseException as err:
         status, exit_code = RunStatus.FAILED, 1

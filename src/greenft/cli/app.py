@@ -14,19 +14,33 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from greenft.errors import GreenftWarning, UserError
+from greenft.signals import command_process
 
 HELP_MARKUP: None = None
 """Help texts are shown as written, never parsed as rich markup: option help such as ``wandb:E/P[/SWEEP]`` made
 ``--help`` crash with a MarkupError. Every Typer group is built by :func:`command_group` with this setting."""
 
 
-def command_group(help: str, **options: Any) -> typer.Typer:
+def command_group(help: str, cls: type[typer.Typer] = typer.Typer, **options: Any) -> typer.Typer:
     """A ``greenft`` command group: the one place where Typer's settings shared by every group live."""
-    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=HELP_MARKUP, **options)
+    return cls(help=help, no_args_is_help=True, rich_markup_mode=HELP_MARKUP, **options)
+
+
+class GreenftApp(typer.Typer):
+    """The ``greenft`` command itself: every command runs under :func:`greenft.signals.command_process`
+    (SIGTERM/SIGHUP end it like Ctrl-C, exit 130; a closed stdout silences the output, not the work).
+
+    Why here: ``python -m greenft`` and the ``greenft`` script both call ``app()``, and nothing else does
+    (tests invoking commands in-process go through Click and keep their own signal handlers and streams)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with command_process():
+            return super().__call__(*args, **kwargs)
 
 
 app = command_group(
     "greenft: fine-tune molecular property predictors, measure CO2 per epoch, stop with AN-GES.",
+    cls=GreenftApp,
     add_completion=False,
 )
 console = Console()

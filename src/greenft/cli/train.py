@@ -34,6 +34,7 @@ from greenft.schema.summary import (
     STOP_RULE,
     TOTAL_TEST_EVAL_EMISSIONS,
 )
+from greenft.signals import reraise_first, signals_held
 
 
 def _fmt(value: float | None, spec: str = ".4f") -> str:
@@ -150,6 +151,11 @@ def _run_with_display(config: TrialConfig) -> None:
             progress.advance(state["batch_task"])
 
     def on_epoch(record: EpochRecord, ctx: TrialContext) -> None:
+        with signals_held() as held:  # a stop in mid-print left the line in rich's buffer: printed twice
+            _print_epoch(record, ctx)
+        reraise_first(held)
+
+    def _print_epoch(record: EpochRecord, ctx: TrialContext) -> None:
         decision = record.decisions.get(ctx.live_label)
         word = "stopped" if decision is None else ("[bold red]STOP[/]" if decision.should_stop else "continue")
         progress.console.print(
@@ -180,7 +186,11 @@ def _run_with_display(config: TrialConfig) -> None:
             fail(f"{err}; run recorded as failed: {state['ctx'].run_path}", code=1)
         raise
     progress.stop()
-    _print_summary(result)
+    try:
+        _print_summary(result)
+    except KeyboardInterrupt:  # the run is complete and closed: only its summary table was cut short
+        console.print(f"[yellow]interrupted[/] while printing the summary; the run is complete in {result.run_path}")
+        raise typer.Exit(code=130) from None
 
 
 def _print_summary(result: Any) -> None:
