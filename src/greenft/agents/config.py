@@ -11,8 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from greenft.data.registry import Metric, TaskType
-from greenft.data.splits import SplitKind
+from greenft.data.registry import Metric, SplitKind, TaskType
 from greenft.errors import UserError
 from greenft.io import read_yaml_mapping
 from greenft.models.config import ModelConfig

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from greenft.agents.config import TrialConfig, WandbMode, load_trial_config
+from greenft.agents.preflight import check_before_heavy_work
 from greenft.cli.app import USER_ERRORS, app, command_group, console, fail, progress_bar
 from greenft.schema import Point, point_key
 from greenft.schema.summary import AT_EMISSIONS, AT_EPOCH, AT_VAL, METRIC, STOP_REASON
@@ -200,15 +201,16 @@ def agent(
     This is the program a sweep file's `command` runs under `wandb agent`: exact values come from
     $WANDB_SWEEP_PARAM_PATH when the agent set it. SIGTERM/Ctrl-C preempt the trial (exit 130).
     """
-    from greenft.agents.trial import EpochRecord, TrialContext, run_trial
     from greenft.sweeps.agent import agent_trial, collect_params
 
     try:
         base = load_trial_config(config) if config else None
         params = collect_params(list(ctx.args), params_file, os.environ)
         trial_config, metadata = agent_trial(params, os.environ, base)
+        check_before_heavy_work(trial_config)
     except USER_ERRORS as err:
         fail(err)
+    from greenft.agents.trial import EpochRecord, TrialContext, run_trial  # torch: once the parameters are valid
 
     def on_start(context: TrialContext) -> None:
         console.print(f"greenft agent: {context.run_path} ({context.live_label}, params {params})", soft_wrap=True)
