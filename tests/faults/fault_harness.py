@@ -31,7 +31,9 @@ from typing import Any
 
 import pytest
 
-TRACEBACK_MARKS = ("Traceback (most recent call last)", "│")  # Python's and rich's tracebacks
+TRACEBACK_MARKS = ("Traceback (most recent call last)",)
+"""Python's traceback header, which is also the title of rich's traceback panel (``╭── Traceback (most recent
+call last) ──╮``). A bare ``│`` is not a mark: ``greenft train`` prints its run panel and tables with it."""
 ERROR_PREFIX = "error:"
 
 

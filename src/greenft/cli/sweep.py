@@ -59,7 +59,7 @@ def run(
     workers: Annotated[int, typer.Option(min=1, help="local worker processes running trials in parallel")] = 1,
     runs_dir: Annotated[Path, typer.Option(help="W&B run files and the sweep state go here")] = Path("runs"),
     wandb_mode: Annotated[WandbMode, typer.Option(help="W&B mode of the trials")] = "offline",
-    threads: Annotated[int | None, typer.Option(help="torch threads per trial (default: cores / workers)")] = None,
+    threads: Annotated[int | None, typer.Option(help="torch threads per trial (default: free cores / workers)")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="base trial config YAML under the sweep")] = None,
     retry_crashed: Annotated[bool, typer.Option(help="run crashed trials again (e.g. after a fix)")] = False,
     grace: Annotated[float, typer.Option(help="seconds running trials get to close their logs on stop")] = 120.0,
