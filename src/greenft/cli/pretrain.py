@@ -22,7 +22,7 @@ from rich.progress import (
 )
 
 from greenft.cli.app import USER_ERRORS, app, console, fail
-from greenft.pretrain.recipes import RECIPES, Preset
+from greenft.pretrain.recipes import RECIPES, Preset, get_recipe, make_settings
 from greenft.tracking.config import Meter
 
 
@@ -52,8 +52,6 @@ def pretrain(
     meter: Annotated[Meter | None, typer.Option(help="codecarbon (default), or wallclock (time only)")] = None,
 ) -> None:
     """Pretrain a model on the offline MOSES corpus (labelled datasets' molecules excluded) and save a checkpoint."""
-    from greenft.pretrain.runner import PretrainInterrupted, PretrainProgress, PretrainStart, plan_run, run_pretraining
-
     overrides: dict[str, Any] = {
         "corpus_size": corpus_size,
         "epochs": epochs,
@@ -71,6 +69,14 @@ def pretrain(
         "country_iso_code": country,
         "meter": meter,
     }
+    try:
+        recipe = get_recipe(name)  # a wrong name or value is told before torch is imported
+        if not resume:
+            make_settings(recipe, preset, **overrides)
+    except USER_ERRORS as err:
+        fail(err)
+    from greenft.pretrain.runner import PretrainInterrupted, PretrainProgress, PretrainStart, plan_run, run_pretraining
+
     try:
         plan = plan_run(name, out, resume=resume, overwrite=overwrite, preset=preset, overrides=overrides)
     except USER_ERRORS as err:

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from greenft.agents.config import TrialConfig, WandbMode, load_trial_config
+from greenft.agents.preflight import check_before_heavy_work
 from greenft.cli.app import USER_ERRORS, app, command_group, console, fail, progress_bar
 from greenft.errors import RunFailedError
 from greenft.schema import Point, point_key
@@ -59,7 +60,7 @@ def run(
     workers: Annotated[int, typer.Option(min=1, help="local worker processes running trials in parallel")] = 1,
     runs_dir: Annotated[Path, typer.Option(help="W&B run files and the sweep state go here")] = Path("runs"),
     wandb_mode: Annotated[WandbMode, typer.Option(help="W&B mode of the trials")] = "offline",
-    threads: Annotated[int | None, typer.Option(help="torch threads per trial (default: cores / workers)")] = None,
+    threads: Annotated[int | None, typer.Option(help="torch threads per trial (default: free cores / workers)")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="base trial config YAML under the sweep")] = None,
     retry_crashed: Annotated[bool, typer.Option(help="run crashed trials again (e.g. after a fix)")] = False,
     grace: Annotated[float, typer.Option(help="seconds running trials get to close their logs on stop")] = 120.0,
@@ -201,15 +202,16 @@ def agent(
     This is the program a sweep file's `command` runs under `wandb agent`: exact values come from
     $WANDB_SWEEP_PARAM_PATH when the agent set it. SIGTERM/Ctrl-C preempt the trial (exit 130).
     """
-    from greenft.agents.trial import EpochRecord, TrialContext, run_trial
     from greenft.sweeps.agent import agent_trial, collect_params
 
     try:
         base = load_trial_config(config) if config else None
         params = collect_params(list(ctx.args), params_file, os.environ)
         trial_config, metadata = agent_trial(params, os.environ, base)
+        check_before_heavy_work(trial_config)
     except USER_ERRORS as err:
         fail(err)
+    from greenft.agents.trial import EpochRecord, TrialContext, run_trial  # torch: once the parameters are valid
 
     def on_start(context: TrialContext) -> None:
         console.print(f"greenft agent: {context.run_path} ({context.live_label}, params {params})", soft_wrap=True)

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from greenft.agents.config import TrialConfig, load_trial_config
 from greenft.agents.overrides import Override, apply_overrides, overrides, parse_assignments, value_type
+from greenft.agents.preflight import check_before_heavy_work
 from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar, warn
 from greenft.errors import RunFailedError
 from greenft.schema import EPOCHS_FILE, Mode, Point, point_key, shadow_key, shadow_stop_epochs
@@ -88,6 +89,7 @@ def train(
         base = load_trial_config(config_file) if config_file else None
         values = {**_values(flags), **parse_assignments(assignments or [])}
         config = apply_overrides(base, values, str(config_file or "command line"))
+        check_before_heavy_work(config)  # before the trial imports torch: a wrong name is told in a second
     except USER_ERRORS as err:
         fail(err)
     _run_with_display(config)

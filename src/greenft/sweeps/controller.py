@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from greenft.agents.config import ConfigError, TrialConfig
+from greenft.agents.threads import free_cores, load_1min, usable_cores
 from greenft.schema import Point, point_key
 from greenft.schema.codec import tidy
 from greenft.schema.summary import AT_EMISSIONS, AT_EPOCH, AT_VAL, METRIC, STOP_EXTERNAL, STOP_REASON, TOTAL_EPOCHS
@@ -93,14 +94,6 @@ class SweepOutcome:
     state_path: Path
     interrupted: bool
     ran: int
-
-
-def _usable_cores() -> int:
-    """Cores this process may run on (a container's or taskset's share, not the host's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def seed_for(sweep_id: str, trial: int) -> int:
@@ -223,7 +216,8 @@ class SweepController:
         if self.options.threads is not None:
             base["threads"] = self.options.threads
         elif base.get("threads") is None:
-            base["threads"] = max(1, _usable_cores() // max(1, self.options.workers))
+            # the cores free now, shared by the workers (the default a single trial uses: greenft.agents.threads)
+            base["threads"] = max(1, free_cores(usable_cores(), load_1min()) // max(1, self.options.workers))
         return TrialConfig.model_validate(base)
 
     def _load_state(self) -> SweepState:
