@@ -20,6 +20,7 @@ import typer
 
 from greenft.agents.config import TrialConfig, WandbMode, load_trial_config
 from greenft.cli.app import USER_ERRORS, app, command_group, console, fail, progress_bar
+from greenft.io import output_error
 from greenft.schema import Point, point_key
 from greenft.schema.summary import AT_EMISSIONS, AT_EPOCH, AT_VAL, METRIC, STOP_REASON
 from greenft.signals import sigterm_as_interrupt
@@ -129,7 +130,10 @@ def status(
     from greenft.sweeps.controller import describe, read_state
 
     spec = _load(file)
-    state = read_state(spec, runs_dir)
+    try:
+        state = read_state(spec, runs_dir)
+    except USER_ERRORS as err:  # a damaged state file: one line naming it, and it is left as it is
+        fail(err)
     if state is None:
         console.print(f"sweep {spec.name} ({spec.sweep_id}) has not run under {runs_dir} yet")
         return
@@ -200,6 +204,7 @@ def agent(
     This is the program a sweep file's `command` runs under `wandb agent`: exact values come from
     $WANDB_SWEEP_PARAM_PATH when the agent set it. SIGTERM/Ctrl-C preempt the trial (exit 130).
     """
+    from greenft.agents.run_log import check_run_outputs
     from greenft.agents.trial import EpochRecord, TrialContext, run_trial
     from greenft.sweeps.agent import agent_trial, collect_params
 
@@ -207,6 +212,7 @@ def agent(
         base = load_trial_config(config) if config else None
         params = collect_params(list(ctx.args), params_file, os.environ)
         trial_config, metadata = agent_trial(params, os.environ, base)
+        check_run_outputs(trial_config.logging)  # before the data and the model: the run must have a home
     except USER_ERRORS as err:
         fail(err)
 
@@ -231,5 +237,9 @@ def agent(
         raise typer.Exit(code=130) from None
     except USER_ERRORS as err:
         fail(err)
+    except OSError as err:
+        if (full := output_error(err, trial_config.logging.runs_dir, disk_only=True)) is None:
+            raise
+        fail(full)
     s = result.summary
     console.print(f"done: {s.get(STOP_REASON)} (stop epoch {result.stop_epoch}); run {result.run_path}", soft_wrap=True)
