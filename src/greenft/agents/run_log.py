@@ -55,8 +55,8 @@ def check_wandb_environment(environ: Mapping[str, str] | None = None) -> None:
     mode = env.get("WANDB_MODE")
     if mode is not None and mode not in WANDB_MODES:
         raise WandbSettingsError(
-            f"WANDB_MODE={mode!r} in the environment: expected one of {', '.join(WANDB_MODES)} (lower case), or "
-            "unset it (greenft's --wandb-mode chooses the mode)"
+            f"WANDB_MODE={mode!r} in the environment: expected one of {', '.join(WANDB_MODES)} (lower case); fix "
+            "or unset it (greenft train's --wandb-mode sets the mode of its own runs)"
         )
 
 

@@ -165,17 +165,23 @@ def create(
     entity: Annotated[str | None, typer.Option(help="W&B entity (default: your default entity)")] = None,
 ) -> None:
     """Register the sweep on your W&B server (needs `wandb login`) and print the agent and compose commands."""
+    from greenft.agents.run_log import check_wandb_environment
     from greenft.sweeps.agent import wandb_agent_command
 
     spec = _load(file)
     project = project or spec.raw.get("project") or "greenft"
     entity = entity or spec.raw.get("entity")
+    try:
+        check_wandb_environment()
+    except USER_ERRORS as err:
+        fail(err)
     import wandb
 
     try:
         sweep_id = wandb.sweep(sweep=spec.raw, project=project, entity=entity)
     except Exception as err:  # wandb raises several kinds (UsageError, CommError, ...): all mean "not created"
-        fail(f"could not create the sweep on W&B ({type(err).__name__}: {err}); run `wandb login` first?")
+        reason = " ".join(str(err).split())  # one line, whatever wandb wrapped into its message
+        fail(f"could not create the sweep on W&B ({type(err).__name__}: {reason}); run `wandb login` first?")
     if not sweep_id:
         fail("W&B did not return a sweep id (are you logged in? `wandb login`)")
     path = "/".join(part for part in (entity, project, sweep_id) if part)
