@@ -22,6 +22,7 @@ from rich.progress import (
 )
 
 from greenft.cli.app import USER_ERRORS, app, console, fail
+from greenft.io import ensure_writable_directory, output_errors
 from greenft.pretrain.recipes import RECIPES, Preset, get_recipe, make_settings
 from greenft.tracking.config import Meter
 
@@ -79,6 +80,7 @@ def pretrain(
 
     try:
         plan = plan_run(name, out, resume=resume, overwrite=overwrite, preset=preset, overrides=overrides)
+        ensure_writable_directory(plan.run_dir, "pretraining run folder (--out)")  # before the corpus and model
     except USER_ERRORS as err:
         fail(err)
     progress = Progress(
@@ -119,7 +121,8 @@ def pretrain(
 
     console.print(f"preparing corpus and model for {name} (the first run samples and caches the corpus)...")
     try:
-        result = run_pretraining(plan, on_start=on_start, on_progress=on_progress)
+        with output_errors(plan.run_dir, disk_only=True):  # a disk that fills up mid-run: one line, state kept
+            result = run_pretraining(plan, on_start=on_start, on_progress=on_progress)
     except PretrainInterrupted as stop:
         progress.stop()
         where = "" if out is None else f" --out {out}"
