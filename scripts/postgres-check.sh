@@ -14,9 +14,11 @@
 #      duplicates (trials whose (alpha, beta, W) an earlier trial of the same study had) and, for two workers,
 #      how many of worker A's first 15 sampled configs worker B also sampled among its first 15.
 #      Required: no crash; 200 COMPLETE trials in every study; distinct seeds per worker; fresh-seeded workers
-#      share <= 1 of their first 15 proposals (same seed: >= 10); fewer duplicates in total than the same-seed
-#      pair; and no more than one worker alone beyond noise (<= 1.5 x its total): duplicates of a single
-#      NSGA-II worker come from the sampler converging on the 0.01 grid, so a pair can match it, not beat it.
+#      share <= 1 of their first 15 proposals; one worker alone stores no duplicate (a sampler's repeat of a
+#      config the study holds is rejected before it is scored and replaced by a fresh config:
+#      greenft.analysis.fresh_proposals); two fresh-seeded workers store at most 2 per study (a repeat can only
+#      slip in between two syncs, every 10 trials) and fewer in total than the same-seed pair, whose first
+#      proposals before the first sync are the same. Each worker's printed count of replaced repeats is shown.
 #   5. the password appears in no output file and in no line the workers printed.
 #
 # Environment: PG_BIN (server binaries; default: pg_config --bindir, else the newest /usr/lib/postgresql/*/bin),
@@ -125,7 +127,7 @@ seeds = collections.Counter(t.user_attrs.get("sampler_seed") for t in trials)
 states = collections.Counter(t.state.name for t in trials)
 sampled = collections.defaultdict(list)  # worker -> its sampled configs in order (not the enqueued defaults)
 for t in trials:
-    if t.system_attrs.get("fixed_params") is None:
+    if t.system_attrs.get("fixed_params") is None or "replaces_repeat" in t.user_attrs:
         sampled[t.user_attrs.get("worker")].append((t.params["alpha"], t.params["beta"], t.params["warmup"]))
 firsts = [set(v[:15]) for v in sampled.values()]
 print(json.dumps({"trials": len(trials), "complete": states["COMPLETE"], "states": dict(states),
@@ -170,22 +172,24 @@ for r in $(seq 1 "$REPEATS"); do
     fi
   done
   [ "$(field "$two" n_seeds)" = 2 ] || { echo "FAIL: the two workers did not draw distinct seeds: $two" >&2; exit 1; }
-  if [ "$(field "$two" first15_shared)" -gt 1 ] || [ "$(field "$same" first15_shared)" -lt 10 ]; then
+  if [ "$(field "$two" first15_shared)" -gt 1 ]; then
     echo "FAIL: first proposals shared: fresh seeds $(field "$two" first15_shared), same seed $(field "$same" first15_shared)" >&2
     exit 1
   fi
   d_two=$(field "$two" duplicates) d_one=$(field "$one" duplicates) d_same=$(field "$same" duplicates)
   total_two=$((total_two + d_two)) total_one=$((total_one + d_one)) total_same=$((total_same + d_same))
-  row "$r" "$d_two dup, first 15 shared: $(field "$two" first15_shared)" "$d_one dup" \
-    "$d_same dup, first 15 shared: $(field "$same" first15_shared)"
+  replaced() { grep -ho '[0-9]* repeated proposals replaced' "$@" | awk '{n += $1} END {print n + 0}'; }
+  row "$r" "$d_two dup ($(replaced "$WORK/two$r"-?.log) replaced), first 15 shared: $(field "$two" first15_shared)" \
+    "$d_one dup ($(replaced "$WORK/one$r.log") replaced)" \
+    "$d_same dup ($(replaced "$WORK/same$r"-?.log) replaced), first 15 shared: $(field "$same" first15_shared)"
+  if [ "$d_one" -ne 0 ] || [ "$d_two" -gt 2 ]; then
+    echo "FAIL: repeat $r: stored duplicates: one worker $d_one (must be 0), two workers $d_two (must be <= 2)" >&2
+    exit 1
+  fi
 done
 row total "$total_two duplicates" "$total_one duplicates" "$total_same duplicates"
 if [ "$total_two" -ge "$total_same" ]; then
   echo "FAIL: fresh-seeded workers duplicated as much as same-seeded ones ($total_two >= $total_same)" >&2
-  exit 1
-fi
-if [ $((2 * total_two)) -gt $((3 * total_one)) ]; then
-  echo "FAIL: two workers duplicated far more than one worker alone ($total_two > 1.5 x $total_one)" >&2
   exit 1
 fi
 

@@ -14,6 +14,12 @@ class UserError(Exception):
     """Something the user can fix: the message names the file, field or value and what is expected."""
 
 
+class RunFailedError(Exception):
+    """A run greenft cannot stand behind (its training loss or a metric became NaN or infinite): the run is
+    recorded as failed, never finished, and the command prints the message as one line and exits with code 1.
+    Here, beside :class:`UserError`, so every command can catch it without importing the trainer."""
+
+
 class GreenftWarning(UserWarning):
     """Something greenft did other than what was asked, or a result to read with care: the CLI prints it as one
     ``warning: <message>`` line and carries on (exit code unchanged).

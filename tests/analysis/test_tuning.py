@@ -13,10 +13,11 @@ import yaml
 from tuning_helpers import curves
 
 from greenft.agents import TrialConfig
+from greenft.analysis.fresh_proposals import REPLACES_REPEAT, RepeatedProposal
 from greenft.analysis.pareto import dominates
 from greenft.analysis.tradeoff import score_rule
 from greenft.analysis.tuning import SearchSpace, make_storage, tune_by_replay, tune_live, write_tuning_outputs
-from greenft.stopping import AnGesConfig
+from greenft.stopping import AnGesConfig, rule_label
 from greenft.sweeps import trial_config_from_sweep
 
 
@@ -101,3 +102,25 @@ def test_tune_live_drives_the_runner_with_each_proposal(tmp_path: Path) -> None:
     assert all(math.isfinite(row["emissions_kg"]) for row in result.pareto)
     files = write_tuning_outputs(result, tmp_path)
     assert "live trials" in (tmp_path / "tune_report.md").read_text() and files
+
+
+def test_a_single_worker_never_scores_a_config_twice(tmp_path: Path) -> None:
+    """NSGA-II on the 0.01 grid converges and re-proposes configs; each repeat is replaced before scoring."""
+    result = tune_by_replay(curves(), tmp_path, n_trials=200, storage="memory", seed=3)
+    keys = [(p["alpha"], p["beta"], p["warmup"]) for p in result.trial_params]
+    assert len(keys) == 200 and len(set(keys)) == 200
+    assert result.repeats_rejected > 0  # the sampler did repeat itself: the guard was needed, not idle
+
+
+def test_fresh_proposals_queue_a_new_config_for_a_repeat_until_the_space_is_exhausted() -> None:
+    space = SearchSpace(alpha=(0.0, 0.01), beta=(0.5, 0.5), warmup=(3, 3))  # 2 configs
+    guard = space.fresh_proposals(seed=0)
+    queued: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    first = rule_label(AnGesConfig(alpha=0.0, beta=0.5, warmup=3))
+    guard.check(first, lambda params, attrs: queued.append((params, attrs)))
+    with pytest.raises(RepeatedProposal):
+        guard.check(first, lambda params, attrs: queued.append((params, attrs)))
+    assert queued == [({"alpha": 0.01, "beta": 0.5, "warmup": 3}, {REPLACES_REPEAT: first})]
+    guard.check(rule_label(AnGesConfig(alpha=0.01, beta=0.5, warmup=3)), lambda p, a: None)
+    guard.check(first, lambda params, attrs: queued.append((params, attrs)))  # both seen: a repeat is allowed
+    assert guard.repeats_rejected == 1 and len(queued) == 1

@@ -17,7 +17,7 @@ import optuna
 import pytest
 import yaml
 from optuna.storages.journal import JournalFileSymlinkLock
-from tuning_helpers import curves
+from tuning_helpers import curves, is_queued_default
 from typer.testing import CliRunner
 
 from greenft.analysis.optuna_storage import _journal_lock
@@ -77,21 +77,27 @@ def test_each_worker_draws_its_own_seed_and_a_given_seed_repeats(tmp_path: Path)
     assert f"seed {result.seed}" in (tmp_path / "d" / "tune_report.md").read_text()
 
 
-def test_same_seed_workers_repeat_each_other_and_fresh_seeds_do_not(tmp_path: Path) -> None:
-    """The old default (every worker seed 0) made a second worker propose the first one's configs again."""
-    overlap = {}
+def test_a_second_worker_never_spends_trials_on_the_first_ones_configs(tmp_path: Path) -> None:
+    """The old default (every worker seed 0) made a second worker propose, and score, the first one's configs
+    again. Same seed or not, its repeats are now rejected before they are scored and replaced by fresh configs:
+    no stored trial repeats another, and with the same seed the second worker's sampler is seen repeating."""
+    overlap, rejected = {}, {}
     for name, seed in (("same", 0), ("fresh", None)):
         journal = str(tmp_path / f"{name}.log")
         for _ in range(2):  # one after the other: each one's first proposals come from its own seed
-            tune_by_replay(curves(), tmp_path / name, n_trials=16, storage=journal, seed=seed)
+            result = tune_by_replay(curves(), tmp_path / name, n_trials=16, storage=journal, seed=seed)
+        rejected[name] = result.repeats_rejected  # the second worker's
         trials = stored_trials(journal, tmp_path)
+        assert len(trials) == 32 and all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+        assert len({key(t) for t in trials}) == 32  # every stored trial a config of its own
         by_worker: dict[str, set[tuple[float, float, int]]] = {}
         for trial in trials:
-            if trial.system_attrs.get("fixed_params") is None:  # not the enqueued defaults
+            if not is_queued_default(trial):
                 by_worker.setdefault(trial.user_attrs["worker"], set()).add(key(trial))
         first, second = by_worker.values()
         overlap[name] = len(first & second)
-    assert overlap["same"] >= 10 and overlap["fresh"] <= 1, overlap
+    assert overlap == {"same": 0, "fresh": 0}, overlap
+    assert rejected["same"] >= 10 and rejected["fresh"] <= 1, rejected
 
 
 # ------------------------------------------------------------------------------------------------ credentials
@@ -230,7 +236,7 @@ def test_two_workers_started_together_share_one_study(tmp_path: Path, kind: str)
     for result in results:  # each worker's 40 trials are in the study, recorded with its seed
         mine = [t for t in trials if t.user_attrs["worker"] == result["worker"]]
         assert len(mine) == 40 and {t.user_attrs["sampler_seed"] for t in mine} == {result["seed"]}
-    enqueued = [t for t in trials if t.system_attrs.get("fixed_params") is not None]
+    enqueued = [t for t in trials if is_queued_default(t)]
     assert len(enqueued) == 1 and enqueued[0].params == DEFAULTS  # the creator alone enqueued the defaults
     # The workers saw each other's trials while running: the one finishing last read in the other's.
     assert max(r["trials_from_others"] for r in results) > 0

@@ -16,6 +16,9 @@ import sys
 import time
 from pathlib import Path
 
+import optuna
+
+from greenft.analysis.fresh_proposals import REPLACES_REPEAT
 from greenft.analysis.records import Curve
 from greenft.analysis.tuning import StorageError, tune_by_replay
 from greenft.stopping import MetricDirection
@@ -89,3 +92,8 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def is_queued_default(trial: optuna.trial.FrozenTrial) -> bool:
+    """The defaults the study's creator queued, not a fresh config queued in place of a rejected repeat."""
+    return trial.system_attrs.get("fixed_params") is not None and REPLACES_REPEAT not in trial.user_attrs

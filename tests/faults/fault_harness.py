@@ -24,14 +24,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-TRACEBACK_MARKS = ("Traceback (most recent call last)", "│")  # Python's and rich's tracebacks
+TRACEBACK_MARKS = ("Traceback (most recent call last)", "Exception ignored")
+"""Python's traceback header, which rich's and Typer's framed tracebacks carry in their title too (a box-drawing
+character alone is no mark: every table greenft prints on success has them), and the interpreter's "Exception
+ignored" report of an error at exit (e.g. flushing a closed pipe)."""
 ERROR_PREFIX = "error:"
 
 
@@ -87,8 +90,11 @@ class Fault:
 
     ``argv`` follows ``greenft``; ``{tmp}``, ``{runs}`` and ``{prior}`` are replaced by the workspace's root, its
     runs folder and the prior run's folder. ``prepare`` writes the bad files; ``around`` holds a mount (read-only,
-    full) for the duration; ``send`` delivers a signal once the process printed ``send_after`` (a regex);
-    ``check`` adds the row's own assertions on the outcome (a warning printed, a file written, a status recorded).
+    full) for the duration; ``send`` delivers a signal once the process printed ``send_after`` (a regex), or once
+    ``send_when(pid, workspace)`` is true (polled; for a moment that prints nothing, e.g. while the data loads),
+    ``send_times`` times ``send_interval_s`` apart (Ctrl-C twice), to the whole process group when
+    ``send_to_group`` (default: for SIGHUP only, as a closing terminal sends it); ``check`` adds the row's own
+    assertions on the outcome (a warning printed, a file written, a status recorded).
     """
 
     id: str
@@ -105,6 +111,11 @@ class Fault:
     slow: bool = False
     timeout_s: float = 600.0
     shell_suffix: str | None = None  # e.g. "| head -3": the command runs through bash with this appended
+    prefix: Sequence[str] = ()  # a command greenft runs under, e.g. UNPRIVILEGED (root without its file override)
+    send_when: Callable[[int, Workspace], bool] | None = None
+    send_times: int = 1
+    send_interval_s: float = 0.5
+    send_to_group: bool | None = None
 
 
 def params(rows: Sequence[Fault]) -> list[Any]:
@@ -116,10 +127,13 @@ def params(rows: Sequence[Fault]) -> list[Any]:
 
 
 def digest(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder``. Symbolic links are left out: W&B's ``wandb/latest-run``,
+    ``debug.log`` and ``debug-internal.log`` point at the newest run, and a row that starts a run beside the
+    prior one moves them by design; the files they pointed at are digested under their own names."""
     return {
         str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
         for path in sorted(folder.rglob("*"))
-        if path.is_file()
+        if path.is_file() and not path.is_symlink()
     }
 
 
@@ -153,7 +167,7 @@ def _run(fault: Fault, workspace: Workspace) -> Outcome:
     if fault.prepare is not None:
         fault.prepare(workspace)
     argv = [workspace.format(arg) for arg in fault.argv]
-    command: list[str] = [sys.executable, "-m", "greenft", *argv]
+    command: list[str] = [*fault.prefix, sys.executable, "-m", "greenft", *argv]
     if fault.shell_suffix is not None:
         command = ["bash", "-o", "pipefail", "-c", " ".join(map(_quote, command)) + " " + fault.shell_suffix]
     process = subprocess.Popen(
@@ -169,7 +183,7 @@ def _run(fault: Fault, workspace: Workspace) -> Outcome:
     if fault.send is None:
         stdout, stderr = process.communicate(fault.stdin, timeout=fault.timeout_s)
     else:
-        stdout, stderr = _signal_when_ready(process, fault)
+        stdout, stderr = _signal_when_ready(process, fault, workspace)
     return Outcome(process.returncode, stdout, stderr, workspace)
 
 
@@ -179,21 +193,34 @@ def _quote(arg: str) -> str:
     return shlex.quote(arg)
 
 
-def _signal_when_ready(process: subprocess.Popen[str], fault: Fault) -> tuple[str, str]:
-    """Send ``fault.send`` once stdout matches ``fault.send_after`` (read line by line), then collect the rest."""
+def _signal_when_ready(process: subprocess.Popen[str], fault: Fault, workspace: Workspace) -> tuple[str, str]:
+    """Send ``fault.send`` once stdout matches ``fault.send_after`` (read line by line) or ``fault.send_when``
+    holds (polled), then collect the rest."""
     assert process.stdout is not None and fault.send is not None
-    pattern = re.compile(fault.send_after or ".")
     seen: list[str] = []
     deadline = time.monotonic() + fault.timeout_s
-    for line in process.stdout:
-        seen.append(line)
-        if pattern.search(line):
-            break
-        if time.monotonic() > deadline:
-            break
+    if fault.send_when is not None:
+        while not fault.send_when(process.pid, workspace):
+            if process.poll() is not None or time.monotonic() > deadline:
+                out, err = process.communicate()
+                raise AssertionError("the process ended before the moment to signal it:\n" + out + err)
+            time.sleep(0.01)
     else:
-        raise AssertionError("the process ended before printing " + repr(fault.send_after) + ":\n" + "".join(seen))
-    os.killpg(process.pid, fault.send) if fault.send == signal.SIGHUP else process.send_signal(fault.send)
+        pattern = re.compile(fault.send_after or ".")
+        for line in process.stdout:
+            seen.append(line)
+            if pattern.search(line):
+                break
+            if time.monotonic() > deadline:
+                break
+        else:
+            raise AssertionError("the process ended before printing " + repr(fault.send_after) + ":\n" + "".join(seen))
+    group = fault.send_to_group if fault.send_to_group is not None else fault.send == signal.SIGHUP
+    for number in range(fault.send_times):
+        if number:
+            time.sleep(fault.send_interval_s)
+        with suppress(ProcessLookupError):  # a repeated signal may find the process gone: that is fine
+            os.killpg(process.pid, fault.send) if group else process.send_signal(fault.send)
     stdout, stderr = process.communicate(timeout=fault.timeout_s)
     return "".join(seen) + stdout, stderr
 
@@ -218,6 +245,13 @@ def assert_contract(fault: Fault, outcome: Outcome) -> None:
         assert after.get(name) == sha, f"prior run file {name} was changed or removed" + context
     if fault.check is not None:
         fault.check(outcome)
+
+
+UNPRIVILEGED: tuple[str, ...] = (
+    ("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--") if os.geteuid() == 0 else ()
+)
+"""For ``Fault.prefix``: run greenft without root's power to read and write through permission bits (the suite
+runs as root here and in CI), so a file made unreadable with ``chmod 000`` is unreadable to greenft too."""
 
 
 def read_only(name: str) -> Callable[[Workspace], AbstractContextManager[Any]]:

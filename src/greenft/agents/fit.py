@@ -34,9 +34,11 @@ class TargetScaler:
         tasks = labels.shape[1]
         if task_type is TaskType.CLASSIFICATION:
             return TargetScaler(torch.zeros(tasks), torch.ones(tasks))
-        mean = np.nanmean(labels, axis=0)
-        std = np.nanstd(labels, axis=0)
-        std = np.where(std > 0, std, 1.0)
+        labelled = ~np.isnan(labels).all(axis=0)  # a task may have no label in the training split: identity
+        filled = np.where(labelled, labels, 0.0)
+        mean = np.where(labelled, np.nanmean(filled, axis=0), 0.0)
+        std = np.nanstd(filled, axis=0)
+        std = np.where(labelled & (std > 0), std, 1.0)
         return TargetScaler(torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32))
 
 
@@ -107,10 +109,11 @@ def score(predictions: np.ndarray, targets: np.ndarray, metric: Metric) -> float
     mask = ~np.isnan(targets)
     if not mask.any():
         return float("nan")
-    errors = predictions[mask] - targets[mask]
-    if metric is Metric.RMSE:
-        return float(np.sqrt(np.mean(errors**2)))
-    return float(np.mean(np.abs(errors)))
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow gives inf, which the trial's guard names
+        errors = predictions[mask] - targets[mask]
+        if metric is Metric.RMSE:
+            return float(np.sqrt(np.mean(errors**2)))
+        return float(np.mean(np.abs(errors)))
 
 
 def evaluate(

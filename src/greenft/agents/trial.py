@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from greenft.agents.config import ConfigError, TrialConfig
+from greenft.agents.finite import NonFiniteError, check_finite
 from greenft.agents.fit import TargetScaler, evaluate, train_epoch
 from greenft.agents.run_log import RunLog
 from greenft.data import (
@@ -50,7 +51,7 @@ from greenft.schema import (
     epoch_row,
     point_key,
 )
-from greenft.schema.summary import AT_EPOCH, STATUS
+from greenft.schema.summary import AT_EPOCH, STATUS, STOP_REASON
 from greenft.signals import reraise_first, signals_held, sigterm_as_interrupt
 from greenft.stopping import EpochObservation, StopDecision, StoppingRule, build_rule, rule_label
 from greenft.tracking import CodeCarbonMeter, EmissionMeter, EmissionReading, PhaseLedger, WallClockMeter
@@ -140,7 +141,8 @@ def check_split(molecules: LabelledMolecules, split: Split) -> None:
     for part, indices in (("train", split.train), ("val", split.val), ("test", split.test)):
         if len(indices) == 0:
             raise DatasetSplitError(
-                f"{molecules.spec.name}: the {part} split is empty ({len(molecules.smiles)} molecules)"
+                f"{molecules.spec.file or molecules.spec.name}: the {part} split is empty ({len(molecules.smiles)} "
+                "molecules): use more molecules (or more distinct scaffolds), another --split or a larger --limit"
             )
         if molecules.spec.task_type is TaskType.CLASSIFICATION:
             labels = molecules.labels[indices]
@@ -246,18 +248,24 @@ def run_trial(
         "rules": list(rules),
     }
     run_config.update(run_metadata or {})
-    log = RunLog(config.logging, run_config)
-    try:
-        log.write_json(SPLIT_FILE, split.as_lists())
-        log.write_json(DROPPED_ROWS_FILE, [d.__dict__ for d in molecules.dropped])
-        active_meter = meter if meter is not None else make_meter(config, log.files_dir)
-        active_meter.start()  # started before describe(): CodeCarbon settles its hardware methods on start
-        meter_info = active_meter.describe()
-        log.write_json(METER_FILE, meter_info)
-        log.update_config({"derived": {**run_config["derived"], "meter": meter_info}})
-    except BaseException:
-        log.finish({STATUS: RunStatus.FAILED.value}, exit_code=1)
-        raise
+    interrupted = RunStatus.PREEMPTED if preemptible else RunStatus.INTERRUPTED
+    # A stop while W&B starts and the run's first files are written is held (a half-started W&B run and a run
+    # folder without its config are what a signal here used to leave) and honoured once the run exists, below:
+    # the run then closes like any interrupted one, with 0 epochs. A second Ctrl-C still ends a hanging start.
+    with signals_held(urgent=True) as held_at_start:
+        log = RunLog(config.logging, run_config)
+        try:
+            log.write_json(SPLIT_FILE, split.as_lists())
+            log.write_json(DROPPED_ROWS_FILE, [d.__dict__ for d in molecules.dropped])
+            active_meter = meter if meter is not None else make_meter(config, log.files_dir)
+            active_meter.start()  # started before describe(): CodeCarbon settles its hardware methods on start
+            meter_info = active_meter.describe()
+            log.write_json(METER_FILE, meter_info)
+            log.update_config({"derived": {**run_config["derived"], "meter": meter_info}})
+        except BaseException as err:
+            stopped = isinstance(err, KeyboardInterrupt)
+            log.finish({STATUS: (interrupted if stopped else RunStatus.FAILED).value}, exit_code=130 if stopped else 1)
+            raise
     context = TrialContext(config, molecules, split, metric, built.info, meter_info, log.run_path, live_label)
 
     ledger = PhaseLedger()
@@ -265,7 +273,9 @@ def run_trial(
     status: str = RunStatus.FINISHED
     exit_code = 0
     external_stop: str | None = None
+    failure: str | None = None  # why a failed run failed (a non-finite loss or metric), as its stop reason
     try:
+        reraise_first(held_at_start)
         if on_start is not None:
             on_start(context)
         with sigterm_as_interrupt(TrialInterrupted):
@@ -276,6 +286,7 @@ def run_trial(
                 fit_total = ledger.close(FIT, active_meter.read())
                 test_metric = evaluate(model, test_loader, task, metric, scaler, device)
                 test_total = ledger.close(TEST_EVAL, active_meter.read())
+                check_finite(epoch, loss, val_metric, test_metric, molecules, config.optim.lr)
                 observation = EpochObservation(epoch, val_metric, fit_total.emissions_kg)
                 decisions = {label: rule.update(observation) for label, rule in rules.items() if not rule.stopped}
                 record = EpochRecord(epoch, loss, val_metric, test_metric, fit_total, test_total, decisions)
@@ -290,10 +301,11 @@ def run_trial(
                 if config.mode == "live" and rules[live_label].stopped:
                     break
     except KeyboardInterrupt:
-        status, exit_code = (RunStatus.PREEMPTED if preemptible else RunStatus.INTERRUPTED), 130
+        status, exit_code = interrupted, 130
         raise
-    except BaseException:
+    except BaseException as err:
         status, exit_code = RunStatus.FAILED, 1
+        failure = str(err) if isinstance(err, NonFiniteError) else None
         raise
     finally:
         with signals_held() as held:
@@ -314,6 +326,8 @@ def run_trial(
                     external_stop=external_stop,
                 )
                 summary = build_summary(facts)
+                if failure is not None:
+                    summary[STOP_REASON] = failure
                 log.finish(summary, exit_code=exit_code)
         if status == RunStatus.FINISHED:
             reraise_first(held)  # a stop that came while closing: honoured now; an interrupt in flight already is

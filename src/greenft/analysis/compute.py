@@ -139,7 +139,8 @@ def analyze(
             continue
         checks.extend(replay_checks(record, curve))
         if record.state != RunStatus.FINISHED:
-            skipped.append((record.run_id, f"state {record.state!r}: only finished runs give a full curve"))
+            why = f" ({record.note})" if record.note else ""  # a killed run, a file cut mid-record: named
+            skipped.append((record.run_id, f"state {record.state!r}: only finished runs give a full curve{why}"))
         elif not curve.complete:
             skipped.append(
                 (record.run_id, f"curve has {curve.n_epochs} of {curve.budget} epochs (a live run that stopped)")

@@ -60,7 +60,7 @@ __all__ = [
     "runs_frame",
 ]
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: records carry a note (a killed run, a file cut mid-record)
 #: ``progress(done, total, what)``: called once before reading (``done = 0``) and after every run.
 ProgressCallback = Callable[[int, int, str], None]
 
@@ -345,6 +345,7 @@ def runs_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
             "mode": r.mode,
             "budget": r.budget,
             "epochs_logged": sum(1 for row in r.history if EPOCH in row),
+            "note": r.note,
         }
         row.update({f"config.{k}": _cell(v) for k, v in flatten(r.config).items()})
         row.update({f"summary.{k}": _cell(v) for k, v in r.summary.items()})

@@ -40,8 +40,11 @@ class RunRecord:
 
     ``state`` is greenft's ``status`` when the run logged one (``finished``, ``interrupted``, ``failed``), else
     what the source knows (W&B's ``finished``/``crashed``/``running``, or ``incomplete`` for an offline file
-    without an exit record). ``source`` is ``offline`` (a W&B run file), ``local`` (greenft's own JSON files of
-    a run made with W&B disabled) or ``wandb`` (the online API); ``location`` is the file path or the W&B path.
+    without an exit record, ``truncated`` for a run whose file is cut mid-record). ``source`` is ``offline`` (a
+    W&B run file), ``local`` (greenft's own JSON files of a run made with W&B disabled) or ``wandb`` (the online
+    API); ``location`` is the file path or the W&B path. ``note`` says, in one line naming the file, what the
+    reader could not take at face value (a run killed before its summary, a file cut mid-record, the copy of
+    the epochs it read instead): the commands print it and the reports give it as the reason a run is skipped.
     """
 
     run_id: str
@@ -56,6 +59,7 @@ class RunRecord:
     entity: str | None = None
     group: str | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +75,7 @@ class RunRecord:
             "entity": self.entity,
             "group": self.group,
             "tags": list(self.tags),
+            "note": self.note,
         }
 
     @classmethod
@@ -88,6 +93,7 @@ class RunRecord:
             entity=data.get("entity"),
             group=data.get("group"),
             tags=tuple(str(tag) for tag in data.get("tags", ())),
+            note=data.get("note"),
         )
 
     # ------------------------------------------------------------------------------ what the reports group by

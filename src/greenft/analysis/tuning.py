@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import random
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -35,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from greenft.analysis.fresh_proposals import MAX_ATTEMPTS_PER_TRIAL, FreshProposals, RepeatedProposal
 from greenft.analysis.optuna_storage import (
     StorageError,
     check_storage,
@@ -98,18 +100,49 @@ class SearchSpace:
             warmup=trial.suggest_int("warmup", *self.warmup),
         )
 
+    def size(self) -> int | None:
+        """How many configs the space holds (None on a continuous space)."""
+        if self.step is None:
+            return None
+        steps = [round((high - low) / self.step) + 1 for low, high in (self.alpha, self.beta)]
+        return steps[0] * steps[1] * (self.warmup[1] - self.warmup[0] + 1)
+
+    def random_params(self, rng: random.Random) -> dict[str, Any]:
+        """A uniformly drawn config, as Optuna parameters (on the grid when ``step`` is set)."""
+
+        def draw(low: float, high: float) -> float:
+            if self.step is None:
+                return rng.uniform(low, high)
+            return round(low + self.step * rng.randint(0, round((high - low) / self.step)), 10)
+
+        return {"alpha": draw(*self.alpha), "beta": draw(*self.beta), "warmup": rng.randint(*self.warmup)}
+
+    def fresh_proposals(self, seed: int) -> FreshProposals:
+        """The repeat guard of a study over this space (see :mod:`greenft.analysis.fresh_proposals`)."""
+        rng = random.Random(seed)
+        return FreshProposals(
+            draw=lambda: self.random_params(rng), label_of=lambda p: rule_label(_config_of(p)), size=self.size()
+        )
+
 
 def _progress_callback(
     progress: TrialProgress | None, n_trials: int
 ) -> Callable[[optuna.Study, optuna.trial.FrozenTrial], None]:
-    """An Optuna callback reporting (trials done, trials asked) to ``progress`` after each trial."""
+    """An Optuna callback reporting (trials done, trials asked) to ``progress`` after each finished trial, and
+    ending the call after ``n_trials`` of them (a rejected repeat, see :class:`FreshProposals`, is not one)."""
+    from optuna.trial import TrialState
+
     done = 0
 
     def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         nonlocal done
+        if trial.state != TrialState.COMPLETE:
+            return
         done += 1
         if progress is not None:
             progress(done, n_trials)
+        if done >= n_trials:
+            study.stop()
 
     return callback
 
@@ -149,6 +182,7 @@ class TuneResult:
     seed: int | None = None  # this worker's sampler seed (drawn fresh unless given)
     worker: str = ""  # this worker's id in the study (trial user attribute ``worker``)
     trials_from_others: int = 0  # trials other workers added to the study during this call
+    repeats_rejected: int = 0  # proposals of configs the study already held, replaced (see fresh_proposals)
     warnings: list[str] = field(default_factory=list)  # why to read the recommendation with care (curve_warnings)
 
 
@@ -216,6 +250,18 @@ def _quiet_optuna() -> None:
     import optuna
 
     optuna.logging.set_verbosity(logging.WARNING)
+    optimize_logger = logging.getLogger("optuna.study._optimize")  # a logger's filter sees only its own records
+    if not any(isinstance(f, _RepeatsNotWarned) for f in optimize_logger.filters):
+        optimize_logger.addFilter(_RepeatsNotWarned())
+
+
+class _RepeatsNotWarned(logging.Filter):
+    """Drops Optuna's "Trial N failed" warning for a rejected repeat: it is the intended outcome, counted in
+    :attr:`TuneResult.repeats_rejected`, not a failure to show the user."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return RepeatedProposal.__name__ not in message and not message.endswith("failed with value None.")
 
 
 def _set_metric_names(study: optuna.Study, names: list[str]) -> None:
@@ -370,10 +416,13 @@ def tune_by_replay(
         defaults = AnGesConfig()
         study.enqueue_trial({"alpha": defaults.alpha, "beta": defaults.beta, "warmup": defaults.warmup})
     cache: dict[str, RuleScore] = {}
+    fresh = space.fresh_proposals(seed)
 
     def objective(trial: optuna.Trial) -> tuple[float, float]:
         config = space.suggest(trial)
         label = rule_label(config)
+        fresh.learn(t.user_attrs.get("label") for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        fresh.check(label, lambda params, attrs: study.enqueue_trial(params, user_attrs=attrs))
         score = cache.get(label)
         if score is None:
             score = cache[label] = score_rule(curves, config)
@@ -389,7 +438,7 @@ def tune_by_replay(
     report = _progress_callback(progress, n_trials)
 
     def callback(run: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        if study is not persistent:
+        if study is not persistent and trial.state == TrialState.COMPLETE:
             mine.append(trial)
             if len(mine) >= sync_every:
                 sync()
@@ -398,7 +447,13 @@ def tune_by_replay(
     start = time.perf_counter()
     try:
         with storage_errors(where, "running trials"):
-            study.optimize(objective, n_trials=n_trials, callbacks=[callback], gc_after_trial=False)
+            study.optimize(
+                objective,
+                n_trials=n_trials * MAX_ATTEMPTS_PER_TRIAL,
+                callbacks=[callback],
+                catch=(RepeatedProposal,),
+                gc_after_trial=False,
+            )
     except BaseException:
         with suppress(StorageError):  # Ctrl-C or a failure: keep what finished, report the first error
             sync()
@@ -421,12 +476,17 @@ def tune_by_replay(
         curves=len(curves),
         seed=seed,
         worker=worker,
-        trials_from_others=sum(1 for t in study.trials[stored_before:] if t.user_attrs.get("worker") != worker),
+        trials_from_others=sum(
+            1
+            for t in study.trials[stored_before:]
+            if t.state == TrialState.COMPLETE and t.user_attrs.get("worker") != worker
+        ),
+        repeats_rejected=fresh.repeats_rejected,
     )
     defaults = AnGesConfig()
     result.defaults = _score_dict(defaults, score_rule(curves, defaults))
     result.pareto = _pareto_configs(study, curves, space)
-    result.trial_params = [dict(t.params) for t in study.trials if t.params]
+    result.trial_params = [dict(t.params) for t in study.trials if t.params and t.state == TrialState.COMPLETE]
     result.warnings = curve_warnings(curves)
     _compare_with_defaults(result)
     return result
@@ -513,6 +573,8 @@ def tune_live(
     Trials run on the stored study itself (a live trial takes minutes, its storage writes nothing); the
     sampler ``seed`` is drawn fresh per worker unless given, as in :func:`tune_by_replay`.
     """
+    from optuna.trial import TrialState
+
     if runner is None:
         from greenft.agents import run_trial
 
@@ -530,8 +592,12 @@ def tune_live(
         defaults = AnGesConfig()
         study.enqueue_trial({"alpha": defaults.alpha, "beta": defaults.beta, "warmup": defaults.warmup})
 
+    fresh = space.fresh_proposals(seed)
+
     def objective(trial: optuna.Trial) -> tuple[float, float]:
         config = space.suggest(trial)
+        fresh.learn(t.user_attrs.get("label") for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        fresh.check(rule_label(config), lambda params, attrs: study.enqueue_trial(params, user_attrs=attrs))
         emissions, vals, tests, epochs = [], [], [], []
         for s in seeds:
             trial_config = base.model_copy(update={"stopping": config, "seed": s, "mode": "live"})
@@ -552,7 +618,13 @@ def tune_live(
     callback = _progress_callback(progress, n_trials)
     start = time.perf_counter()
     with storage_errors(where, "running trials"):
-        study.optimize(objective, n_trials=n_trials, callbacks=[callback], gc_after_trial=False)
+        study.optimize(
+            objective,
+            n_trials=n_trials * MAX_ATTEMPTS_PER_TRIAL,
+            callbacks=[callback],
+            catch=(RepeatedProposal,),
+            gc_after_trial=False,
+        )
     result = TuneResult(
         mode="live",
         study_name=study_name,
@@ -565,6 +637,7 @@ def tune_live(
         objective_names=("emissions_kg", "val_metric_oriented"),
         seed=seed,
         worker=worker,
+        repeats_rejected=fresh.repeats_rejected,
     )
 
     def live_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
@@ -581,7 +654,7 @@ def tune_live(
             "trial": trial.number,
         }
 
-    finished = [t for t in study.trials if t.values is not None]
+    finished = [t for t in study.trials if t.values is not None and t.state == TrialState.COMPLETE]
     default_label = rule_label(AnGesConfig())
     for trial in finished:
         if trial.user_attrs.get("label") == default_label:
@@ -698,6 +771,7 @@ def render_tuning_markdown(result: TuneResult) -> str:
         f"{result.seed}): {result.n_trials_run} trials in {result.elapsed_s:.1f} s, {result.n_trials_total} in the "
         "study"
         + (f" ({result.trials_from_others} added meanwhile by other workers)" if result.trials_from_others else "")
+        + f"; {result.repeats_rejected} proposals of configs the study already held were replaced by fresh ones"
         + (f", scored by replay on {result.curves} curves" if result.mode == "replay" else "")
         + f". Objectives: minimise {result.objective_names[0]}, maximise {result.objective_names[1]}."
     )

@@ -20,8 +20,10 @@ The file format (W&B's "datastore", a LevelDB-log variant), as written by wandb-
 
 wandb-core writes whole blocks, so a process killed mid-run (Ctrl-C, OOM, SLURM timeout) leaves a file that ends
 inside a record; the reader treats that as the end of the run, never as an error, because the complete prefix is
-exactly what an interrupted experiment has to offer. Damage *before* the end (a bad checksum, an impossible chunk
-sequence) is real corruption and raises ``ValueError``.
+exactly what an interrupted experiment has to offer, and records where the file stops
+(:attr:`OfflineRun.truncated_at`) so that a report can say the file was cut rather than that the run stopped.
+Damage *before* the end (a bad checksum, an impossible chunk sequence) is real corruption and raises
+``ValueError``.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import os
 import struct
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -82,13 +84,23 @@ def _check_file_header(file: Path, head: bytes) -> bool:
     return True
 
 
-def _iter_payloads(file: Path) -> Iterator[tuple[int, bytes]]:
+@dataclass
+class _Tail:
+    """Where the file stops inside a record (its writer was cut short), if it does: set by :func:`_iter_payloads`
+    once the iteration ends."""
+
+    offset: int | None = None
+
+
+def _iter_payloads(file: Path, tail: _Tail | None = None) -> Iterator[tuple[int, bytes]]:
     """Yield ``(file offset, serialized Record)`` for every complete record, block by block.
 
     Streaming by block keeps memory flat for long runs. Running out of bytes (mid chunk header, mid chunk, or with
     a FIRST/MIDDLE chunk still waiting for its LAST) ends the iteration silently: that is what a killed writer
-    leaves. Anything inconsistent inside the bytes that *are* there raises ``ValueError``.
+    leaves; ``tail.offset`` then says where the unfinished record starts. Anything inconsistent inside the bytes
+    that *are* there raises ``ValueError``.
     """
+    tail = tail if tail is not None else _Tail()
 
     def corrupt(offset: int, why: str) -> ValueError:
         return ValueError(f"{file}: corrupt W&B datastore at byte {offset}: {why}")
@@ -96,6 +108,7 @@ def _iter_payloads(file: Path) -> Iterator[tuple[int, bytes]]:
     with file.open("rb") as fh:
         head = fh.read(_FILE_HEADER.size)
         if not _check_file_header(file, head):
+            tail.offset = 0 if head else None  # an empty file was created, not cut
             return
         block = head + fh.read(_BLOCK_SIZE - len(head))
         block_start, pos = 0, _FILE_HEADER.size
@@ -112,6 +125,7 @@ def _iter_payloads(file: Path) -> Iterator[tuple[int, bytes]]:
                 if end > len(block):
                     if complete_block:
                         raise corrupt(offset, f"chunk of {length} bytes overruns its 32 KiB block")
+                    tail.offset = record_start if parts else offset
                     return  # the file stops inside this chunk: truncated while writing
                 if kind not in _TYPE_CRC:
                     raise corrupt(offset, f"unknown chunk type {kind}")
@@ -134,10 +148,16 @@ def _iter_payloads(file: Path) -> Iterator[tuple[int, bytes]]:
                     if kind == _LAST:
                         yield record_start, b"".join(parts)
                         parts = []
-            # A block tail shorter than a chunk header is padding; a short final block just means end of file.
+            # A block tail shorter than a chunk header is padding; a short final block just means end of file,
+            # unless its last bytes are the start of a chunk header (the writer stopped inside it).
+            if not complete_block and block[pos:].strip(b"\0"):
+                tail.offset = record_start if parts else block_start + pos
+                return
             block_start += len(block)
             block, pos = fh.read(_BLOCK_SIZE), 0
         # Leftover ``parts`` are a split record whose LAST chunk never reached the disk: dropped on purpose.
+        if parts:
+            tail.offset = record_start
 
 
 def _load_protobuf() -> tuple[Any, type[Exception]]:
@@ -159,10 +179,10 @@ def iter_records(path: StrPath) -> Iterator[Record]:
     return _parse_records(file)
 
 
-def _parse_records(file: Path) -> Iterator[Record]:
+def _parse_records(file: Path, tail: _Tail | None = None) -> Iterator[Record]:
     """Decode each complete payload of ``file`` into a Record (the generator behind :func:`iter_records`)."""
     record_cls, decode_error = _load_protobuf()
-    for offset, payload in _iter_payloads(file):
+    for offset, payload in _iter_payloads(file, tail):
         record = record_cls()
         try:
             record.ParseFromString(payload)
@@ -183,6 +203,8 @@ class OfflineRun:
     (the flattening W&B's own API uses). ``summary`` keeps W&B's nesting (``summary["_wandb"]["runtime"]``).
     ``config`` drops W&B's internal ``_wandb`` entry. ``exit_code`` is None when the run never finished (killed,
     or still running), which is how an interrupted experiment is told apart from a completed one.
+    ``truncated_at`` is the byte offset where the file stops inside a record (its writer was cut short: killed,
+    or a full disk), None when it ends on a record boundary.
     """
 
     run_id: str
@@ -195,6 +217,7 @@ class OfflineRun:
     summary: dict[str, Any]
     exit_code: int | None
     path: Path
+    truncated_at: int | None = field(default=None, kw_only=True)
 
     @property
     def finished(self) -> bool:
@@ -292,7 +315,8 @@ def read_offline_run(run_dir_or_file: StrPath) -> OfflineRun:
     summary: dict[str, Any] = {}
     history: list[dict[str, Any]] = []
     exit_code: int | None = None
-    for record in iter_records(file):
+    tail = _Tail()
+    for record in _parse_records(file, tail):
         kind = record.WhichOneof("record_type")
         if kind == "run":
             # The first run record comes from init; later ones (e.g. after ``run.name = ...``) are full snapshots.
@@ -327,6 +351,7 @@ def read_offline_run(run_dir_or_file: StrPath) -> OfflineRun:
         summary=summary,
         exit_code=exit_code,
         path=file,
+        truncated_at=tail.offset,
     )
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from rich.markup import escape
 from rich.table import Table
 
-from greenft.cli.app import USER_ERRORS, app, command_group, console, fail
+from greenft.cli.app import USER_ERRORS, app, command_group, console, fail, warn
 from greenft.cli.listing import ListFormat, print_rows
 from greenft.data import BUILTIN_DATASETS, DatasetFileError, MissingDataPackageError, get_dataset_spec, load_molecules
 from greenft.data.describe import DatasetSummary, summarise_dataset
@@ -109,7 +109,9 @@ def _fmt(value: float | None, spec: str = ".3g") -> str:
 @datasets_app.command("show")
 def datasets_show(
     name: Annotated[str | None, typer.Argument(help="a built-in dataset (greenft datasets list)")] = None,
-    data_file: Annotated[Path | None, typer.Option(help="your own CSV/TSV/SDF instead of a built-in set")] = None,
+    data_file: Annotated[
+        Path | None, typer.Option(help="your own CSV/TSV/SDF instead of a built-in set", readable=False)
+    ] = None,  # readable=False: the loader names an unreadable file in one line (Click printed a usage screen)
     smiles_column: Annotated[str | None, typer.Option(help="SMILES column of --data-file")] = None,
     target_column: Annotated[list[str] | None, typer.Option(help="target column(s) of --data-file (repeat)")] = None,
     task_type: Annotated[TaskType | None, typer.Option(help="inferred from the labels when omitted")] = None,
@@ -145,6 +147,8 @@ def _print_summary(s: DatasetSummary, max_rows: int) -> None:
         console.print(f"  row {row.row}: {escape(repr(row.smiles))} — {row.why}", soft_wrap=True)
     if len(s.dropped) > max_rows:
         console.print(f"  ... and {len(s.dropped) - max_rows} more")
+    for line in s.warnings:
+        warn(line)
     tasks = Table(title="labels", show_header=True, title_justify="left")
     if s.task_type == TaskType.CLASSIFICATION.value:
         for column in ("task", "labelled", "missing", "positives", "negatives", "positive rate"):

@@ -123,6 +123,10 @@ def pretrain(
             soft_wrap=True,
         )
         raise typer.Exit(code=130) from None
+    except KeyboardInterrupt:  # a stop before the first step (corpus, model, start): nothing trained, nothing saved
+        progress.stop()
+        console.print(f"[yellow]interrupted[/] before the first step of {name}: nothing was trained or saved")
+        raise typer.Exit(code=130) from None
     except USER_ERRORS as err:
         progress.stop()
         fail(err)

@@ -8,7 +8,10 @@ from pathlib import Path
 from rich.progress import Progress
 
 from greenft.analysis.records import RunRecord
-from greenft.cli.app import fail, progress_bar
+from greenft.cli.app import console, fail, progress_bar
+
+NOTES_SHOWN = 5
+"""Notes printed per command; the rest are counted (every note is in the report's ``runs.csv``)."""
 
 
 def reading_progress() -> Progress:
@@ -31,4 +34,16 @@ def read_with_progress(source: str, tags: list[str] | None, cache_dir: Path | No
             records = read_runs(src, cache_dir=cache_dir, use_cache=use_cache, progress=on_progress)
     except SourceError as err:
         fail(err)
+    show_notes(records)
     return list(records)
+
+
+def show_notes(records: list[RunRecord]) -> None:
+    """One line per run the reader could not take at face value (killed before its summary, a file cut
+    mid-record, read from another copy of its epochs), so a number built on it is never a silent surprise."""
+    noted = [r for r in records if r.note]
+    for record in noted[:NOTES_SHOWN]:
+        console.print(f"[yellow]note[/] run {record.run_id}: ", end="")
+        console.print(record.note, markup=False, highlight=False, soft_wrap=True)
+    if len(noted) > NOTES_SHOWN:
+        console.print(f"[yellow]note[/] {len(noted) - NOTES_SHOWN} more run(s) with notes (see the 'note' column)")

@@ -20,6 +20,7 @@ import typer
 
 from greenft.agents.config import TrialConfig, WandbMode, load_trial_config
 from greenft.cli.app import USER_ERRORS, app, command_group, console, fail, progress_bar
+from greenft.errors import RunFailedError
 from greenft.schema import Point, point_key
 from greenft.schema.summary import AT_EMISSIONS, AT_EPOCH, AT_VAL, METRIC, STOP_REASON
 from greenft.signals import sigterm_as_interrupt
@@ -231,5 +232,7 @@ def agent(
         raise typer.Exit(code=130) from None
     except USER_ERRORS as err:
         fail(err)
+    except RunFailedError as err:  # the run is recorded failed (W&B exit code 1): not a finished trial
+        fail(err, code=1)
     s = result.summary
     console.print(f"done: {s.get(STOP_REASON)} (stop epoch {result.stop_epoch}); run {result.run_path}", soft_wrap=True)

@@ -17,7 +17,8 @@ from rich.table import Table
 
 from greenft.agents.config import TrialConfig, load_trial_config
 from greenft.agents.overrides import Override, apply_overrides, overrides, parse_assignments, value_type
-from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar
+from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar, warn
+from greenft.errors import RunFailedError
 from greenft.schema import EPOCHS_FILE, Mode, Point, point_key, shadow_key, shadow_stop_epochs
 from greenft.schema.summary import (
     AT_EMISSIONS,
@@ -33,6 +34,7 @@ from greenft.schema.summary import (
     STOP_RULE,
     TOTAL_TEST_EVAL_EMISSIONS,
 )
+from greenft.signals import reraise_first, signals_held
 
 
 def _fmt(value: float | None, spec: str = ".4f") -> str:
@@ -50,11 +52,17 @@ def _keyword(name: str, kind: Any, option: Any) -> inspect.Parameter:
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[kind, option])
 
 
+_CHECKED_BY_GREENFT: dict[str, dict[str, Any]] = {"data_file": {"readable": False}}
+"""Options whose value greenft checks itself: the data loader names an unreadable --data-file and why in one
+line, where Click's own readability check printed a usage screen."""
+
+
 def _flag(row: Override) -> inspect.Parameter:
     """The row's option; its type, and so its choices, is the config field's (``--help`` lists them)."""
     if row.switch is not None:
         return _keyword(row.name, bool | None, typer.Option(f"{row.switch.on}/{row.switch.off}", help=row.help))
-    return _keyword(row.name, value_type(row.path) | None, typer.Option(row.flag, help=row.help))
+    option = typer.Option(row.flag, help=row.help, **_CHECKED_BY_GREENFT.get(row.name, {}))
+    return _keyword(row.name, value_type(row.path) | None, option)
 
 
 def _values(flags: dict[str, Any]) -> dict[str, Any]:
@@ -123,6 +131,8 @@ def _run_with_display(config: TrialConfig) -> None:
         ]
         if m.dropped:
             lines.append(f"[yellow]dropped rows[/] {m.report(max_rows=3).split('; dropped ', 1)[-1]}")
+        for line in m.warnings:
+            warn(line)
         console.print(Panel("\n".join(lines), title="greenft train", expand=False))
         header = (
             f"{'epoch':>5} {'train loss':>10} {'val ' + ctx.metric.value:>12} {'test ' + ctx.metric.value:>13} "
@@ -141,6 +151,11 @@ def _run_with_display(config: TrialConfig) -> None:
             progress.advance(state["batch_task"])
 
     def on_epoch(record: EpochRecord, ctx: TrialContext) -> None:
+        with signals_held() as held:  # a stop in mid-print left the line in rich's buffer: printed twice
+            _print_epoch(record, ctx)
+        reraise_first(held)
+
+    def _print_epoch(record: EpochRecord, ctx: TrialContext) -> None:
         decision = record.decisions.get(ctx.live_label)
         word = "stopped" if decision is None else ("[bold red]STOP[/]" if decision.should_stop else "continue")
         progress.console.print(
@@ -167,9 +182,15 @@ def _run_with_display(config: TrialConfig) -> None:
         progress.stop()
         if isinstance(err, (DatasetSplitError, *USER_ERRORS)):
             fail(err)
+        if isinstance(err, RunFailedError):  # exit 1: the run is recorded failed, its earlier epochs kept
+            fail(f"{err}; run recorded as failed: {state['ctx'].run_path}", code=1)
         raise
     progress.stop()
-    _print_summary(result)
+    try:
+        _print_summary(result)
+    except KeyboardInterrupt:  # the run is complete and closed: only its summary table was cut short
+        console.print(f"[yellow]interrupted[/] while printing the summary; the run is complete in {result.run_path}")
+        raise typer.Exit(code=130) from None
 
 
 def _print_summary(result: Any) -> None:

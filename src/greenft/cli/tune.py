@@ -18,6 +18,7 @@ from rich.table import Table
 from greenft.analysis.tuning import DEFAULT_STUDY, SearchSpace, TuneResult
 from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar, warn
 from greenft.cli.reading import read_with_progress
+from greenft.errors import RunFailedError
 
 Sampler = Literal["nsga2", "tpe", "random"]
 MetricSplit = Literal["val", "test"]
@@ -127,6 +128,8 @@ def tune(
                 )
     except USER_ERRORS as err:
         fail(err)
+    except RunFailedError as err:  # a live trial's loss or metric became NaN/inf: that run is recorded failed
+        fail(err, code=1)
     files = write_tuning_outputs(result, out, datasets=datasets, seeds=seed_list)
     _print_result(result)
     for warning in result.warnings:  # also in tune_report.md and best_configs.yaml
@@ -138,7 +141,8 @@ def tune(
         console.print(f"  wrote {path}", soft_wrap=True)
     others = f", {result.trials_from_others} added meanwhile by other workers" if result.trials_from_others else ""
     console.print(
-        f"study {result.study_name!r}: {result.n_trials_total} trials{others}; this worker's sampler seed "
+        f"study {result.study_name!r}: {result.n_trials_total} trials{others}; {result.repeats_rejected} repeated "
+        "proposals replaced by fresh configs; this worker's sampler seed "
         f"{result.seed} (--seed {result.seed} repeats its proposals)",
         soft_wrap=True,
         markup=False,

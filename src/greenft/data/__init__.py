@@ -1,6 +1,6 @@
 """Datasets: the registry of built-in sets, reading and validation, splits, featurisation and its cache."""
 
-from greenft.data.loading import DatasetFileError, LabelledMolecules, load_molecules, user_dataset_spec
+from greenft.data.loading import LabelledMolecules, load_molecules, user_dataset_spec
 from greenft.data.registry import (
     BUILTIN_DATASETS,
     DatasetSpec,
@@ -11,6 +11,7 @@ from greenft.data.registry import (
 )
 from greenft.data.sources import MissingDataPackageError
 from greenft.data.splits import Split, SplitKind, make_split
+from greenft.data.tables import DatasetFileError
 
 __all__ = [
     "BUILTIN_DATASETS",

@@ -3,7 +3,8 @@
 The numbers that decide whether a benchmark result means anything: how many rows were unusable and why,
 label balance (classification) or value range (regression) per task, how many Bemis-Murcko scaffolds the
 molecules fall into, and what each split makes of them — including whether every part can be scored (ROC-AUC
-needs both classes in a task).
+needs both classes in a task). A split ``greenft train`` would refuse (an empty or unscorable part) is named in
+:attr:`DatasetSummary.warnings`, together with the loader's warnings (repeated molecules, inferred task type).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class DatasetSummary:
     largest_scaffold_set: int
     acyclic: int
     splits: list[SplitSummary] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _task_summary(name: str, column: np.ndarray, task_type: TaskType) -> TaskSummary:
@@ -94,6 +96,28 @@ def _split_summary(molecules: LabelledMolecules, kind: SplitKind, seed: int, sca
     return SplitSummary(kind.value, seed, split.sizes(), (scorable[0], scorable[1], scorable[2]), positive_rate)
 
 
+PARTS = ("train", "val", "test")
+
+
+def split_warnings(splits: list[SplitSummary], molecules: int, classification: bool) -> list[str]:
+    """One line per split that ``greenft train`` refuses: a part with no molecule, or no task it can score."""
+    out = []
+    for split in splits:
+        empty = [part for part, size in zip(PARTS, split.sizes, strict=True) if size == 0]
+        unscorable = [part for part, n in zip(PARTS, split.scorable_tasks, strict=True) if n == 0 and part not in empty]
+        if empty:
+            out.append(
+                f"the {split.kind} split leaves {'/'.join(empty)} empty ({molecules} molecules): greenft train refuses "
+                "it; use a file with more molecules (or more scaffolds), or another --split"
+            )
+        elif unscorable and classification:
+            out.append(
+                f"the {split.kind} split's {'/'.join(unscorable)} part holds one class only (ROC-AUC undefined): "
+                "greenft train refuses it; use more molecules, another --split or --seed"
+            )
+    return out
+
+
 def summarise_dataset(
     molecules: LabelledMolecules, paths: list[str], seed: int = 0, kinds: tuple[SplitKind, ...] = tuple(SplitKind)
 ) -> DatasetSummary:
@@ -102,6 +126,8 @@ def summarise_dataset(
     per_molecule = [scaffold_of(smiles) for smiles in molecules.smiles]
     scaffolds = Counter(per_molecule)
     reasons = Counter(d.why for d in molecules.dropped)
+    splits = [_split_summary(molecules, kind, seed, per_molecule) for kind in kinds]
+    classification = spec.task_type is TaskType.CLASSIFICATION
     return DatasetSummary(
         name=spec.name,
         paths=paths,
@@ -119,5 +145,6 @@ def summarise_dataset(
         scaffolds=len(scaffolds),
         largest_scaffold_set=max(scaffolds.values()) if scaffolds else 0,
         acyclic=scaffolds.get("", 0),
-        splits=[_split_summary(molecules, kind, seed, per_molecule) for kind in kinds],
+        splits=splits,
+        warnings=[*molecules.warnings, *split_warnings(splits, len(molecules.smiles), classification)],
     )

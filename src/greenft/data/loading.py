@@ -1,8 +1,11 @@
 """Read a dataset spec into validated molecules and labels, reporting every row that had to be dropped.
 
 Invalid SMILES (RDKit cannot parse them) and rows without any label are counted, reported with their row
-numbers and dropped; a run never crashes on them. What *is* an error: a missing file, a missing column,
-labels that are not numbers, or nothing valid left. Each message names the file, the column and the rows.
+numbers and dropped; a run never crashes on them. What *is* an error: a file that cannot be read as a table
+(data/tables.py), a missing column, labels a model cannot learn from (data/labels.py), nothing valid left, or
+valid molecules that cannot train (data/quality.py). Each message names the file, the column and the rows.
+Repeated molecules and a task type inferred as regression for integer labels are warnings, kept with the
+molecules (:attr:`LabelledMolecules.warnings`) for the commands to print.
 """
 
 from __future__ import annotations
@@ -15,14 +18,19 @@ import numpy as np
 import pandas as pd
 from rdkit import Chem
 
+from greenft.data.labels import infer_task_type, large_label_warning, parse_labels
+from greenft.data.quality import check_labels_usable, duplicate_warnings
 from greenft.data.rdkit_quiet import rdkit_quiet
 from greenft.data.registry import DatasetSpec, Metric, TaskType
 from greenft.data.sources import package_data_dir
-from greenft.errors import UserError
-
-
-class DatasetFileError(UserError, ValueError):
-    """A dataset file cannot be used as asked; the message names the file, column and rows."""
+from greenft.data.tables import (
+    SDF_UNPARSABLE,
+    DatasetFileError,
+    check_columns,
+    check_file,
+    is_sdf,
+    read_table,
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,8 @@ class LabelledMolecules:
     labels: np.ndarray
     dropped: list[DroppedRow] = field(default_factory=list)
     total_rows: int = 0
+    rows: list[int] = field(default_factory=list)  # each molecule's data row in the file (1-based, as dropped)
+    warnings: list[str] = field(default_factory=list)  # one line each, for the commands to print
 
     @property
     def num_tasks(self) -> int:
@@ -66,7 +76,9 @@ def resolve_paths(spec: DatasetSpec) -> list[Path]:
         root = package_data_dir(spec.package, spec.install_hint)
         paths = [root / spec.relative_path, *(root / extra for extra in spec.extra_relative_paths)]
     for path in paths:
-        if not path.is_file():
+        if spec.file is not None:
+            check_file(path)
+        elif not path.is_file():
             raise DatasetFileError(f"dataset {spec.name!r}: file not found: {path}")
     return paths
 
@@ -74,10 +86,6 @@ def resolve_paths(spec: DatasetSpec) -> list[Path]:
 def resolve_path(spec: DatasetSpec) -> Path:
     """The dataset's (first) file."""
     return resolve_paths(spec)[0]
-
-
-def _is_sdf(path: Path) -> bool:
-    return path.suffix.lower() in {".sdf", ".sd"}
 
 
 def count_rows(spec: DatasetSpec) -> int:
@@ -88,71 +96,13 @@ def count_rows(spec: DatasetSpec) -> int:
     """
     total = 0
     for path in resolve_paths(spec):
-        if _is_sdf(path):
+        if is_sdf(path):
             total += path.read_bytes().count(b"$$$$")
             continue
         with path.open(newline="", encoding="utf-8", errors="replace") as handle:
             rows = sum(1 for row in csv.reader(handle, delimiter=spec.separator) if any(c.strip() for c in row))
         total += max(rows - 1, 0)
     return total
-
-
-def _read_table(path: Path, separator: str) -> pd.DataFrame:
-    try:
-        if _is_sdf(path):
-            return _read_sdf(path)
-        return pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise DatasetFileError(f"{path}: cannot be read as a {separator!r}-separated table: {err}") from err
-
-
-SDF_SMILES_COLUMN = "smiles"
-_SDF_UNPARSABLE = "\x00unparsable"  # stands in for the SMILES of a record RDKit cannot read
-
-
-def _read_sdf(path: Path) -> pd.DataFrame:
-    """An SDF as a table: a ``smiles`` column from the molecule block plus every property."""
-    rows: list[dict[str, str]] = []
-    with rdkit_quiet():
-        molecules = list(Chem.SDMolSupplier(str(path)))
-    for mol in molecules:
-        if mol is None:
-            rows.append({SDF_SMILES_COLUMN: _SDF_UNPARSABLE})
-            continue
-        row = {key: str(value) for key, value in mol.GetPropsAsDict().items()}
-        row[SDF_SMILES_COLUMN] = Chem.MolToSmiles(mol)
-        rows.append(row)
-    return pd.DataFrame(rows, dtype=str)
-
-
-def _parse_labels(spec: DatasetSpec, path: Path, frame: pd.DataFrame) -> np.ndarray:
-    columns = []
-    for column in spec.target_columns:
-        raw = frame[column]
-        if spec.label_map is not None:
-            unknown = sorted(set(raw.dropna()) - set(spec.label_map))
-            if unknown:
-                raise DatasetFileError(
-                    f"{path}: column {column!r} has labels {unknown[:5]} outside {sorted(spec.label_map)}"
-                )
-            values = raw.map(spec.label_map).astype(float)
-        else:
-            values = pd.to_numeric(raw, errors="coerce")
-            bad = raw.notna() & values.isna()
-            if bad.any():
-                rows = (np.flatnonzero(bad.to_numpy()) + 1).tolist()
-                raise DatasetFileError(
-                    f"{path}: column {column!r} has non-numeric labels in rows {rows[:10]}"
-                    f"{' ...' if len(rows) > 10 else ''} (e.g. {raw[bad].iloc[0]!r})"
-                )
-        columns.append(values.to_numpy(dtype=float))
-    labels = np.stack(columns, axis=1)
-    if spec.task_type is TaskType.CLASSIFICATION:
-        present = labels[~np.isnan(labels)]
-        outside = sorted(set(present.tolist()) - {0.0, 1.0})
-        if outside:
-            raise DatasetFileError(f"{path}: classification labels must be 0/1, found {outside[:5]}")
-    return labels
 
 
 LIMIT_SAMPLE_SEED = 0
@@ -166,26 +116,17 @@ def load_molecules(spec: DatasetSpec, limit: int | None = None) -> LabelledMolec
     """
     paths = resolve_paths(spec)
     path = paths[0]
-    frames = [_read_table(p, spec.separator) for p in paths]
+    frames = [read_table(p, spec.separator) for p in paths]
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    missing = [c for c in (spec.smiles_column, *spec.target_columns) if c not in frame.columns]
-    if missing:
-        hint = (
-            f" (an SDF's SMILES column is {SDF_SMILES_COLUMN!r}, made from its molecule blocks)"
-            if _is_sdf(path) and spec.smiles_column in missing
-            else ""
-        )
-        raise DatasetFileError(
-            f"{path}: column(s) {missing} not found; the file has columns {list(frame.columns)}{hint}"
-        )
-    labels = _parse_labels(spec, path, frame)
+    check_columns(path, frame, spec.smiles_column, spec.target_columns, spec.separator)
+    labels = parse_labels(path, frame, spec.target_columns, spec.label_map, spec.task_type)
     smiles_out: list[str] = []
     keep: list[int] = []
     dropped: list[DroppedRow] = []
     with rdkit_quiet():
         for index, raw in enumerate(frame[spec.smiles_column].fillna("").tolist()):
             text = str(raw).strip()
-            if text == _SDF_UNPARSABLE:
+            if text == SDF_UNPARSABLE:
                 dropped.append(DroppedRow(index + 1, "", "SDF record RDKit cannot parse"))
                 continue
             mol = Chem.MolFromSmiles(text) if text else None
@@ -202,14 +143,27 @@ def load_molecules(spec: DatasetSpec, limit: int | None = None) -> LabelledMolec
             f"{path}: no valid molecule in column {spec.smiles_column!r} "
             f"({len(dropped)} rows dropped, e.g. row {dropped[0].row}: {dropped[0].why})"
             if dropped
-            else f"{path}: the file has no data rows"
+            else f"{path}: the file has a header but no data rows"
         )
+    check_labels_usable(path, labels[keep], spec.target_columns, spec.task_type)
+    rows = [index + 1 for index in keep]
+    large = large_label_warning(path, labels[keep], spec.target_columns, rows)
+    warnings = [*spec.notes, *duplicate_warnings(path, smiles_out, labels[keep], rows), *([large] if large else [])]
     if limit is not None and limit < len(keep):
         # A fixed-seed sample, not the first N rows: files are often sorted by label or source.
         chosen = np.sort(np.random.default_rng(LIMIT_SAMPLE_SEED).choice(len(keep), size=limit, replace=False))
         smiles_out = [smiles_out[i] for i in chosen]
         keep = [keep[i] for i in chosen]
-    return LabelledMolecules(spec, path, smiles_out, labels[keep], dropped, total_rows=len(frame))
+    return LabelledMolecules(
+        spec,
+        path,
+        smiles_out,
+        labels[keep],
+        dropped,
+        total_rows=len(frame),
+        rows=[i + 1 for i in keep],
+        warnings=warnings,
+    )
 
 
 def user_dataset_spec(
@@ -222,18 +176,24 @@ def user_dataset_spec(
 ) -> DatasetSpec:
     """A spec for the user's own CSV/TSV/SDF; task type and metric inferred from the labels when not given.
 
-    Inference: labels that are all 0/1 mean classification (ROC-AUC), anything else regression (RMSE).
+    Inference: labels that are all 0/1 mean classification (ROC-AUC), anything else regression (RMSE); regression
+    chosen for a few integer values (0/1/2) is noted in the spec's ``notes``, which loading turns into a warning.
     """
     file = Path(file)
-    if not file.is_file():
-        raise DatasetFileError(f"dataset file not found: {file}")
+    check_file(file)
     if not target_columns:
         raise DatasetFileError(f"{file}: give at least one target column")
     sep = separator or ("\t" if file.suffix.lower() in {".tsv", ".tab"} else ",")
     if metric is not None and task_type is not None and metric.task_type is not task_type:
         raise DatasetFileError(f"{file}: metric {metric.value} does not fit task type {task_type.value}")
-    if task_type is None:
-        task_type = metric.task_type if metric is not None else _infer_task_type(file, sep, target_columns)
+    notes: tuple[str, ...] = ()
+    if task_type is None and metric is not None:
+        task_type = metric.task_type
+    elif task_type is None:
+        frame = read_table(file, sep)
+        check_columns(file, frame, smiles_column, target_columns, sep)
+        task_type, note = infer_task_type(file, frame, target_columns)
+        notes = (note,) if note else ()
     if metric is None:
         metric = Metric.ROC_AUC if task_type is TaskType.CLASSIFICATION else Metric.RMSE
     return DatasetSpec(
@@ -247,15 +207,5 @@ def user_dataset_spec(
         metric=metric,
         source=f"user file {file}",
         licence="user-provided",
+        notes=notes,
     )
-
-
-def _infer_task_type(file: Path, separator: str, target_columns: list[str]) -> TaskType:
-    frame = _read_table(file, separator)
-    missing = [c for c in target_columns if c not in frame.columns]
-    if missing:
-        raise DatasetFileError(f"{file}: column(s) {missing} not found; the file has columns {list(frame.columns)}")
-    values = pd.concat([pd.to_numeric(frame[c], errors="coerce") for c in target_columns]).dropna()
-    if len(values) and set(values.unique().tolist()) <= {0.0, 1.0}:
-        return TaskType.CLASSIFICATION
-    return TaskType.REGRESSION

@@ -64,6 +64,9 @@ class DatasetSpec(BaseModel):
     metric: Metric
     source: str
     licence: str
+    notes: tuple[str, ...] = Field(
+        (), description="what greenft decided for the user while reading the file (an inferred task type), as warnings"
+    )
 
 
 _MOLALKIT_HINT = (

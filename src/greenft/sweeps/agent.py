@@ -12,8 +12,9 @@ holds the sweep parameters under their own names (W&B locks them, so a sweep par
 section, e.g. ``model``, shows the swept value there; the full trial config stays in ``greenft_config.json``)
 and ``sweep`` (id, params). Under an agent W&B is online unless ``WANDB_MODE`` says otherwise.
 
-Stopping: ``wandb agent --forward-signals`` passes SIGTERM/SIGINT on; the trial ends after closing its logs
-(every logged epoch kept), tells W&B it is preempting and exits 130, so W&B re-queues it.
+Stopping: ``wandb agent --forward-signals`` passes SIGTERM/SIGINT on (and a closed terminal sends SIGHUP, handled
+the same way); the trial ends after closing its logs (every logged epoch kept), tells W&B it is preempting and
+exits 130, so W&B re-queues it.
 """
 
 from __future__ import annotations
