@@ -31,7 +31,9 @@ from typing import Any
 
 import pytest
 
-TRACEBACK_MARKS = ("Traceback (most recent call last)", "│")  # Python's and rich's tracebacks
+TRACEBACK_MARKS = ("Traceback (most recent call last)",)
+"""Python's traceback header, which rich's traceback box also carries as its title. (Not rich's "│": every rich
+table has it, so a row that ends well, printing its summary table, would count as a traceback.)"""
 ERROR_PREFIX = "error:"
 
 
