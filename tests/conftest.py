@@ -37,7 +37,10 @@ def small_trial(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(config.get(key), dict):
-            config[key] = {**config[key], **value}
+            base = config[key]
+            if key == "data" and "file" in value:  # a file replaces the built-in set (both: a config error)
+                base = {k: v for k, v in base.items() if k != "dataset"}
+            config[key] = {**base, **value}
         else:
             config[key] = value
     return config
