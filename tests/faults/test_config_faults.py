@@ -25,6 +25,7 @@ import pytest
 import yaml
 from fault_harness import Fault, Outcome, Workspace, assert_contract, digest, params, run_fault
 
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TINY = ["--limit", "120", "--max-epochs", "1", "--threads", "1", "--layers", "2", "--emb-dim", "16"]
 """Sizes that keep a row short even if greenft wrongly started training (a regression of a refusal)."""
 QUIET = ["--rule", "none", "--meter", "wallclock", "--set", "logging.system_metrics=false"]
@@ -102,6 +103,20 @@ def random_init_is_random(outcome: Outcome) -> None:
     derived = config["derived"]["model"]
     assert derived["init"] == "random", f"--random-init with a checkpoint trained from {derived['init']}"
     assert derived["architecture_from"].endswith("gin-2x16.pt") and config["model"]["num_layers"] == 2
+
+
+def fixture_with_template_config(workspace: Workspace) -> None:
+    """A config made from a template naming a built-in dataset, with the user's own file added."""
+    shutil.copy(FIXTURES / "bbb_small.csv", workspace.path("mols.csv"))
+    workspace.write(
+        "c.yaml", "data:\n  dataset: bbbp\n  file: mols.csv\n  smiles_column: smiles\n  target_columns: [bbb]\n"
+    )
+
+
+def recorded_dataset_is_file(outcome: Outcome) -> None:
+    config = new_run_config(outcome)
+    assert config["data"]["dataset"] == "file", f"trained on mols.csv, recorded {config['data']}"
+    assert config["derived"]["dataset"]["path"].endswith("mols.csv"), config["derived"]["dataset"]
 
 
 # ------------------------------------------------------------------------------------------------ tuning
@@ -265,13 +280,37 @@ ROWS: list[Fault] = [
         check=nothing_new,
     ),
     Fault(
-        "cfg-file-and-builtin-dataset",
-        train("--config", "{tmp}/c.yaml"),
-        message=r"dataset = 'bbbp' and file = '.*mols\.csv' name two datasets",
-        prepare=files(
-            c__yaml="data:\n  dataset: bbbp\n  file: mols.csv\n  smiles_column: smiles\n  target_columns: [y]\n"
+        "cfg-file-and-builtin-dataset-flags",
+        train(
+            "--dataset", "bbbp", "--data-file", "{tmp}/mols.csv", "--smiles-column", "smiles", "--target-column", "y"
         ),
+        message=r"command line: dataset = 'bbbp' and data file = '.*mols\.csv' name two datasets; give one",
         check=nothing_new,
+    ),
+    Fault(
+        "cfg-file-beside-builtin-name-recorded-as-file",
+        [
+            "train",
+            "--config",
+            "{tmp}/c.yaml",
+            "--max-epochs",
+            "1",
+            "--threads",
+            "1",
+            "--layers",
+            "2",
+            "--emb-dim",
+            "16",
+            "--split",
+            "random",
+            "--runs-dir",
+            "{tmp}/new",
+            *QUIET,
+        ],
+        exit_code=0,
+        message=r"(?m)^warning: data\.dataset = 'bbbp' not applied: data\.file 'mols\.csv' is the dataset",
+        prepare=fixture_with_template_config,
+        check=recorded_dataset_is_file,
     ),
     # ----------------------------------------------------------------------------- flags and --set values
     Fault(
