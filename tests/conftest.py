@@ -1,7 +1,12 @@
-"""Shared test settings: W&B offline and quiet, a private feature cache, small trial configs."""
+"""Shared test settings: W&B offline and quiet, a private feature cache, small trial configs, and the fault
+suite's fixtures (here, not in tests/faults/conftest.py: test modules import ``small_trial`` from ``conftest``, and
+a second conftest module of that name would shadow this one)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -32,7 +37,10 @@ def small_trial(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(config.get(key), dict):
-            config[key] = {**config[key], **value}
+            base = config[key]
+            if key == "data" and "file" in value:  # a file replaces the built-in set (both: a config error)
+                base = {k: v for k, v in base.items() if k != "dataset"}
+            config[key] = {**base, **value}
         else:
             config[key] = value
     return config
@@ -55,3 +63,25 @@ def wait_for_wandb_exit(run_path: Path, timeout_s: float = 30.0) -> None:
             pass
         time.sleep(0.05)
     raise AssertionError(f"W&B never wrote the exit record of {run_path}")
+
+
+@pytest.fixture(scope="session")
+def prior_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real finished run, trained once per session: the prior run files no fault row may touch."""
+    runs = tmp_path_factory.mktemp("prior") / "runs"
+    env = dict(os.environ, WANDB_MODE="offline", WANDB_SILENT="true", WANDB_DISABLE_GIT="true")
+    args = ["--dataset", "b3db", "--limit", "120", "--max-epochs", "2", "--threads", "1", "--runs-dir", str(runs)]
+    small = ["--layers", "2", "--emb-dim", "16", "--rule", "none", "--set", "logging.system_metrics=false"]
+    done = subprocess.run(
+        [sys.executable, "-m", "greenft", "train", *args, *small], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return runs
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, prior_runs: Path) -> Any:
+    """A fault row's folder holding a copy of :func:`prior_runs` (tests/faults/fault_harness.py)."""
+    from fault_harness import make_workspace  # on sys.path while a tests/faults module runs
+
+    return make_workspace(tmp_path, prior_runs)

@@ -10,13 +10,18 @@ import pytest
 
 from greenft.errors import UserError
 from greenft.io import (
+    CacheNotWrittenWarning,
     FileFormatError,
+    OutputError,
     atomic_file,
     atomic_write_json,
     atomic_write_text,
+    ensure_writable_directory,
     read_json,
     read_yaml_mapping,
+    write_cache_entry,
     write_directory_atomically,
+    write_files_into,
 )
 
 
@@ -76,3 +81,71 @@ def test_a_file_written_atomically_gets_the_permissions_a_plain_write_gives(tmp_
     plain.write_text("{}")
     atomic_write_text(atomic, "{}")
     assert atomic.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+
+
+def test_a_full_disk_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    full = Path("/dev/full")
+    if not full.exists():
+        pytest.skip("no /dev/full on this system")
+    path = tmp_path / "state.json"
+    with pytest.raises(OutputError) as raised, atomic_file(path) as handle:
+        handle.write("x")
+        with full.open("w") as disk:
+            disk.write("y")
+            disk.flush()
+    assert isinstance(raised.value, UserError) and isinstance(raised.value, OSError)
+    assert str(raised.value).startswith(f"{path}: cannot write: no space left on device")
+    assert "\n" not in str(raised.value)
+
+
+def test_a_writable_folder_is_created_and_left_without_a_probe(tmp_path: Path) -> None:
+    folder = ensure_writable_directory(tmp_path / "a" / "runs", "runs folder (--runs-dir)")
+    assert folder.is_dir() and list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [
+        ("afile/runs", "a part of the path is a file, not a folder"),
+        ("afile", "a file of that name exists where a folder is expected"),
+    ],
+)
+def test_a_file_in_the_way_of_a_folder_is_one_line_naming_it(tmp_path: Path, where: str, reason: str) -> None:
+    (tmp_path / "afile").write_text("not a folder")
+    with pytest.raises(OutputError) as raised:
+        ensure_writable_directory(tmp_path / where, "runs folder (--runs-dir)")
+    assert str(raised.value) == (
+        f"runs folder (--runs-dir) {tmp_path / where}: cannot write: {reason}; "
+        "expected a folder greenft can create files in"
+    )
+    assert (tmp_path / "afile").read_text() == "not a folder"
+
+
+def test_files_moved_in_from_a_staging_folder_are_whole_or_not_there(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "a.png").write_text("earlier a")
+
+    def half(staging: Path) -> list[Path]:
+        (staging / "a.png").write_text("half of a new")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OutputError, match=r"report folder \S+/report: cannot write: no space left on device"):
+        write_files_into(out, half, "report folder")
+    assert [p.name for p in out.iterdir()] == ["a.png"] and (out / "a.png").read_text() == "earlier a"
+
+    def whole(staging: Path) -> list[Path]:
+        (staging / "a.png").write_text("new a")
+        (staging / "b.png").write_text("new b")
+        return [staging / "a.png", staging / "b.png"]
+
+    assert write_files_into(out, whole, "report folder") == [out / "a.png", out / "b.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"] and (out / "a.png").read_text() == "new a"
+
+
+def test_a_cache_that_cannot_be_written_costs_a_warning_not_the_run(tmp_path: Path) -> None:
+    (tmp_path / "cache").write_text("a file where the cache folder should be")
+    entry = tmp_path / "cache" / "graphs" / "x.pt"
+    with pytest.warns(CacheNotWrittenWarning, match=r"cache \S+/cache/graphs not written \(a part of the path"):
+        assert write_cache_entry(entry, lambda target: atomic_write_text(target, "graphs")) is False
+    assert write_cache_entry(tmp_path / "ok" / "x.json", lambda target: atomic_write_text(target, "{}")) is True

@@ -1,16 +1,149 @@
-"""Fault rows: command-line mistakes (unknown names, bad values, missing files)."""
+"""Fault rows: command-line mistakes (unknown names, bad values, missing files) on every command, and the torch
+thread default a run records.
+
+Click's own usage errors (an unknown option or command, a value of the wrong type, a missing argument) used to
+print usage, a hint and ``Error: ...`` on three lines; they follow the one-line contract now, naming the
+command's ``--help``. A trial's torch threads default to the cores actually free (greenft.agents.threads), and
+the run's config records how many and why.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Callable
+
 import pytest
-from fault_harness import Fault, Workspace, assert_contract, params, run_fault
+from fault_harness import Fault, Outcome, Workspace, assert_contract, params, run_fault
+
+TINY = ["--dataset", "b3db", "--limit", "120", "--max-epochs", "1", "--layers", "2", "--emb-dim", "16"]
+TINY += ["--rule", "none", "--set", "logging.system_metrics=false", "--runs-dir", "{tmp}/runs2"]
+NO_THREAD_SETTINGS = {"OMP_NUM_THREADS": "<unset>", "OMP_WAIT_POLICY": "<unset>"}
+
+
+def _threads_recorded(
+    chosen_by: str, threads: int | None = None, policy: str | None = "PASSIVE"
+) -> Callable[[Outcome], None]:
+    """A ``check``: the new run's config records its torch threads, why, and the OpenMP wait policy."""
+
+    def check(outcome: Outcome) -> None:
+        (config_file,) = (outcome.workspace.root / "runs2").glob("**/greenft_config.json")
+        recorded = json.loads(config_file.read_text())["derived"]["threads"]
+        assert recorded["chosen_by"] == chosen_by, recorded
+        usable = len(os.sched_getaffinity(0))
+        assert recorded["usable_cores"] == usable, recorded
+        if threads is not None:
+            assert recorded["threads"] == threads, recorded
+        else:  # the free cores: at least 1, at most the usable ones
+            assert 1 <= recorded["threads"] <= usable, recorded
+        assert recorded["omp_wait_policy"] == policy, recorded
+        summary = json.loads(config_file.with_name("greenft_summary.json").read_text())
+        assert summary["status"] == "finished", summary
+
+    return check
+
 
 ROWS: list[Fault] = [
+    # --- train: names, files and values, found before torch is imported
     Fault("train-unknown-dataset", ["train", "--dataset", "nope", "--runs-dir", "{runs}"], message=r"nope"),
     Fault(
         "train-missing-config",
         ["train", "--config", "{tmp}/absent.yaml", "--runs-dir", "{runs}"],
         message=r"absent\.yaml",
+    ),
+    Fault("train-unknown-model", ["train", "--model", "nope", "--runs-dir", "{runs}"], message=r"unknown model 'nope'"),
+    Fault(
+        "train-missing-checkpoint",
+        ["train", "--checkpoint", "{tmp}/absent.pth", "--runs-dir", "{runs}"],
+        message=r"checkpoint not found: .*absent\.pth",
+    ),
+    Fault(
+        "train-missing-data-file",
+        ["train", "--data-file", "{tmp}/absent.csv", "--smiles-column", "s", "--target-column", "t"],
+        message=r"dataset file not found: .*absent\.csv",
+    ),
+    Fault("train-max-epochs-0", ["train", "--max-epochs", "0"], message=r"optim\.max_epochs = 0: .*greater than"),
+    Fault("train-threads-0", ["train", "--threads", "0"], message=r"threads = 0: .*greater than or equal to 1"),
+    Fault("train-threads-negative", ["train", "--threads", "-2"], message=r"threads = -2"),
+    Fault("train-threads-not-a-number", ["train", "--threads", "two"], message=r"Invalid value for '--threads'"),
+    Fault("train-lr-not-a-number", ["train", "--lr", "abc"], message=r"Invalid value for '--lr'.*train --help"),
+    Fault("train-max-epochs-float", ["train", "--max-epochs", "1.5"], message=r"Invalid value for '--max-epochs'"),
+    Fault("train-unknown-split", ["train", "--split", "nope"], message=r"'--split'.*'nope' is not one of"),
+    Fault("train-unknown-option", ["train", "--bogus", "--runs-dir", "{runs}"], message=r"No such option: --bogus"),
+    Fault("train-option-without-value", ["train", "--dataset"], message=r"'--dataset' requires an argument"),
+    Fault("train-extra-argument", ["train", "b3db"], message=r"unexpected extra argument.*b3db"),
+    # --- the command line itself
+    Fault("cli-unknown-command", ["nope"], message=r"No such command 'nope'.*greenft --help"),
+    Fault("cli-unknown-option", ["--bogus"], message=r"No such option: --bogus"),
+    Fault("cli-misspelt-command", ["trian"], message=r"No such command 'trian'"),
+    # --- datasets
+    Fault("datasets-unknown-subcommand", ["datasets", "nope"], message=r"No such command 'nope'"),
+    Fault("datasets-show-unknown", ["datasets", "show", "nope"], message=r"unknown dataset 'nope'"),
+    Fault("datasets-list-bad-format", ["datasets", "list", "--format", "xml"], message=r"'xml' is not one of"),
+    # --- checkpoint
+    Fault(
+        "checkpoint-inspect-missing",
+        ["checkpoint", "inspect", "{tmp}/absent.pth"],
+        message=r"checkpoint not found: .*absent\.pth",
+    ),
+    Fault("checkpoint-inspect-no-path", ["checkpoint", "inspect"], message=r"Missing argument 'path'"),
+    Fault(
+        "checkpoint-inspect-unknown-format",
+        ["checkpoint", "inspect", "{prior}/greenft_epochs.jsonl", "--format", "nope"],
+        message=r"checkpoint format 'nope' is not one of",
+    ),
+    # --- pretrain
+    Fault("pretrain-unknown-recipe", ["pretrain", "nope"], message=r"unknown pretraining recipe 'nope'"),
+    Fault("pretrain-epochs-0", ["pretrain", "smiles-mlm", "--epochs", "0"], message=r"epochs = 0"),
+    Fault("pretrain-unknown-preset", ["pretrain", "smiles-mlm", "--preset", "tpu"], message=r"'tpu' is not one of"),
+    Fault("pretrain-threads-0", ["pretrain", "smiles-mlm", "--threads", "0"], message=r"threads = 0"),
+    # --- sweep
+    Fault(
+        "sweep-run-missing-file",
+        ["sweep", "run", "{tmp}/absent.yaml", "--runs-dir", "{runs}"],
+        message=r"sweep file not found: .*absent\.yaml",
+    ),
+    Fault("sweep-run-workers-0", ["sweep", "run", "{tmp}/absent.yaml", "--workers", "0"], message=r"'--workers'"),
+    Fault("sweep-validate-no-file", ["sweep", "validate"], message=r"Missing argument 'files'"),
+    Fault("sweep-status-missing-file", ["sweep", "status", "{tmp}/absent.yaml"], message=r"absent\.yaml"),
+    Fault("sweep-unknown-subcommand", ["sweep", "start"], message=r"No such command 'start'"),
+    # --- analyze
+    Fault("analyze-no-source", ["analyze"], message=r"Missing option '--source'"),
+    Fault("analyze-absent-source", ["analyze", "--source", "{tmp}/nowhere"], message=r"nowhere does not exist"),
+    Fault("analyze-bad-rule", ["analyze", "--source", "{runs}", "--rule", "bogus:1"], message=r"rule 'bogus:1'"),
+    # --- tune
+    Fault("tune-extra-argument", ["tune", "x"], message=r"unexpected extra argument"),
+    Fault("tune-trials-not-a-number", ["tune", "--source", "{runs}", "--trials", "abc"], message=r"'--trials'"),
+    Fault("tune-trials-0", ["tune", "--source", "{runs}", "--trials", "0"], message=r"'--trials'"),
+    # --- agent
+    Fault("agent-not-key-value", ["agent", "--bogus"], message=r"agent argument '--bogus': expected key=value"),
+    Fault("agent-unknown-model", ["agent", "model=nope"], message=r"unknown model 'nope'"),
+    Fault(
+        "agent-missing-params-file",
+        ["agent", "--params", "{tmp}/absent.json"],
+        message=r"sweep parameter file not found: .*absent\.json",
+    ),
+    # --- the torch thread default: the cores actually free, recorded with the reason
+    Fault(
+        "train-threads-default-free-cores",
+        ["train", *TINY],
+        env=NO_THREAD_SETTINGS,
+        exit_code=0,
+        check=_threads_recorded("free cores"),
+    ),
+    Fault(
+        "train-threads-given",
+        ["train", *TINY, "--threads", "1"],
+        env=NO_THREAD_SETTINGS,
+        exit_code=0,
+        check=_threads_recorded("threads", threads=1),
+    ),
+    Fault(
+        "train-threads-from-omp-num-threads",
+        ["train", *TINY],
+        env={"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "ACTIVE"},  # the user's wait policy is kept
+        exit_code=0,
+        check=_threads_recorded("OMP_NUM_THREADS", threads=1, policy="ACTIVE"),
     ),
 ]
 

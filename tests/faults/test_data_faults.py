@@ -94,7 +94,11 @@ def both(
     check: Callable[[Outcome], None] | None = None,
     prefix: Sequence[str] = (),
 ) -> list[Fault]:
-    """The same file through ``train`` and ``datasets show``: the same outcome from both."""
+    """The same file through ``train`` and ``datasets show``: the same outcome from both.
+
+    One of the pair is in the fast set, the other marked slow (CI's time budget): an error's ``train`` row (it
+    stops before training, and ``train`` is where a wrong file costs most), a warning's ``show`` row (its
+    ``train`` row trains a whole run)."""
     return [
         Fault(
             f"{command}-{case}",
@@ -104,6 +108,7 @@ def both(
             prepare=prepare,
             check=check,
             prefix=prefix,
+            slow=(command == "show") if exit_code != 0 else (command == "train"),
         )
         for command, args in (("train", train_args), ("show", show_args))
     ]

@@ -333,6 +333,7 @@ ROWS: list[Fault] = [
         send=signal.SIGTERM,
         send_after=epoch_line(2),
         check=interrupted_run(),
+        slow=True,  # the same as tests/agents/test_interrupt.py: the reference the SIGHUP row is held to
     ),
     Fault(
         "train-sigint-twice",

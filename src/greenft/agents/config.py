@@ -14,8 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from greenft.data.registry import Metric, TaskType
-from greenft.data.splits import SplitKind
+from greenft.data.registry import Metric, SplitKind, TaskType
 from greenft.errors import GreenftWarning, UserError
 from greenft.io import read_yaml_mapping
 from greenft.models.config import ModelConfig
@@ -133,7 +132,7 @@ class TrialConfig(_Strict):
 
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when available, else CPU")
-    threads: int | None = Field(None, ge=1, description="torch CPU threads (default: torch's choice)")
+    threads: int | None = Field(None, ge=1, description="torch CPU threads (default: the cores free at the start)")
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     optim: OptimConfig = Field(default_factory=OptimConfig)

@@ -28,6 +28,7 @@ from greenft.agents.config import ConfigError, TrialConfig
 from greenft.agents.finite import NonFiniteError, check_finite
 from greenft.agents.fit import TargetScaler, evaluate, train_epoch
 from greenft.agents.run_log import RunLog
+from greenft.agents.threads import apply_threads, choose_threads
 from greenft.data import (
     LabelledMolecules,
     Metric,
@@ -205,8 +206,8 @@ def run_trial(
         clash = sorted(set(run_metadata) & (set(TrialConfig.model_fields) | {"derived"}))
         if clash:
             raise ValueError(f"run_metadata may not override trial config entries: {', '.join(clash)}")
-    if config.threads is not None:
-        torch.set_num_threads(config.threads)
+    threads = choose_threads(config.threads)  # default: the cores actually free (see greenft.agents.threads)
+    threads_info = {**threads.describe(), "threads": apply_threads(threads)}
     molecules = load_data(config)
     metric = molecules.spec.metric
     split = make_split(molecules.smiles, config.data.split, config.seed, config.data.split_fractions)
@@ -246,6 +247,7 @@ def run_trial(
         "model": built.info,
         "live_rule": live_label,
         "rules": list(rules),
+        "threads": threads_info,
     }
     run_config.update(run_metadata or {})
     interrupted = RunStatus.PREEMPTED if preemptible else RunStatus.INTERRUPTED

@@ -217,6 +217,53 @@ def _journal_lock(path: Path) -> JournalFileOpenLock | JournalFileSymlinkLock:
     return JournalFileSymlinkLock(str(path))
 
 
+def _whole_lines_journal(path: Path) -> Any:
+    """Optuna's journal file backend, except that an append cut short (a full disk) is rolled back.
+
+    Optuna writes each append as whole lines but leaves a half line behind when the write fails; the next append
+    would glue onto it and every later read of the journal would fail ("Invalid log format"): the study would be
+    lost. Here the failed append's tail is cut back to the last newline, under the journal's own lock (no other
+    worker is half-way through an append then), and the error is raised as it came.
+    """
+    from optuna.storages.journal import JournalFileBackend
+
+    lock = _journal_lock(path)
+
+    class WholeLines(JournalFileBackend):
+        def append_logs(self, logs: list[dict[str, Any]]) -> None:
+            try:
+                super().append_logs(logs)
+            except OSError:
+                _cut_half_line(path, lock)
+                raise
+
+    return WholeLines(str(path), lock_obj=lock)
+
+
+def _cut_half_line(path: Path, lock: Any) -> None:
+    if not lock.acquire():
+        return
+    try:
+        with path.open("rb+") as journal:
+            size = journal.seek(0, os.SEEK_END)
+            keep = size
+            while keep > 0:
+                step = min(4096, keep)
+                journal.seek(keep - step)
+                chunk = journal.read(step)
+                newline = chunk.rfind(b"\n")
+                if newline >= 0:
+                    keep = keep - step + newline + 1
+                    break
+                keep -= step
+            if keep < size:
+                journal.truncate(keep)
+    except OSError:
+        pass  # the error being raised already says what is wrong with this file system
+    finally:
+        lock.release()
+
+
 def make_storage(storage: str | None, out_dir: Path) -> tuple[optuna.storages.BaseStorage | None, str]:
     """The Optuna storage and how to name it in output (credentials masked: :func:`mask_credentials`).
 
@@ -227,7 +274,6 @@ def make_storage(storage: str | None, out_dir: Path) -> tuple[optuna.storages.Ba
     several processes on one machine or on a shared file system can write it at once.
     """
     from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
 
     if storage in ("memory", ":memory:"):
         return None, "memory (not persisted)"
@@ -239,7 +285,7 @@ def make_storage(storage: str | None, out_dir: Path) -> tuple[optuna.storages.Ba
         raise StorageError(f"journal file {path}: {blocking} is not a directory")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        backend = JournalFileBackend(str(path), lock_obj=_journal_lock(path))
+        backend = _whole_lines_journal(path)
     except OSError as err:
         raise StorageError(f"journal file {path}: {err.strerror or err}") from None
     return JournalStorage(backend), str(path)

@@ -245,7 +245,7 @@ def _read_online(
         runs = list(api.runs(path, filters=filters or None))
     except Exception as err:  # the W&B client raises many types (CommError, UsageError, requests errors, ...)
         raise SourceError(
-            f"cannot read W&B runs of {where}: {type(err).__name__}: {err} "
+            f"cannot read W&B runs of {where}: {type(err).__name__}: {' '.join(str(err).split())} "
             "(check `wandb login` / WANDB_API_KEY, the entity/project name and the network, or analyse the "
             "offline run directories instead)"
         ) from err

@@ -7,6 +7,11 @@
 
 Why apart from the computing and the Markdown: this is the only part that touches the disk and the heavy
 stacks (pandas for CSV, matplotlib and plotly for figures), each imported when the report is written.
+
+Every file is written atomically (the tables and the Markdown through :mod:`greenft.io`; the figures are drawn
+in a hidden staging folder inside the report folder and moved into place one by one, ``write_files_into``), so a
+report that cannot be finished (a full disk) leaves each earlier file whole, old or new, never half of one; the
+error is one line naming the file (:class:`~greenft.io.OutputError`).
 """
 
 from __future__ import annotations
@@ -18,11 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 from greenft.analysis.compute import Analysis
 from greenft.analysis.markdown import render_markdown
+from greenft.io import atomic_file, atomic_write_text, output_errors, write_files_into
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["ReportFiles", "write_report"]
+
+REPORT_FOLDER = "report folder"
 
 
 @dataclass
@@ -49,13 +57,15 @@ def write_report(
 
     from greenft.analysis.reader import epochs_frame, runs_frame
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with output_errors(out_dir, REPORT_FOLDER):
+        out_dir.mkdir(parents=True, exist_ok=True)
     tables: list[Path] = []
 
     def table(name: str, rows: Sequence[dict[str, Any]] | pd.DataFrame) -> Path:
         frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
         path = out_dir / name
-        frame.to_csv(path, index=False)
+        with atomic_file(path) as handle:
+            frame.to_csv(handle, index=False)
         tables.append(path)
         return path
 
@@ -78,9 +88,14 @@ def write_report(
         from greenft.analysis import plots
 
         if png:
-            pngs = plots.write_pngs(analysis, out_dir, max_curves=max_curves)
+            pngs = write_files_into(
+                out_dir, lambda staging: plots.write_pngs(analysis, staging, max_curves=max_curves), REPORT_FOLDER
+            )
         if html:
-            html_path = plots.write_html(analysis, out_dir / "report.html", max_curves=max_curves)
-    markdown = out_dir / "report.md"
-    markdown.write_text(render_markdown(analysis, pngs, html_path))
+            (html_path,) = write_files_into(
+                out_dir,
+                lambda staging: [plots.write_html(analysis, staging / "report.html", max_curves=max_curves)],
+                REPORT_FOLDER,
+            )
+    markdown = atomic_write_text(out_dir / "report.md", render_markdown(analysis, pngs, html_path))
     return ReportFiles(out_dir, markdown, html_path, tables, pngs)

@@ -13,8 +13,9 @@ from typing import Annotated
 
 import typer
 
-from greenft.cli.app import app, console, fail
+from greenft.cli.app import USER_ERRORS, app, console, fail
 from greenft.cli.reading import read_with_progress
+from greenft.io import OutputError, ensure_writable_directory
 
 
 @app.command()
@@ -42,20 +43,24 @@ def analyze(
     max_curves: Annotated[int, typer.Option(min=1, help="runs drawn per dataset in per-epoch figures")] = 12,
 ) -> None:
     """Trade-off report: CO2 saved vs metric per rule, Pareto fronts, replay checks, importance, plots."""
-    from greenft.analysis.replay import RuleSpecError, parse_rule
+    from greenft.analysis.replay import parse_rule
     from greenft.analysis.report import analyze as run_analysis
     from greenft.analysis.report import write_report
 
     start = time.perf_counter()
     try:
         rules = [parse_rule(r) for r in rule] if rule else None
-    except RuleSpecError as err:
+        ensure_writable_directory(out, "report folder (--out)")  # before reading a single run
+    except USER_ERRORS as err:  # a malformed --rule (RuleSpecError) or a folder that cannot be written
         fail(err)
     records = read_with_progress(source, tag, cache_dir, cache)
     read_s = time.perf_counter() - start
-    with console.status("replaying rules and writing the report"):
-        analysis = run_analysis(records, rules, grid=None if grid else [], source=source)
-        files = write_report(analysis, out, png=png, html=html, max_curves=max_curves)
+    try:
+        with console.status("replaying rules and writing the report"):
+            analysis = run_analysis(records, rules, grid=None if grid else [], source=source)
+            files = write_report(analysis, out, png=png, html=html, max_curves=max_curves)
+    except OutputError as err:  # the disk filled while writing: the files written before are whole
+        fail(err)
     matched = sum(1 for c in analysis.replay_checks if c.match)
     console.print(
         f"read {len(records)} runs in {read_s:.1f} s; {len(analysis.curves)} complete curves analysed, "

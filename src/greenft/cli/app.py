@@ -1,29 +1,70 @@
 """The ``greenft`` Typer app and what every command shares: the console and the user-error contract.
 
 A user error (bad config, unknown dataset/model, unreadable file or checkpoint) prints one line naming the
-problem and exits with code 2; nothing else is printed, no traceback.
+problem and exits with code 2; nothing else is printed, no traceback. Click's own usage errors (an unknown
+option or command, a value of the wrong type) follow the same contract through :class:`OneLineErrorGroup`.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.core import TyperGroup
 
 from greenft.errors import GreenftWarning, UserError
 from greenft.signals import command_process
+
+try:  # Typer 0.2x parses with its own copy of Click; older Typer with the click package
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_errors  # type: ignore[no-redef]
 
 HELP_MARKUP: None = None
 """Help texts are shown as written, never parsed as rich markup: option help such as ``wandb:E/P[/SWEEP]`` made
 ``--help`` crash with a MarkupError. Every Typer group is built by :func:`command_group` with this setting."""
 
 
-def command_group(help: str, cls: type[typer.Typer] = typer.Typer, **options: Any) -> typer.Typer:
+@contextmanager
+def _usage_errors_as_one_line() -> Iterator[None]:
+    """Click's usage errors as :func:`fail`'s one line (click prints usage, a hint and ``Error:`` on three).
+
+    A group's ``no_args_is_help`` is not an error the user made a typo in: its help is printed as before.
+    """
+    try:
+        yield
+    except click_errors.NoArgsIsHelpError:
+        raise
+    except click_errors.ClickException as err:
+        ctx = getattr(err, "ctx", None)
+        where = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
+        fail(err.format_message().rstrip(".") + where)
+
+
+class OneLineErrorGroup(TyperGroup):
+    """Every ``greenft`` group: parses the command line through :func:`_usage_errors_as_one_line`.
+
+    The top group's :meth:`make_context` parses ``greenft``'s own options; its :meth:`invoke` resolves and
+    parses the subcommand (and the subgroups theirs), so both are wrapped.
+    """
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        with _usage_errors_as_one_line():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _usage_errors_as_one_line():
+            return super().invoke(ctx)
+
+
+def command_group(help: str, typer_class: type[typer.Typer] = typer.Typer, **options: Any) -> typer.Typer:
     """A ``greenft`` command group: the one place where Typer's settings shared by every group live."""
-    return cls(help=help, no_args_is_help=True, rich_markup_mode=HELP_MARKUP, **options)
+    return typer_class(help=help, no_args_is_help=True, rich_markup_mode=HELP_MARKUP, cls=OneLineErrorGroup, **options)
 
 
 class GreenftApp(typer.Typer):
@@ -40,7 +81,7 @@ class GreenftApp(typer.Typer):
 
 app = command_group(
     "greenft: fine-tune molecular property predictors, measure CO2 per epoch, stop with AN-GES.",
-    cls=GreenftApp,
+    typer_class=GreenftApp,
     add_completion=False,
 )
 console = Console()
@@ -50,12 +91,22 @@ USER_ERRORS: tuple[type[Exception], ...] = (UserError,)
 :class:`~greenft.errors.UserError`, in the layer that raises it, so this tuple never needs editing."""
 
 
+def one_line(message: str) -> str:
+    """``message`` on one line: a message listing several problems on indented lines (a pydantic validation)
+    keeps them all, joined with ``; `` (after its heading's colon, a space)."""
+    parts = [line.strip() for line in message.splitlines() if line.strip()]
+    out = parts[0] if parts else ""
+    for part in parts[1:]:
+        out += (" " if out.endswith(":") else "; ") + part
+    return out
+
+
 def fail(err: BaseException | str, code: int = 2) -> NoReturn:
-    """Print ``error: <message>`` and exit with ``code``: 2 (a user error) unless told otherwise, e.g. 1 for a run
-    greenft cannot stand behind. The message is printed as plain text: it quotes user input and names such as
-    ``greenft[postgres]`` or an IPv6 host ``[::1]`` that rich markup would swallow."""
+    """Print ``error: <message>`` on one line and exit with ``code``: 2 (a user error) unless told otherwise, e.g. 1
+    for a run greenft cannot stand behind. The message is printed as plain text: it quotes user input and names
+    such as ``greenft[postgres]`` or an IPv6 host ``[::1]`` that rich markup would swallow."""
     console.print("[bold red]error:[/] ", end="")
-    console.print(str(err), markup=False, highlight=False, soft_wrap=True)
+    console.print(one_line(str(err)), markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code=code)
 
 

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from greenft.cli.app import app, command_group, console, fail
-from greenft.models import CheckpointError
-from greenft.models.published import CHECKPOINT_FORMATS, LoadReport, inspect_checkpoint
+from greenft.models.config import CHECKPOINT_FORMATS
+from greenft.models.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from greenft.models.published import LoadReport
 
 checkpoint_app = command_group("Pretrained encoder checkpoints.")
 app.add_typer(checkpoint_app, name="checkpoint")
@@ -72,6 +75,10 @@ def inspect(
 ) -> None:
     """Format, architecture, parameters, and whether the encoder loads with no missing or unexpected keys."""
     try:
+        if not path.exists():  # told before torch is imported; the reader says the same of a missing file
+            raise CheckpointError(f"checkpoint not found: {path}")
+        from greenft.models.published import inspect_checkpoint
+
         report = inspect_checkpoint(path, fmt)
     except CheckpointError as err:
         fail(err)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import BaseModel, Field
@@ -18,11 +18,11 @@ from rich.table import Table
 
 from greenft.cli.app import USER_ERRORS, app, command_group, console, fail, warn
 from greenft.cli.listing import ListFormat, print_rows
-from greenft.data import BUILTIN_DATASETS, DatasetFileError, MissingDataPackageError, get_dataset_spec, load_molecules
-from greenft.data.describe import DatasetSummary, summarise_dataset
-from greenft.data.loading import count_rows, resolve_paths, user_dataset_spec
-from greenft.data.registry import DatasetSpec, Metric, TaskType
-from greenft.data.splits import SplitKind
+from greenft.data.registry import BUILTIN_DATASETS, DatasetSpec, Metric, SplitKind, TaskType, get_dataset_spec
+from greenft.data.sources import MissingDataPackageError
+
+if TYPE_CHECKING:
+    from greenft.data.describe import DatasetSummary
 
 datasets_app = command_group("The built-in datasets.")
 app.add_typer(datasets_app, name="datasets")
@@ -45,6 +45,9 @@ class DatasetListing(BaseModel):
 
 def _listing(spec: DatasetSpec) -> DatasetListing:
     """A cheap row count, or how to install the package that holds the file."""
+    from greenft.data.loading import count_rows  # pandas, RDKit: only once the command runs
+    from greenft.data.tables import DatasetFileError
+
     try:
         rows: int | None = count_rows(spec)
     except (MissingDataPackageError, DatasetFileError):
@@ -121,6 +124,11 @@ def datasets_show(
 ) -> None:
     """Invalid SMILES, label balance or value range, scaffold count and split sizes of one dataset."""
     try:
+        if data_file is None and name is not None:
+            get_dataset_spec(name)  # an unknown name is told before pandas and RDKit are imported
+        from greenft.data.loading import load_molecules, resolve_paths, user_dataset_spec
+        from greenft.data.tables import DatasetFileError
+
         if data_file is not None:
             if smiles_column is None or not target_column:
                 raise DatasetFileError(f"{data_file}: give --smiles-column and at least one --target-column")
@@ -129,6 +137,8 @@ def datasets_show(
             spec = get_dataset_spec(name)
         else:
             raise DatasetFileError("give a dataset NAME (greenft datasets list) or --data-file")
+        from greenft.data.describe import summarise_dataset
+
         molecules = load_molecules(spec)
         summary = summarise_dataset(molecules, [str(p) for p in resolve_paths(spec)], seed=seed)
     except USER_ERRORS as err:

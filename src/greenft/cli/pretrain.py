@@ -22,7 +22,8 @@ from rich.progress import (
 )
 
 from greenft.cli.app import USER_ERRORS, app, console, fail
-from greenft.pretrain.recipes import RECIPES, Preset
+from greenft.io import ensure_writable_directory, output_errors
+from greenft.pretrain.recipes import RECIPES, Preset, get_recipe, make_settings
 from greenft.tracking.config import Meter
 
 
@@ -52,8 +53,6 @@ def pretrain(
     meter: Annotated[Meter | None, typer.Option(help="codecarbon (default), or wallclock (time only)")] = None,
 ) -> None:
     """Pretrain a model on the offline MOSES corpus (labelled datasets' molecules excluded) and save a checkpoint."""
-    from greenft.pretrain.runner import PretrainInterrupted, PretrainProgress, PretrainStart, plan_run, run_pretraining
-
     overrides: dict[str, Any] = {
         "corpus_size": corpus_size,
         "epochs": epochs,
@@ -72,7 +71,16 @@ def pretrain(
         "meter": meter,
     }
     try:
+        recipe = get_recipe(name)  # a wrong name or value is told before torch is imported
+        if not resume:
+            make_settings(recipe, preset, **overrides)
+    except USER_ERRORS as err:
+        fail(err)
+    from greenft.pretrain.runner import PretrainInterrupted, PretrainProgress, PretrainStart, plan_run, run_pretraining
+
+    try:
         plan = plan_run(name, out, resume=resume, overwrite=overwrite, preset=preset, overrides=overrides)
+        ensure_writable_directory(plan.run_dir, "pretraining run folder (--out)")  # before the corpus and model
     except USER_ERRORS as err:
         fail(err)
     progress = Progress(
@@ -113,7 +121,8 @@ def pretrain(
 
     console.print(f"preparing corpus and model for {name} (the first run samples and caches the corpus)...")
     try:
-        result = run_pretraining(plan, on_start=on_start, on_progress=on_progress)
+        with output_errors(plan.run_dir, disk_only=True):  # a disk that fills up mid-run: one line, state kept
+            result = run_pretraining(plan, on_start=on_start, on_progress=on_progress)
     except PretrainInterrupted as stop:
         progress.stop()
         where = "" if out is None else f" --out {out}"

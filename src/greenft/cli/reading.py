@@ -21,10 +21,13 @@ def reading_progress() -> Progress:
 
 def read_with_progress(source: str, tags: list[str] | None, cache_dir: Path | None, use_cache: bool) -> list[RunRecord]:
     """Read runs with a rich progress bar; a :class:`SourceError` ends the command with exit code 2."""
+    from greenft.agents.run_log import WandbSettingsError, check_wandb_environment
     from greenft.analysis.reader import SourceError, parse_source, read_runs
 
     try:
         src = parse_source(source, tags or ())
+        if src.kind == "wandb":
+            check_wandb_environment()  # wandb.Api reads WANDB_MODE too: a bad value is one line, not pydantic's
         with reading_progress() as progress:
             task = progress.add_task(f"reading runs from {src.describe()}", total=None)
 
@@ -32,7 +35,7 @@ def read_with_progress(source: str, tags: list[str] | None, cache_dir: Path | No
                 progress.update(task, completed=done, total=total)
 
             records = read_runs(src, cache_dir=cache_dir, use_cache=use_cache, progress=on_progress)
-    except SourceError as err:
+    except (SourceError, WandbSettingsError) as err:
         fail(err)
     show_notes(records)
     return list(records)

@@ -19,8 +19,10 @@ from typing import Annotated, Any
 import typer
 
 from greenft.agents.config import TrialConfig, WandbMode, load_trial_config
+from greenft.agents.preflight import check_before_heavy_work
 from greenft.cli.app import USER_ERRORS, app, command_group, console, fail, progress_bar
 from greenft.errors import RunFailedError
+from greenft.io import output_error
 from greenft.schema import Point, point_key
 from greenft.schema.summary import AT_EMISSIONS, AT_EPOCH, AT_VAL, METRIC, STOP_REASON
 from greenft.signals import sigterm_as_interrupt
@@ -59,7 +61,7 @@ def run(
     workers: Annotated[int, typer.Option(min=1, help="local worker processes running trials in parallel")] = 1,
     runs_dir: Annotated[Path, typer.Option(help="W&B run files and the sweep state go here")] = Path("runs"),
     wandb_mode: Annotated[WandbMode, typer.Option(help="W&B mode of the trials")] = "offline",
-    threads: Annotated[int | None, typer.Option(help="torch threads per trial (default: cores / workers)")] = None,
+    threads: Annotated[int | None, typer.Option(help="torch threads per trial (default: free cores / workers)")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="base trial config YAML under the sweep")] = None,
     retry_crashed: Annotated[bool, typer.Option(help="run crashed trials again (e.g. after a fix)")] = False,
     grace: Annotated[float, typer.Option(help="seconds running trials get to close their logs on stop")] = 120.0,
@@ -130,7 +132,10 @@ def status(
     from greenft.sweeps.controller import describe, read_state
 
     spec = _load(file)
-    state = read_state(spec, runs_dir)
+    try:
+        state = read_state(spec, runs_dir)
+    except USER_ERRORS as err:  # a damaged state file: one line naming it, and it is left as it is
+        fail(err)
     if state is None:
         console.print(f"sweep {spec.name} ({spec.sweep_id}) has not run under {runs_dir} yet")
         return
@@ -162,17 +167,23 @@ def create(
     entity: Annotated[str | None, typer.Option(help="W&B entity (default: your default entity)")] = None,
 ) -> None:
     """Register the sweep on your W&B server (needs `wandb login`) and print the agent and compose commands."""
+    from greenft.agents.run_log import check_wandb_environment
     from greenft.sweeps.agent import wandb_agent_command
 
     spec = _load(file)
     project = project or spec.raw.get("project") or "greenft"
     entity = entity or spec.raw.get("entity")
+    try:
+        check_wandb_environment()
+    except USER_ERRORS as err:
+        fail(err)
     import wandb
 
     try:
         sweep_id = wandb.sweep(sweep=spec.raw, project=project, entity=entity)
     except Exception as err:  # wandb raises several kinds (UsageError, CommError, ...): all mean "not created"
-        fail(f"could not create the sweep on W&B ({type(err).__name__}: {err}); run `wandb login` first?")
+        reason = " ".join(str(err).split())  # one line, whatever wandb wrapped into its message
+        fail(f"could not create the sweep on W&B ({type(err).__name__}: {reason}); run `wandb login` first?")
     if not sweep_id:
         fail("W&B did not return a sweep id (are you logged in? `wandb login`)")
     path = "/".join(part for part in (entity, project, sweep_id) if part)
@@ -201,15 +212,18 @@ def agent(
     This is the program a sweep file's `command` runs under `wandb agent`: exact values come from
     $WANDB_SWEEP_PARAM_PATH when the agent set it. SIGTERM/Ctrl-C preempt the trial (exit 130).
     """
-    from greenft.agents.trial import EpochRecord, TrialContext, run_trial
+    from greenft.agents.run_log import check_run_outputs
     from greenft.sweeps.agent import agent_trial, collect_params
 
     try:
         base = load_trial_config(config) if config else None
         params = collect_params(list(ctx.args), params_file, os.environ)
         trial_config, metadata = agent_trial(params, os.environ, base)
+        check_before_heavy_work(trial_config)
+        check_run_outputs(trial_config.logging)  # before the data and the model: the run must have a home
     except USER_ERRORS as err:
         fail(err)
+    from greenft.agents.trial import EpochRecord, TrialContext, run_trial  # torch: once the parameters are valid
 
     def on_start(context: TrialContext) -> None:
         console.print(f"greenft agent: {context.run_path} ({context.live_label}, params {params})", soft_wrap=True)
@@ -234,5 +248,9 @@ def agent(
         fail(err)
     except RunFailedError as err:  # the run is recorded failed (W&B exit code 1): not a finished trial
         fail(err, code=1)
+    except OSError as err:
+        if (full := output_error(err, trial_config.logging.runs_dir, disk_only=True)) is None:
+            raise
+        fail(full)
     s = result.summary
     console.print(f"done: {s.get(STOP_REASON)} (stop epoch {result.stop_epoch}); run {result.run_path}", soft_wrap=True)

@@ -17,8 +17,11 @@ from rich.table import Table
 
 from greenft.agents.config import TrialConfig, load_trial_config
 from greenft.agents.overrides import Override, apply_overrides, overrides, parse_assignments, value_type
+from greenft.agents.preflight import check_before_heavy_work
+from greenft.agents.run_log import check_run_outputs
 from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar, warn
 from greenft.errors import RunFailedError
+from greenft.io import output_error
 from greenft.schema import EPOCHS_FILE, Mode, Point, point_key, shadow_key, shadow_stop_epochs
 from greenft.schema.summary import (
     AT_EMISSIONS,
@@ -88,6 +91,8 @@ def train(
         base = load_trial_config(config_file) if config_file else None
         values = {**_values(flags), **parse_assignments(assignments or [])}
         config = apply_overrides(base, values, str(config_file or "command line"))
+        check_before_heavy_work(config)  # before the trial imports torch: a wrong name is told in a second
+        check_run_outputs(config.logging)  # before any data or model is loaded: the run must have a home
     except USER_ERRORS as err:
         fail(err)
     _run_with_display(config)
@@ -184,6 +189,8 @@ def _run_with_display(config: TrialConfig) -> None:
             fail(err)
         if isinstance(err, RunFailedError):  # exit 1: the run is recorded failed, its earlier epochs kept
             fail(f"{err}; run recorded as failed: {state['ctx'].run_path}", code=1)
+        if (full := output_error(err, config.logging.runs_dir, disk_only=True)) is not None:
+            fail(full)  # e.g. the emissions tracker's file on a full disk: one line, the epochs logged are kept
         raise
     progress.stop()
     try:

@@ -19,6 +19,7 @@ from greenft.analysis.tuning import DEFAULT_STUDY, SearchSpace, TuneResult
 from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar, warn
 from greenft.cli.reading import read_with_progress
 from greenft.errors import RunFailedError
+from greenft.io import ensure_writable_directory, output_error, write_files_into
 
 Sampler = Literal["nsga2", "tpe", "random"]
 MetricSplit = Literal["val", "test"]
@@ -78,6 +79,7 @@ def tune(
     seeds: Annotated[str, typer.Option(help="--live: comma-separated seeds trained per trial")] = "0",
 ) -> None:
     """Multi-objective AN-GES tuning (minimise emissions, maximise retained metric); writes the best configs."""
+    from greenft.agents.run_log import check_wandb_environment
     from greenft.analysis.tuning import check_storage, tune_by_replay, write_tuning_outputs
 
     a_low, a_high = _range(alpha_range, "alpha-range")
@@ -92,8 +94,10 @@ def tune(
     datasets: list[str] = []
     seed_list: list[int] = []
     try:
+        ensure_writable_directory(out, "tune output folder (--out)")  # before any run is read or trial run
         check_storage(storage, out)  # a wrong URL or password fails now, not after reading every run
         if live:
+            check_wandb_environment()  # live trials start W&B runs: a bad WANDB_MODE fails now, not per trial
             result, seed_list = _live(config, seeds, out, trials, storage, study_name, sampler, seed, space, progress)
         else:
             if source is None:
@@ -126,11 +130,20 @@ def tune(
                     metric_split=metric_split,
                     progress=lambda done, total: progress.update(task, completed=done),
                 )
+        # staged: a full disk leaves each output file of an earlier call whole, never half a YAML
+        files = write_files_into(
+            out,
+            lambda staging: write_tuning_outputs(result, staging, datasets=datasets, seeds=seed_list),
+            "tune output folder (--out)",
+        )
     except USER_ERRORS as err:
         fail(err)
     except RunFailedError as err:  # a live trial's loss or metric became NaN/inf: that run is recorded failed
         fail(err, code=1)
-    files = write_tuning_outputs(result, out, datasets=datasets, seeds=seed_list)
+    except OSError as err:  # the disk filled while tuning (the journal): one line; the journal keeps whole lines
+        if (full := output_error(err, out, disk_only=True)) is None:
+            raise
+        fail(full)
     _print_result(result)
     for warning in result.warnings:  # also in tune_report.md and best_configs.yaml
         warn(warning)
@@ -169,9 +182,11 @@ def _live(
     progress: Progress,
 ) -> tuple[TuneResult, list[int]]:
     from greenft.agents.config import TrialConfig, load_trial_config
+    from greenft.agents.run_log import check_run_outputs
     from greenft.analysis.tuning import tune_live
 
     base = load_trial_config(config) if config is not None else TrialConfig()
+    check_run_outputs(base.logging)  # every live trial is a run: its folder must take files before the first
     try:
         seed_list = [int(s) for s in seeds.split(",") if s.strip()]
     except ValueError:

@@ -38,7 +38,7 @@ from greenft.data.rdkit_quiet import rdkit_quiet
 from greenft.data.registry import BUILTIN_DATASETS, DatasetSpec
 from greenft.data.sources import MissingDataPackageError, package_data_dir
 from greenft.errors import UserError
-from greenft.io import atomic_write_text
+from greenft.io import atomic_write_text, write_cache_entry
 
 MOSES_PACKAGE = "moses"
 MOSES_INSTALL_HINT = "pip install --no-deps molsets"
@@ -173,7 +173,7 @@ def dataset_exclusion_set(specs: Sequence[DatasetSpec], cache_dir: Path | None =
     for spec in specs:
         for text in load_molecules(spec).smiles:
             keys |= exclusion_keys(text)
-    atomic_write_text(path, json.dumps(sorted(keys)))
+    write_cache_entry(path, lambda target: atomic_write_text(target, json.dumps(sorted(keys))))
     return keys
 
 
@@ -270,5 +270,5 @@ def load_corpus(
         "invalid_candidates": corpus.invalid_candidates,
         "digest": corpus.digest,
     }
-    atomic_write_text(cached, json.dumps(payload))
+    write_cache_entry(cached, lambda target: atomic_write_text(target, json.dumps(payload)))
     return corpus

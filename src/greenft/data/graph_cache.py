@@ -1,7 +1,8 @@
 """Featurised graphs cached on disk, keyed by content, so a sweep does not featurise the same set again.
 
 The cache stores plain concatenated tensors (no pickled Python objects), loads with ``weights_only=True``,
-and is written atomically (temporary file then rename), so a crash never leaves a half-written entry.
+and is written atomically (temporary file then rename), so a crash never leaves a half-written entry; a cache
+folder that cannot be written (read-only, full) costs a warning and the time to featurise again, not the run.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from torch_geometric.data import Data
 
 from greenft.data.featurize import HU2020, Featurizer
 from greenft.data.rdkit_quiet import rdkit_quiet
-from greenft.io import atomic_save, cache_root
+from greenft.io import atomic_save, cache_root, write_cache_entry
 
 
 def default_cache_dir() -> Path:
@@ -81,5 +82,5 @@ def featurise(
             graph = featurizer.smiles_to_graph(text)
             graph.y = y[index : index + 1]
             graphs.append(graph)
-    atomic_save(path, lambda handle: torch.save(_pack(graphs), handle))
+    write_cache_entry(path, lambda target: atomic_save(target, lambda handle: torch.save(_pack(graphs), handle)))
     return graphs

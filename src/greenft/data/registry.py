@@ -39,6 +39,15 @@ class Metric(StrEnum):
         return TaskType.CLASSIFICATION if self is Metric.ROC_AUC else TaskType.REGRESSION
 
 
+class SplitKind(StrEnum):
+    """How :mod:`greenft.data.splits` splits a dataset. Here, beside the other names a trial config validates,
+    rather than beside the splitter: the config (and so ``greenft --help``) must not import RDKit and NumPy."""
+
+    SCAFFOLD = "scaffold"  # deterministic: scaffold sets by size (ties: later first index first), largest to train
+    RANDOM_SCAFFOLD = "random_scaffold"  # scaffold sets in a seeded random order
+    RANDOM = "random"  # molecules in a seeded random order
+
+
 class DatasetSpec(BaseModel):
     """Everything needed to read one labelled molecule table."""
 

@@ -8,19 +8,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 from rdkit import Chem
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
 from greenft.data.rdkit_quiet import rdkit_quiet
-
-
-class SplitKind(StrEnum):
-    SCAFFOLD = "scaffold"  # deterministic: scaffold sets by size (ties: later first index first), largest to train
-    RANDOM_SCAFFOLD = "random_scaffold"  # scaffold sets in a seeded random order
-    RANDOM = "random"  # molecules in a seeded random order
+from greenft.data.registry import SplitKind as SplitKind  # defined beside TaskType; re-exported where it was
 
 
 @dataclass(frozen=True)

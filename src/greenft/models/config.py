@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 CheckpointFormat = Literal["auto", "greenft", "hu2020", "molclr"]
 """How a graph checkpoint is read: detected from its keys and shapes, or given (see greenft.models.published)."""
+
+CHECKPOINT_FORMATS: tuple[str, ...] = get_args(CheckpointFormat)
+"""The values of :data:`CheckpointFormat`, here beside it (not in the torch-bound reader) for ``--help``."""
+
+TokenizerKind = Literal["smiles", "selfies"]
+"""A sequence model's tokens (see greenft.models.sequence.tokenizers); here, apart from the tokenizers' torch,
+RDKit and SELFIES imports, because the pretraining recipes validate it when ``greenft pretrain`` starts."""
 
 
 class EncoderSize(BaseModel):

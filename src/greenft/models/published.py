@@ -34,21 +34,19 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import torch
 
 from greenft.data.featurize import NUM_ATOM_TYPES, NUM_BOND_TYPES
 from greenft.data.featurize_molclr import MOLCLR_NUM_ATOM_TYPES, MOLCLR_NUM_BOND_TYPES
 from greenft.models.base import count_parameters
-from greenft.models.config import CheckpointFormat
+from greenft.models.config import CHECKPOINT_FORMATS, CheckpointFormat
 from greenft.models.errors import CheckpointError
 from greenft.models.graph_encoder import GraphEncoder
 from greenft.models.graph_layouts import LAYOUT_BY_MODEL, LAYOUTS, EncoderLayout
 from greenft.models.greenft_format import GREENFT_FORMAT, GREENFT_FORMAT_VERSION
 from greenft.models.torch_io import load_torch_file
-
-CHECKPOINT_FORMATS: tuple[str, ...] = get_args(CheckpointFormat)
 
 _HEAD_PREFIXES: dict[str, tuple[str, ...]] = {
     "hu2020": ("graph_pred_linear.", "pool."),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from greenft.errors import UserError
 from greenft.models.base import BuiltModel, ModelFamily
 from greenft.models.config import ModelConfig
 from greenft.models.graph_family import graph_families
+from greenft.models.names import HUB_PREFIX as HUB_PREFIX  # re-exported: they were defined here
+from greenft.models.names import UnknownModelError as UnknownModelError
+from greenft.models.names import unknown_model
 from greenft.models.pretrained_graph import PretrainedGraphFamily
 from greenft.models.sequence.family import HubTransformerFamily, SequenceTransformerFamily
 
@@ -25,16 +27,10 @@ for _kind in ("smiles", "selfies"):
     register_family(SequenceTransformerFamily(f"{_kind}-mlm", _kind, pretrained=True))
 register_family(PretrainedGraphFamily("gin-contrastive", MODEL_FAMILIES["gin"], "MolCLR-style NT-Xent"))
 register_family(PretrainedGraphFamily("gcn-contrastive", MODEL_FAMILIES["gcn"], "MolCLR-style NT-Xent"))
-HUB_PREFIX = "hub:"  # hub:<name or directory>: any transformers checkpoint, made on demand
 
 
 def known_models() -> list[str]:
     return [*sorted(MODEL_FAMILIES), f"{HUB_PREFIX}<name>"]
-
-
-class UnknownModelError(UserError, KeyError):
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 def get_family(name: str) -> ModelFamily:
@@ -43,7 +39,7 @@ def get_family(name: str) -> ModelFamily:
     try:
         return MODEL_FAMILIES[name]
     except KeyError:
-        raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(known_models())}") from None
+        raise unknown_model(name, MODEL_FAMILIES) from None
 
 
 def build_model(config: ModelConfig, num_tasks: int) -> BuiltModel:

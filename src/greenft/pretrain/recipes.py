@@ -26,8 +26,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import ConfigDict, Field, ValidationError
 
 from greenft.errors import UserError
-from greenft.models.config import EncoderSize
-from greenft.models.sequence.tokenizers import TokenizerKind
+from greenft.models.config import EncoderSize, TokenizerKind
 from greenft.tracking.config import TrackingConfig
 
 

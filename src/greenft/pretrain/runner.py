@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from greenft.agents.threads import apply_threads, choose_threads
 from greenft.data.corpus import Corpus, load_corpus
 from greenft.io import atomic_save
 from greenft.models.checkpoint_paths import CHECKPOINT_SUBDIR, default_run_dir, directory_bytes
@@ -325,8 +326,7 @@ def run_pretraining(
     ``stop_after`` ends the session after that many steps as if Ctrl-C had been pressed (tests, time boxes).
     """
     recipe, settings, run_dir = plan.recipe, plan.settings, plan.run_dir
-    if settings.threads is not None:
-        torch.set_num_threads(settings.threads)
+    apply_threads(choose_threads(settings.threads))  # the same default as a trial's: the cores actually free
     if corpus is None:
         corpus = load_corpus(settings.corpus_size, settings.corpus_seed, settings.corpus_file, cache_dir=cache_dir)
     fingerprint = _fingerprint(recipe, settings, corpus.digest)

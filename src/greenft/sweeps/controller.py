@@ -35,6 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from greenft.agents.config import ConfigError, TrialConfig
+from greenft.agents.run_log import RUNS_FOLDER, WandbSettingsError, WandbUnavailableError, check_wandb_environment
+from greenft.agents.threads import free_cores, load_1min, usable_cores
+from greenft.io import OutputError, ensure_writable_directory, output_errors
 from greenft.schema import Point, point_key
 from greenft.schema.codec import tidy
 from greenft.schema.summary import AT_EMISSIONS, AT_EPOCH, AT_VAL, METRIC, STOP_EXTERNAL, STOP_REASON, TOTAL_EPOCHS
@@ -46,6 +49,7 @@ from greenft.sweeps.state import (
     Attempt,
     StateStore,
     SweepState,
+    SweepStoppedError,
     TrialRecord,
     TrialStatus,
     jsonable,
@@ -55,6 +59,17 @@ from greenft.sweeps.state import (
 from greenft.sweeps.worker import LineReader
 
 Report = Callable[[str], None]
+
+STOPS_THE_SWEEP: tuple[str, ...] = tuple(
+    cls.__name__ for cls in (OutputError, WandbUnavailableError, WandbSettingsError)
+)
+"""Errors a trial reports (as ``"<class name>: <message>"``, the worker's form) that every later trial would meet
+too: a runs folder that is full or cannot be written, W&B that cannot start. The sweep stops with the error as its
+one line and the trial is queued again (preempted), instead of crashing trial after trial and counting them."""
+
+
+class _Stop(Exception):
+    """Internal: leave the main loop because :attr:`SweepController.failure` is set."""
 
 
 @dataclass(frozen=True)
@@ -93,14 +108,6 @@ class SweepOutcome:
     state_path: Path
     interrupted: bool
     ran: int
-
-
-def _usable_cores() -> int:
-    """Cores this process may run on (a container's or taskset's share, not the host's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def seed_for(sweep_id: str, trial: int) -> int:
@@ -205,6 +212,8 @@ class SweepController:
         self.exhausted = False
         self.ran = 0
         self.deaths = 0
+        self.failure: SweepStoppedError | None = None
+        """Why the sweep must stop (set once, by a state that cannot be saved or a trial's environment error)."""
         self.base = self._base_config()
 
     # ------------------------------------------------------------------------------------------ setup
@@ -223,7 +232,8 @@ class SweepController:
         if self.options.threads is not None:
             base["threads"] = self.options.threads
         elif base.get("threads") is None:
-            base["threads"] = max(1, _usable_cores() // max(1, self.options.workers))
+            # the cores free now, shared by the workers (the default a single trial uses: greenft.agents.threads)
+            base["threads"] = max(1, free_cores(usable_cores(), load_1min()) // max(1, self.options.workers))
         return TrialConfig.model_validate(base)
 
     def _load_state(self) -> SweepState:
@@ -256,11 +266,26 @@ class SweepController:
         return self.state
 
     def _save(self) -> None:
-        """Write the state, then tell the progress hook: every change a user should see passes through here."""
-        self.store.save(self._state)
+        """Write the state, then tell the progress hook: every change a user should see passes through here.
+
+        A state that cannot be written (a full disk) does not raise here, in the middle of bookkeeping: the file
+        keeps its last good version (atomic writes), :attr:`failure` is set, and the main loop stops the sweep
+        as it stops on Ctrl-C, so the trials running now are closed and queued again for the resume."""
+        try:
+            self.store.save(self._state)
+        except OutputError as err:
+            self._stop_for(
+                f"{err}; the sweep stopped and {self.store.path.name} keeps its last saved state: free space and "
+                "run the same command again to resume"
+            )
+            return
         if self.progress is not None:
             running = tuple(self._state.by_index(w.trial).trial_id for w in self.workers if w.trial is not None)
             self.progress(SweepProgress(self._done(), self.target, running))
+
+    def _stop_for(self, message: str) -> None:
+        if self.failure is None:
+            self.failure = SweepStoppedError(message)
 
     def _in_flight(self) -> int:
         return sum(1 for w in self.workers if w.trial is not None)
@@ -353,6 +378,11 @@ class SweepController:
         trial.history = []
         worker.trial = trial.index
         self._save()
+        if self.failure is not None:  # the state could not record the start: run nothing it does not know of
+            worker.trial = None
+            trial.status = "preempted"
+            trial.attempts.pop()
+            return
         metadata = {
             "id": self.spec.sweep_id,
             "name": self.spec.name,
@@ -445,6 +475,13 @@ class SweepController:
                 status = reported
             else:
                 error = f"worker reported status {reported!r}: {error}"
+            kind_name, _, message = str(error or "").partition(": ")
+            if status == "crashed" and kind_name in STOPS_THE_SWEEP:
+                status = "preempted"  # not the trial's fault: it runs again once the cause is fixed
+                self._stop_for(
+                    f"trial {trial.trial_id} could not run: {message}; the sweep stopped (the trial runs again "
+                    "when the same command is run again)"
+                )
             self._finish(trial, status, event.get("summary"), error, event.get("seconds"))
 
     def _early_terminate(self) -> None:
@@ -497,6 +534,8 @@ class SweepController:
 
     def _loop(self) -> None:
         while True:
+            if self.failure is not None:
+                raise _Stop
             for worker in self.workers:
                 if worker.ready and worker.trial is None:
                     trial = self._take_work()
@@ -562,17 +601,30 @@ class SweepController:
         self._finish(trial, "preempted", error=why)
 
     def run(self) -> SweepOutcome:
-        """Run (or resume) the sweep until its target; Ctrl-C / SIGTERM stop it cleanly (``interrupted``)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        """Run (or resume) the sweep until its target; Ctrl-C / SIGTERM stop it cleanly (``interrupted``).
+
+        Before anything starts, the runs folder must take a file and the W&B environment must be one wandb
+        accepts (one-line errors). A cause that would fail every trial (see :data:`STOPS_THE_SWEEP`, a state file
+        that cannot be saved) stops the sweep like Ctrl-C and is raised, once everything is closed, as
+        :class:`SweepStoppedError`."""
+        ensure_writable_directory(self.options.runs_dir, RUNS_FOLDER)
+        if self.options.wandb_mode != "disabled":
+            check_wandb_environment()
+        with output_errors(self.directory, "sweep folder"):
+            self.directory.mkdir(parents=True, exist_ok=True)
         interrupted = False
         with self.store.locked(), sigterm_as_interrupt(KeyboardInterrupt):
             self.state = self._load_state()
             self._save()
+            if self.failure is not None:
+                raise self.failure
             self.report(self._opening_line())
             try:
                 self._loop()
             except KeyboardInterrupt:
                 interrupted = True
+                self._drain()
+            except _Stop:
                 self._drain()
             finally:
                 for worker in list(self.workers):
@@ -586,6 +638,8 @@ class SweepController:
                 self.workers.clear()
                 self.selector.close()
                 self._save()
+        if self.failure is not None:
+            raise self.failure
         return SweepOutcome(self._state, self.store.path, interrupted, self.ran)
 
     def _opening_line(self) -> str:

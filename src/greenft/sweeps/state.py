@@ -23,10 +23,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from greenft.errors import UserError
-from greenft.io import atomic_write_text
+from greenft.io import atomic_write_text, output_errors
 
 TrialStatus = Literal["pending", "running", "finished", "crashed", "preempted"]
 DONE: tuple[TrialStatus, ...] = ("finished", "crashed")
@@ -115,6 +115,15 @@ class SweepStateError(UserError, ValueError):
     """A state file that cannot be read; the message names it and what to do."""
 
 
+class SweepStoppedError(UserError, RuntimeError):
+    """The sweep stopped for a cause every later trial would meet too (its state or runs cannot be written, W&B
+    cannot start); the state file keeps the last state saved, and the same command resumes."""
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
 def sweep_dir(runs_dir: Path, name: str, sweep_id: str) -> Path:
     safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
     return Path(runs_dir) / "sweeps" / f"{safe}-{sweep_id}"
@@ -132,12 +141,33 @@ class StateStore:
         return self.path.exists()
 
     def load(self) -> SweepState:
+        """The state, or :class:`SweepStateError` naming the file, what is wrong and what to do (one line).
+
+        A damaged file is never replaced here: it may be the only record of what a random or Bayesian sweep
+        proposed, so the user decides (move it away to start afresh, or restore a copy)."""
         try:
-            return SweepState.model_validate_json(self.path.read_text())
-        except (OSError, ValueError) as err:
-            raise SweepStateError(
-                f"{self.path}: unreadable sweep state ({err}); move it away to start the sweep afresh"
-            ) from None
+            text = self.path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise self._unusable(f"cannot read it: {_one_line(err)}") from None
+        if not text.strip():
+            raise self._unusable(f"empty file ({len(text.encode())} bytes)")
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise self._unusable(f"not complete JSON, truncated or damaged: {err}") from None
+        try:
+            return SweepState.model_validate(raw)
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "top level"
+            more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+            raise self._unusable(f"not a sweep state: {where}: {first['msg']}{more}") from None
+
+    def _unusable(self, problem: str) -> SweepStateError:
+        return SweepStateError(
+            f"{self.path}: unreadable sweep state ({problem}); left as it is: move it away to start the sweep "
+            "afresh (finished runs stay in the runs folder), or restore a good copy"
+        )
 
     def save(self, state: SweepState) -> None:
         state.updated_at = now()
@@ -151,8 +181,9 @@ class StateStore:
 
         ``flock`` locks die with their process, so a controller killed with SIGKILL never leaves a stale lock.
         """
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        with output_errors(self.lock_path, "sweep lock file"):
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -162,8 +193,9 @@ class StateStore:
                     f"sweep state {self.path} is in use by another controller (pid {holder}); "
                     "wait for it to end or stop it (Ctrl-C) first"
                 ) from None
-            os.ftruncate(fd, 0)
-            os.write(fd, str(os.getpid()).encode())
+            with contextlib.suppress(OSError):  # the pid only informs a second controller; the lock is the flock
+                os.ftruncate(fd, 0)
+                os.write(fd, str(os.getpid()).encode())
             yield
         finally:
             os.close(fd)

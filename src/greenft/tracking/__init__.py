@@ -1,7 +1,26 @@
-"""Measuring what training costs: CodeCarbon meters and the per-phase emissions ledger."""
+"""Measuring what training costs: CodeCarbon meters and the per-phase emissions ledger.
 
-from greenft.tracking.emissions import CodeCarbonMeter, EmissionMeter, EmissionTrackingError, WallClockMeter
-from greenft.tracking.ledger import EmissionReading, PhaseLedger
+Names are imported lazily, on first use, as in greenft.sweeps: `greenft --help` and a user error found before any
+work must not pay for the heavy modules (torch, RDKit, pandas) that only some of these names need.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from greenft.tracking.emissions import CodeCarbonMeter, EmissionMeter, EmissionTrackingError, WallClockMeter
+    from greenft.tracking.ledger import EmissionReading, PhaseLedger
+
+_EXPORTS = {
+    "CodeCarbonMeter": "greenft.tracking.emissions",
+    "EmissionMeter": "greenft.tracking.emissions",
+    "EmissionTrackingError": "greenft.tracking.emissions",
+    "WallClockMeter": "greenft.tracking.emissions",
+    "EmissionReading": "greenft.tracking.ledger",
+    "PhaseLedger": "greenft.tracking.ledger",
+}
 
 __all__ = [
     "CodeCarbonMeter",
@@ -11,3 +30,9 @@ __all__ = [
     "PhaseLedger",
     "WallClockMeter",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'greenft.tracking' has no attribute {name!r}")

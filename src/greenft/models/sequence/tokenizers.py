@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import selfies  # type: ignore[import-untyped]
 import torch
@@ -34,8 +34,8 @@ from rdkit import Chem
 from greenft.data.rdkit_quiet import rdkit_quiet
 from greenft.errors import UserError
 from greenft.io import atomic_write_text, read_json
+from greenft.models.config import TokenizerKind as TokenizerKind  # re-exported: it was defined here
 
-TokenizerKind = Literal["smiles", "selfies"]
 TOKENIZER_FORMAT = "greenft-tokenizer"
 TOKENIZER_VERSION = 1
 

@@ -1,0 +1,30 @@
+"""The mistakes a trial config can hold that are found without torch, checked before the trial imports it.
+
+Why: ``greenft train`` (and ``greenft agent``) import torch, PyTorch Geometric, RDKit and pandas before the
+trial reads its data, which takes seconds (tens on a busy machine); an unknown dataset or model name or a
+missing file would otherwise be reported only after that. These checks raise the same user errors, with the
+same messages, as the loaders that would find the mistake later, so only the waiting changes.
+"""
+
+from __future__ import annotations
+
+from greenft.agents.config import ConfigError, TrialConfig
+from greenft.data.registry import get_dataset_spec
+from greenft.models.errors import CheckpointError
+from greenft.models.names import check_model_name
+
+
+def check_before_heavy_work(config: TrialConfig) -> None:
+    """Raise a :class:`~greenft.errors.UserError` for an unknown dataset or model, or a file that does not exist.
+
+    A path that exists but cannot be used (a folder, an empty or unreadable file) is left to its loader, which
+    says what is wrong with it.
+    """
+    if config.data.file is None:
+        get_dataset_spec(config.data.dataset)
+    elif not config.data.file.exists():
+        raise ConfigError(f"dataset file not found: {config.data.file}")
+    check_model_name(config.model.name)
+    checkpoint = config.model.checkpoint
+    if checkpoint is not None and not checkpoint.exists():
+        raise CheckpointError(f"checkpoint not found: {checkpoint}")
