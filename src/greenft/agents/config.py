@@ -7,6 +7,7 @@ typo in a sweep fails in the first second of a trial rather than after an hour o
 from __future__ import annotations
 
 import difflib
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -14,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from greenft.data.registry import Metric, SplitKind, TaskType
-from greenft.errors import UserError
+from greenft.errors import GreenftWarning, UserError
 from greenft.io import read_yaml_mapping
 from greenft.models.config import ModelConfig
 from greenft.stopping import RULES, AnGesConfig, PatienceConfig, RuleConfig, StoppingConfig
@@ -44,17 +45,22 @@ class DataConfig(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
-        """A file and a built-in name, or a file's columns without a file, would be recorded but not used.
+        """A file's columns without a file would be recorded but never read: refused. A file beside a built-in
+        name trains on the file, so ``dataset: file`` is what is recorded (with a warning when a name was given).
 
-        Why refuse rather than pick one: the run config is what analysis groups runs by, and a run recorded as
-        ``dataset: b3db`` that trained on the user's file (or with ``target_columns`` that a built-in set never
-        read) is a silent wrong result. A file given without ``dataset`` means ``dataset: file``.
+        Why: the run config is what analysis groups runs by, and a run recorded as ``dataset: b3db`` that trained
+        on the user's file was a silent wrong result. A built-in name beside a file is not refused here because a
+        config is often a template that names a dataset with a file added later (the command line, where both
+        are typed at once, refuses it: :func:`greenft.agents.overrides.apply_overrides`).
         """
         if self.file is not None and self.dataset != "file":
             if "dataset" in self.model_fields_set:
-                raise ValueError(
-                    f"dataset = {self.dataset!r} and file = '{self.file}' name two datasets; give one "
-                    "(a file goes with dataset: file, or leave dataset out)"
+                warnings.warn(
+                    GreenftWarning(
+                        f"data.dataset = {self.dataset!r} not applied: data.file '{self.file}' is the dataset; the "
+                        "run config records dataset: file"
+                    ),
+                    stacklevel=2,
                 )
             self.dataset = "file"
         if self.file is None:

@@ -243,6 +243,10 @@ def apply_overrides(
         if stopping.get("rule", merged["stopping"]["rule"]) != merged["stopping"]["rule"]:
             merged["stopping"] = {}  # another rule's fields must not leak into this one
     data = nested.get("data")
+    if isinstance(data, dict) and data.get("file") is not None and data.get("dataset", "file") != "file":
+        raise ConfigError(
+            f"{source}: dataset = {data['dataset']!r} and data file = '{data['file']}' name two datasets; give one"
+        )
     if isinstance(data, dict) and data.get("file") is not None and "dataset" not in data:
         data["dataset"] = "file"
     if isinstance(data, dict) and data.get("dataset") not in (None, "file") and "file" not in data:
