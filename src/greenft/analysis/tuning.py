@@ -147,6 +147,32 @@ def _progress_callback(
     return callback
 
 
+def _reject_repeat(study: optuna.Study, fresh: FreshProposals, label: str) -> None:
+    """Inside an objective: raise :class:`RepeatedProposal` (a fresh config queued) for a config ``study``
+    already finished, by this worker or, once synced, by another."""
+    from optuna.trial import TrialState
+
+    fresh.learn(t.user_attrs.get("label") for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    fresh.check(label, lambda params, attrs: study.enqueue_trial(params, user_attrs=attrs))
+
+
+def _optimize_fresh(
+    study: optuna.Study,
+    objective: Callable[[optuna.Trial], tuple[float, float]],
+    n_trials: int,
+    callback: Callable[[optuna.Study, optuna.trial.FrozenTrial], None],
+) -> None:
+    """Run until ``callback`` (a :func:`_progress_callback`) stops the study after ``n_trials`` scored trials;
+    rejected repeats end FAILED and do not count, with :data:`MAX_ATTEMPTS_PER_TRIAL` as the bound."""
+    study.optimize(
+        objective,
+        n_trials=n_trials * MAX_ATTEMPTS_PER_TRIAL,
+        callbacks=[callback],
+        catch=(RepeatedProposal,),
+        gc_after_trial=False,
+    )
+
+
 def make_sampler(name: Literal["nsga2", "tpe", "random"], seed: int) -> optuna.samplers.BaseSampler:
     """A seeded multi-objective sampler: NSGA-II (fast, the default), multi-objective TPE, or random."""
     import optuna
@@ -421,8 +447,7 @@ def tune_by_replay(
     def objective(trial: optuna.Trial) -> tuple[float, float]:
         config = space.suggest(trial)
         label = rule_label(config)
-        fresh.learn(t.user_attrs.get("label") for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-        fresh.check(label, lambda params, attrs: study.enqueue_trial(params, user_attrs=attrs))
+        _reject_repeat(study, fresh, label)
         score = cache.get(label)
         if score is None:
             score = cache[label] = score_rule(curves, config)
@@ -447,13 +472,7 @@ def tune_by_replay(
     start = time.perf_counter()
     try:
         with storage_errors(where, "running trials"):
-            study.optimize(
-                objective,
-                n_trials=n_trials * MAX_ATTEMPTS_PER_TRIAL,
-                callbacks=[callback],
-                catch=(RepeatedProposal,),
-                gc_after_trial=False,
-            )
+            _optimize_fresh(study, objective, n_trials, callback)
     except BaseException:
         with suppress(StorageError):  # Ctrl-C or a failure: keep what finished, report the first error
             sync()
@@ -596,8 +615,7 @@ def tune_live(
 
     def objective(trial: optuna.Trial) -> tuple[float, float]:
         config = space.suggest(trial)
-        fresh.learn(t.user_attrs.get("label") for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-        fresh.check(rule_label(config), lambda params, attrs: study.enqueue_trial(params, user_attrs=attrs))
+        _reject_repeat(study, fresh, rule_label(config))
         emissions, vals, tests, epochs = [], [], [], []
         for s in seeds:
             trial_config = base.model_copy(update={"stopping": config, "seed": s, "mode": "live"})
@@ -618,13 +636,7 @@ def tune_live(
     callback = _progress_callback(progress, n_trials)
     start = time.perf_counter()
     with storage_errors(where, "running trials"):
-        study.optimize(
-            objective,
-            n_trials=n_trials * MAX_ATTEMPTS_PER_TRIAL,
-            callbacks=[callback],
-            catch=(RepeatedProposal,),
-            gc_after_trial=False,
-        )
+        _optimize_fresh(study, objective, n_trials, callback)
     result = TuneResult(
         mode="live",
         study_name=study_name,
