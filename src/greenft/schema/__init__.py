@@ -46,7 +46,14 @@ from greenft.schema.keys import (
     point_key,
     shadow_key,
 )
-from greenft.schema.summary import SummaryFacts, build_summary, hindsight_best, shadow_stop_epochs
+from greenft.schema.summary import (
+    Deploy,
+    SummaryFacts,
+    build_summary,
+    deployed_index,
+    hindsight_best,
+    shadow_stop_epochs,
+)
 
 __all__ = [
     "CODECARBON_FILE",
@@ -60,6 +67,7 @@ __all__ = [
     "SPLIT_FILE",
     "SUMMARY_FILE",
     "Decision",
+    "Deploy",
     "KeyInfo",
     "Mode",
     "Point",
@@ -68,6 +76,7 @@ __all__ = [
     "SummaryFacts",
     "build_summary",
     "decode_floats",
+    "deployed_index",
     "epoch_row",
     "files_dir_of",
     "find_key",

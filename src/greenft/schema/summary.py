@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from greenft.schema.columns import Column
@@ -52,9 +53,11 @@ __all__ = [
     "TOTAL_TEST_EVAL_EMISSIONS",
     "TOTAL_TEST_EVAL_ENERGY",
     "TOTAL_TIME",
+    "Deploy",
     "RuleView",
     "SummaryFacts",
     "build_summary",
+    "deployed_index",
     "hindsight_best",
     "shadow_stop_epochs",
     "summary_columns",
@@ -93,6 +96,36 @@ SHADOW_EMISSIONS = "shadow/{rule}/emissions_kg"
 
 BUDGET_REACHED = "epoch budget reached"
 NEVER_STOPPED = "never stopped"
+
+
+class Deploy(StrEnum):
+    """Which weights a run that ends at some epoch hands to its user.
+
+    ``best`` (the default): the best-validation epoch so far, an in-memory copy kept while training, so it costs
+    no extra CO2 and undoes the last noisy epochs a rule needed to notice the plateau. ``last``: the weights of
+    the epoch training ended at.
+    """
+
+    BEST = "best"
+    LAST = "last"
+
+
+def deployed_index(
+    values: Sequence[float], direction: MetricDirection, end_index: int, deploy: Deploy | str = Deploy.BEST
+) -> int:
+    """0-based index of the epoch whose weights are deployed when training ends at ``end_index`` (0-based).
+
+    The one definition of the deployed epoch: the trainer (which keeps those weights), the summary and the
+    analysis' replays all call it, so a replayed stop deploys exactly the epoch a live run would have. ``best``
+    looks only at ``values[: end_index + 1]`` (no future epoch); with no finite value there it falls back to
+    ``end_index``.
+    """
+    if not 0 <= end_index < len(values):
+        raise ValueError(f"end_index {end_index} is outside the {len(values)} values")
+    if Deploy(deploy) is Deploy.LAST:
+        return end_index
+    best = hindsight_best(values[: end_index + 1], direction)
+    return end_index if best is None else best
 
 
 def hindsight_best(values: Sequence[float], direction: MetricDirection) -> int | None:
