@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+QUICK_SWEEP = str(Path(__file__).resolve().parents[1] / "sweeps" / "quick.yaml")
+
 HEAVY = ("torch", "wandb", "torch_geometric", "rdkit", "pandas", "sklearn", "transformers", "codecarbon", "optuna")
 """Top-level packages none of which ``import greenft.cli`` may load."""
 
@@ -63,6 +65,7 @@ def _cli(args: list[str]) -> str:
         (["pretrain", "nope"], 2, "error: unknown pretraining recipe 'nope'"),
         (["checkpoint", "inspect", "absent.pth"], 2, "error: checkpoint not found: absent.pth"),
         (["datasets", "show", "nope"], 2, "error: unknown dataset 'nope'"),
+        (["sweep", "validate", QUICK_SWEEP], 0, "ok "),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, list) else None,
 )
@@ -91,3 +94,14 @@ def test_every_public_name_of_a_lazy_package_resolves(package: str) -> None:
         assert getattr(module, name) is not None, f"{package}.{name}"
     with pytest.raises(AttributeError, match="no attribute 'not_a_name'"):
         module.not_a_name  # noqa: B018  # the attribute access is what is tested
+
+
+def test_sweep_validate_names_an_unknown_model_without_the_heavy_stack(tmp_path: Path) -> None:
+    text = Path(QUICK_SWEEP).read_text(encoding="utf-8").replace("values: [gin, gcn]", "values: [gin, nope]")
+    sweep = tmp_path / "bad-model.yaml"
+    sweep.write_text(text, encoding="utf-8")
+    loaded, done = _loaded_after(_cli(["sweep", "validate", str(sweep)]), cwd=tmp_path)
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output
+    assert "unknown model 'nope'" in output, output
+    assert loaded == [], f"greenft sweep validate imported {loaded} before answering"

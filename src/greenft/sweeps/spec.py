@@ -199,11 +199,15 @@ def _combinations(values: dict[str, list[Any]]) -> Iterator[dict[str, Any]]:
 
 
 def _check_registries(config: TrialConfig) -> None:
-    """Model and dataset names exist (a TrialConfig only knows they are strings)."""
-    from greenft.data import get_dataset_spec
-    from greenft.models import get_family
+    """Model and dataset names exist (a TrialConfig only knows they are strings).
 
-    get_family(config.model.name)
+    The model name is checked against :mod:`greenft.models.names`, not the family registry, so validating a
+    sweep file does not import torch (seconds) just to read a name.
+    """
+    from greenft.data import get_dataset_spec
+    from greenft.models.names import check_model_name
+
+    check_model_name(config.model.name)
     if config.data.file is None:
         get_dataset_spec(config.data.dataset)
 
