@@ -207,6 +207,7 @@ def _print_summary(result: Any) -> None:
         table.add_column(column)
     for point, label in (
         (Point.STOP, "stop"),
+        (Point.DEPLOYED, "deployed"),
         (Point.BEST, "best val"),
         (Point.ORACLE, "oracle (best test)"),
         (Point.FULL, "full budget"),
