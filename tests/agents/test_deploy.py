@@ -18,9 +18,9 @@ from torch import nn
 
 from conftest import small_trial
 from greenft.agents import TrialConfig, run_trial
+from greenft.agents.config import ConfigError
 from greenft.agents.deploy import DEPLOYED_KEYS, DeployKeeper
 from greenft.agents.fit import TargetScaler, evaluate
-from greenft.agents.overrides import apply_overrides
 from greenft.agents.trial import EpochRecord, TrialContext, TrialResult, load_data
 from greenft.models import get_family
 from greenft.schema import (
@@ -37,6 +37,7 @@ from greenft.schema import (
 )
 from greenft.schema.summary import AT_EPOCH, AT_TEST, AT_VAL, SHADOW_DEPLOYED_EPOCH, SHADOW_DEPLOYED_TEST
 from greenft.stopping import MetricDirection
+from greenft.sweeps.params import trial_config_from_sweep
 
 METRIC = "rmse"
 ESOL: dict[str, Any] = {
@@ -166,22 +167,24 @@ def test_shadow_summary_names_what_each_rule_would_deploy(tmp_path: Path) -> Non
 # ------------------------------------------------------------------------------------------- interrupted
 
 
-def test_an_interrupted_run_saves_the_best_epoch_it_had(tmp_path: Path) -> None:
-    config = esol_trial(tmp_path)
-    seen: list[EpochRecord] = []
-
-    def interrupt_at_three(record: EpochRecord, context: TrialContext) -> None:
-        seen.append(record)
+@pytest.mark.parametrize(
+    ("error", "status"), [(KeyboardInterrupt, "interrupted"), (RuntimeError, "failed")], ids=["interrupt", "failure"]
+)
+def test_an_interrupted_or_failed_run_saves_the_best_epoch_it_had(
+    tmp_path: Path, error: type[BaseException], status: str
+) -> None:
+    def end_at_three(record: EpochRecord, context: TrialContext) -> None:
         if record.epoch == 3:
-            raise KeyboardInterrupt
+            raise error("ended by the test")
 
-    with pytest.raises(KeyboardInterrupt):
-        run_trial(config, on_epoch=interrupt_at_three)
+    with pytest.raises(error):
+        run_trial(esol_trial(tmp_path), on_epoch=end_at_three)
     (files_dir,) = {p.parent for p in (tmp_path / "runs").rglob(EPOCHS_FILE)}
-    rows = read_jsonl(files_dir / EPOCHS_FILE)
+    rows, summary = read_jsonl(files_dir / EPOCHS_FILE), read_summary(files_dir)
     assert [r["epoch"] for r in rows] == [1, 2, 3]
+    assert summary is not None and summary["status"] == status
     payload = torch.load(files_dir / DEPLOYED_MODEL_FILE, weights_only=True)
-    assert payload["epoch"] == best_val_epoch(rows, 3)
+    assert payload["epoch"] == summary[point_key(Point.DEPLOYED, AT_EPOCH)] == best_val_epoch(rows, 3)
     assert payload["test_metric"] == rows[payload["epoch"] - 1][f"test/{METRIC}"]
     assert not [p for p in files_dir.iterdir() if p.name.endswith(".tmp")]
 
@@ -206,8 +209,8 @@ def test_the_keeper_copies_the_weights_only_when_the_deployed_epoch_moves() -> N
     assert not torch.equal(keeper.state["weight"], model.weight)
 
 
-def test_deploy_is_a_flat_name_and_a_bad_value_names_the_field() -> None:
-    assert apply_overrides(None, {"deploy": "last"}, "sweep").deploy is Deploy.LAST
+def test_deploy_is_a_sweep_parameter_and_a_bad_value_names_the_field() -> None:
+    assert trial_config_from_sweep({"deploy": "last"}).deploy is Deploy.LAST
     assert TrialConfig().deploy is Deploy.BEST
-    with pytest.raises(ValueError, match=r"deploy = 'worst'.*'best' or 'last'"):
-        apply_overrides(None, {"deploy": "worst"}, "sweep")
+    with pytest.raises(ConfigError, match=r"deploy = 'worst': Input should be 'best' or 'last'"):
+        trial_config_from_sweep({"deploy": "worst"})

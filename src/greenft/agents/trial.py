@@ -309,7 +309,7 @@ def run_trial(
                     break
                 if config.mode == "live" and rules[live_label].stopped:
                     break
-        keeper.save(log.files_dir, epochs, metric.value)  # a failed write fails the run (one line naming the file)
+            keeper.save(log.files_dir, epochs, metric.value)  # a failed write fails the run (one line naming it)
     except KeyboardInterrupt:
         status, exit_code = interrupted, 130
         raise
