@@ -30,6 +30,7 @@ def test_train_prints_the_epoch_table_and_where_the_run_is(tmp_path: Path) -> No
     assert len(epoch_rows) >= 2
     assert "ESTIMATED" in result.output or "hardware counters" in result.output
     assert str(tmp_path / "runs") in result.output.replace("\n", "")
+    assert re.search(r"deployed weights \(epoch [123]\): \S+deployed_model\.pt", result.output)
 
 
 def test_user_file_with_broken_rows_is_reported(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from greenft.data.registry import Metric, SplitKind, TaskType
 from greenft.errors import GreenftWarning, UserError
 from greenft.io import read_yaml_mapping
 from greenft.models.config import ModelConfig
+from greenft.schema import Deploy
 from greenft.stopping import RULES, AnGesConfig, PatienceConfig, RuleConfig, StoppingConfig
 from greenft.tracking.config import TrackingConfig
 
@@ -141,6 +142,10 @@ class TrialConfig(_Strict):
     shadow_rules: list[StoppingConfig] = Field(
         default_factory=_default_shadow_rules,
         description="rules recorded beside `stopping` in shadow mode",
+    )
+    deploy: Deploy = Field(
+        Deploy.BEST,
+        description="weights saved at the end: best (best validation epoch so far, kept in memory) or last",
     )
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)

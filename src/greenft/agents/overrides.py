@@ -97,6 +97,7 @@ _FIXED_HEAD: tuple[Override, ...] = (
 )
 _FIXED_TAIL: tuple[Override, ...] = (
     Override("mode", "mode", "train the full budget, record rules", Switch("--shadow", "--live", "shadow", "live")),
+    Override("deploy", "deploy", "weights saved at the end: best (best val so far) or last"),
     Override("max_epochs", "optim.max_epochs", "epoch budget"),
     Override("lr", "optim.lr", "learning rate"),
     Override("weight_decay", "optim.weight_decay", "AdamW weight decay"),

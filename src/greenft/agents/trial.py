@@ -9,6 +9,10 @@ Per epoch the order is fixed, because it decides what the rule sees:
    that interval is charged to phase ``test_eval`` and logged separately;
 4. feed every rule, log the epoch (W&B + local JSON lines), stop when the live rule says so.
 
+When training ends (a rule's stop, the budget, an external stop, an interrupt or a failure after at least one
+finished epoch) the deployed weights (``deploy: best | last``, :mod:`greenft.agents.deploy`) are saved to the
+run's files; nothing extra is evaluated (their metrics are the logged ones of that epoch).
+
 In ``shadow`` mode training runs the full budget and every configured rule is fed until it would have
 stopped, so analysis can compare and replay rules on complete curves.
 """
@@ -25,6 +29,7 @@ import numpy as np
 import torch
 
 from greenft.agents.config import ConfigError, TrialConfig
+from greenft.agents.deploy import DeployKeeper
 from greenft.agents.finite import NonFiniteError, check_finite
 from greenft.agents.fit import TargetScaler, evaluate, train_epoch
 from greenft.agents.run_log import RunLog
@@ -227,6 +232,7 @@ def run_trial(
     test_loader = family.loader([items[i] for i in split.test], batch_size, shuffle=False)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay)
     live_label, rules = build_rules(config, metric)
+    keeper = DeployKeeper(config.deploy, metric.direction)
 
     run_config = config.model_dump(mode="json")
     run_config["model"].update(built.applied)  # what trained, where the checkpoint decided (models.applied)
@@ -295,6 +301,7 @@ def run_trial(
                 with signals_held() as held:
                     epochs.append(record)
                     log.log_epoch(epoch_row(record, metric.value, live_label))
+                    keeper.observe(model, [e.val_metric for e in epochs])
                 reraise_first(held)
                 if on_epoch is not None:
                     external_stop = on_epoch(record, context) or None
@@ -302,6 +309,7 @@ def run_trial(
                     break
                 if config.mode == "live" and rules[live_label].stopped:
                     break
+            keeper.save(log.files_dir, epochs, metric.value)  # a failed write fails the run (one line naming it)
     except KeyboardInterrupt:
         status, exit_code = interrupted, 130
         raise
@@ -312,6 +320,8 @@ def run_trial(
     finally:
         with signals_held() as held:
             try:
+                if status != RunStatus.FINISHED:
+                    keeper.save_after_error(log.files_dir, epochs, metric.value)
                 active_meter.stop()
             finally:
                 if status == RunStatus.PREEMPTED:
@@ -326,6 +336,7 @@ def run_trial(
                     clamped_readings=ledger.clamped_readings,
                     meter=meter_info,
                     external_stop=external_stop,
+                    deploy=config.deploy,
                 )
                 summary = build_summary(facts)
                 if failure is not None:

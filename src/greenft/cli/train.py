@@ -22,7 +22,7 @@ from greenft.agents.run_log import check_run_outputs
 from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar, warn
 from greenft.errors import RunFailedError
 from greenft.io import output_error
-from greenft.schema import EPOCHS_FILE, Mode, Point, point_key, shadow_key, shadow_stop_epochs
+from greenft.schema import DEPLOYED_MODEL_FILE, EPOCHS_FILE, Mode, Point, point_key, shadow_key, shadow_stop_epochs
 from greenft.schema.summary import (
     AT_EMISSIONS,
     AT_ENERGY,
@@ -207,6 +207,7 @@ def _print_summary(result: Any) -> None:
         table.add_column(column)
     for point, label in (
         (Point.STOP, "stop"),
+        (Point.DEPLOYED, "deployed"),
         (Point.BEST, "best val"),
         (Point.ORACLE, "oracle (best test)"),
         (Point.FULL, "full budget"),
@@ -245,3 +246,7 @@ def _print_summary(result: Any) -> None:
         console.print(f"  browse: wandb beta leet {result.run_path}", soft_wrap=True)
         console.print(f"  upload later: wandb sync {result.run_path}", soft_wrap=True)
     console.print(f"  epoch log: {result.files_dir / EPOCHS_FILE}", soft_wrap=True)
+    deployed = result.files_dir / DEPLOYED_MODEL_FILE
+    if deployed.is_file():
+        epoch = s.get(point_key(Point.DEPLOYED, AT_EPOCH))
+        console.print(f"  deployed weights (epoch {epoch}): {deployed}", soft_wrap=True)

@@ -28,6 +28,7 @@ from greenft.schema.history import epoch_row, history_prefixes
 from greenft.schema.keys import (
     CODECARBON_FILE,
     CONFIG_FILE,
+    DEPLOYED_MODEL_FILE,
     DROPPED_ROWS_FILE,
     EPOCHS_FILE,
     METER_FILE,
@@ -58,6 +59,7 @@ from greenft.schema.summary import (
 __all__ = [
     "CODECARBON_FILE",
     "CONFIG_FILE",
+    "DEPLOYED_MODEL_FILE",
     "DROPPED_ROWS_FILE",
     "EPOCHS_FILE",
     "METER_FILE",

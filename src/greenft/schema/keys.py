@@ -21,6 +21,7 @@ from greenft.stopping import MetricDirection
 __all__ = [
     "CODECARBON_FILE",
     "CONFIG_FILE",
+    "DEPLOYED_MODEL_FILE",
     "DROPPED_ROWS_FILE",
     "EPOCHS_FILE",
     "METER_FILE",
@@ -51,7 +52,17 @@ SPLIT_FILE = "greenft_split.json"  # train / val / test row indices
 DROPPED_ROWS_FILE = "greenft_dropped_rows.json"  # rows the loader dropped, and why
 METER_FILE = "greenft_meter.json"  # how energy is measured
 CODECARBON_FILE = "emissions.csv"  # CodeCarbon's own log (written by CodeCarbon, named here for the docs)
-RUN_FILES = (EPOCHS_FILE, SUMMARY_FILE, CONFIG_FILE, SPLIT_FILE, DROPPED_ROWS_FILE, METER_FILE, CODECARBON_FILE)
+DEPLOYED_MODEL_FILE = "deployed_model.pt"  # the weights the run hands over (deploy: best | last), at the end
+RUN_FILES = (
+    EPOCHS_FILE,
+    SUMMARY_FILE,
+    CONFIG_FILE,
+    SPLIT_FILE,
+    DROPPED_ROWS_FILE,
+    METER_FILE,
+    CODECARBON_FILE,
+    DEPLOYED_MODEL_FILE,
+)
 
 # --------------------------------------------------------------------------------------------------- metrics
 
@@ -99,6 +110,7 @@ class Point(StrEnum):
     """The summary's epochs of interest; each gets the same fields (``<point>/epoch``, ``<point>/val_<metric>``...)."""
 
     STOP = "stop"  # where the live rule stopped (or the last epoch)
+    DEPLOYED = "deployed"  # the epoch whose weights the run saved (deploy: best | last, at the end of training)
     BEST = "best"  # best validation metric, ties: earliest
     ORACLE = "oracle"  # best test metric, the hindsight limit
     FULL = "full"  # shadow mode: the full budget's last epoch

@@ -5,7 +5,8 @@ entry here (template, type, value, when it is present), so :func:`build_summary`
 readers and the docs test enumerate, and a new key is one entry (plus its line in docs/logging.md).
 
 Four kinds of entries: run-wide :data:`RUN_COLUMNS` (read :class:`SummaryFacts`), :data:`POINT_FIELDS` written
-once per :class:`~greenft.schema.keys.Point` (``stop``, ``best``, ``oracle``, ``full``: read that epoch),
+once per :class:`~greenft.schema.keys.Point` (``stop``, ``deployed``, ``best``, ``oracle``, ``full``: read that
+epoch),
 :data:`SHADOW_COLUMNS` once per rule in shadow mode (read :class:`RuleView`).
 """
 
@@ -36,6 +37,8 @@ __all__ = [
     "POINT_FIELDS",
     "RUN_COLUMNS",
     "SHADOW_COLUMNS",
+    "SHADOW_DEPLOYED_EPOCH",
+    "SHADOW_DEPLOYED_TEST",
     "SHADOW_EMISSIONS",
     "SHADOW_REASON",
     "SHADOW_STOP_EPOCH",
@@ -93,6 +96,8 @@ SHADOW_REASON = "shadow/{rule}/reason"
 SHADOW_VAL = "shadow/{rule}/val_{metric}"
 SHADOW_TEST = "shadow/{rule}/test_{metric}"
 SHADOW_EMISSIONS = "shadow/{rule}/emissions_kg"
+SHADOW_DEPLOYED_EPOCH = "shadow/{rule}/deployed_epoch"  # the epoch that rule's stop would deploy (run's policy)
+SHADOW_DEPLOYED_TEST = "shadow/{rule}/deployed_test_{metric}"
 
 BUDGET_REACHED = "epoch budget reached"
 NEVER_STOPPED = "never stopped"
@@ -155,6 +160,7 @@ class SummaryFacts:
     clamped_readings: int = 0
     meter: Mapping[str, Any] = field(default_factory=dict)
     external_stop: str | None = None
+    deploy: Deploy | str = Deploy.BEST
 
     @property
     def trained(self) -> bool:
@@ -184,9 +190,21 @@ class SummaryFacts:
             return self.at(self.live.stopped_epoch)
         if point is Point.FULL:
             return self.last if self.shadow else None
+        if point is Point.DEPLOYED:
+            return self.deployed(None)
         values = [e.val_metric if point is Point.BEST else e.test_metric for e in self.epochs]
         index = hindsight_best(values, METRIC_DIRECTIONS[self.metric])
         return None if index is None else self.epochs[index]
+
+    def deployed(self, end_epoch: int | None) -> EpochLike:
+        """The epoch whose weights are handed over when training ends at ``end_epoch`` (None: the last epoch).
+
+        Through :func:`deployed_index` with the run's policy, as the trainer's keeper
+        (:mod:`greenft.agents.deploy`) chose the weights it saved: ``deployed/*`` is the saved file's epoch.
+        """
+        end = len(self.epochs) - 1 if end_epoch is None else [e.epoch for e in self.epochs].index(end_epoch)
+        values = [e.val_metric for e in self.epochs]
+        return self.epochs[deployed_index(values, METRIC_DIRECTIONS[self.metric], end, self.deploy)]
 
     def stop_reason(self) -> str:
         if self.external_stop is not None:
@@ -198,11 +216,13 @@ class SummaryFacts:
 
 @dataclass(frozen=True)
 class RuleView:
-    """One rule of a shadow run: its label, the rule, and the epoch training would have ended at under it."""
+    """One rule of a shadow run: its label, the rule, the epoch training would have ended at under it, and the
+    epoch whose weights that stop would have deployed (under the run's deploy policy)."""
 
     label: str
     rule: RuleLike
     at: EpochLike
+    deployed: EpochLike
 
 
 def _trained(facts: SummaryFacts) -> bool:
@@ -250,6 +270,8 @@ SHADOW_COLUMNS: tuple[Column[RuleView], ...] = (
     Column(SHADOW_TEST, float, lambda r: r.at.test_metric),
     Column(SHADOW_VAL, float, lambda r: r.at.val_metric),
     Column(SHADOW_EMISSIONS, float, lambda r: r.at.fit.emissions_kg),
+    Column(SHADOW_DEPLOYED_EPOCH, int, lambda r: r.deployed.epoch),
+    Column(SHADOW_DEPLOYED_TEST, float, lambda r: r.deployed.test_metric),
 )
 
 
@@ -265,7 +287,7 @@ def build_summary(facts: SummaryFacts) -> dict[str, Any]:
             summary.update({point_key(point, c.template, metric): c.value(record) for c in POINT_FIELDS})
     if facts.shadow:
         for label, rule in facts.rules.items():
-            view = RuleView(label, rule, facts.at(rule.stopped_epoch))
+            view = RuleView(label, rule, facts.at(rule.stopped_epoch), facts.deployed(rule.stopped_epoch))
             summary.update({key(c.template, metric, label): c.value(view) for c in SHADOW_COLUMNS})
     return summary
 
