@@ -35,7 +35,7 @@ FAMILIES = (ANGES, PATIENCE, "full_budget", HINDSIGHT)
 
 def family_of(strategy: str) -> str:
     """A replayed rule's label as its rule's name (``anges_a0.5_b0.1_w3`` -> ``anges``), read by the rule table's
-    label parser; other strategies (``best_val``, ``oracle``, ``full_budget``) as they are."""
+    label parser; other strategies (``full_budget`` and the hindsight references) as they are."""
     fields = RULES.label_fields(strategy)
     return str(fields["rule"]) if fields is not None else strategy
 
@@ -56,6 +56,8 @@ class RelativePoint:
     metric_change_pct_std: float
     epochs_saved: float
     on_front: bool
+    test_vs_best_val_pct: float  # mean, deployed (best-so-far) weights vs best-val (hindsight): not a front axis
+    within_1pct: str  # e.g. "29/45": runs whose deployed weights lose at most 1 % vs best-val (hindsight)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,6 +127,8 @@ def _relative(model: str, dataset: str, row: AggregateRow, family: str, headline
         metric_change_pct_std=row.metric_change_pct.std,
         epochs_saved=row.epochs_saved.mean,
         on_front=on,
+        test_vs_best_val_pct=row.test_vs_best_val_pct.mean,
+        within_1pct=row.within_text(),
     )
 
 

@@ -6,7 +6,7 @@ Per (model, dataset):
   standard deviation over runs), the non-dominated configs joined by a line;
 * ``pareto_absolute_*``: every (run, strategy) in kg CO2-eq vs test metric, with the front;
 * ``curves_*``: per run, validation and test metric per epoch, cumulative emissions on a second axis, and a
-  vertical mark where each rule stopped (and the oracle / best-validation epochs);
+  vertical mark where each rule stopped (and the best-test (limit) / best-val (hindsight) epochs);
 * ``aer_ema_*``: per run, the replayed AN-GES AER, EMA and threshold beta*EMA per epoch, with its stop.
 
 The HTML embeds plotly.js (no CDN: the machines this runs on may have no internet).
@@ -34,14 +34,14 @@ from greenft.analysis.fronts import FAMILIES, AbsolutePoint, RelativePoint
 from greenft.analysis.importance import ImportanceRow
 from greenft.analysis.records import Curve
 from greenft.analysis.replay import ReplayResult, finite_or_nan
-from greenft.analysis.tradeoff import BEST_VAL, FULL_BUDGET, ORACLE, hindsight_epoch
+from greenft.analysis.tradeoff import BEST_TEST, BEST_VAL, FULL_BUDGET, hindsight_epoch
 from greenft.schema import METRIC_DIRECTIONS
 from greenft.stopping import AnGesConfig, MetricDirection, rule_label
 
 __all__ = ["write_html", "write_pngs"]
 
 _COLORS = ["tab:red", "tab:blue", "tab:orange", "tab:cyan", "tab:brown", "tab:pink", "tab:olive"]
-_HINDSIGHT_STYLE = {ORACLE: ("tab:green", ":"), BEST_VAL: ("tab:purple", "-.")}
+_HINDSIGHT_STYLE = {BEST_TEST: ("tab:green", ":"), BEST_VAL: ("tab:purple", "-.")}
 _FAMILY_MARKER = {"anges": "o", "patience": "s", "full_budget": "X", "hindsight": "*"}
 
 
@@ -59,12 +59,14 @@ def _rule_colors(analysis: Analysis) -> dict[str, str]:
 
 
 def _stops(analysis: Analysis, curve: Curve) -> list[tuple[str, int, str, str, bool]]:
-    """``(label, epoch, color, linestyle, fired)`` for each headline rule and the hindsight epochs."""
+    """``(label, epoch, color, linestyle, fired)`` for each headline rule and the hindsight epochs; ``fired``: the
+    rule stopped before the budget's last epoch (a stop at the last epoch saves nothing and is drawn faint)."""
     colors = _rule_colors(analysis)
     out = []
     for label, result in analysis.replays.get(curve.run_id, {}).items():
-        out.append((label, result.stop_epoch, colors.get(label, "black"), "--", result.triggered))
-    for name, values in ((ORACLE, curve.test), (BEST_VAL, curve.val)):
+        fired = result.triggered and result.stop_epoch < curve.n_epochs
+        out.append((label, result.stop_epoch, colors.get(label, "black"), "--", fired))
+    for name, values in ((BEST_TEST, curve.test), (BEST_VAL, curve.val)):
         epoch = hindsight_epoch(values, curve.direction)
         if epoch is not None:
             color, style = _HINDSIGHT_STYLE[name]
@@ -102,10 +104,11 @@ def _curves_png(analysis: Analysis, curves: Sequence[Curve], path: Path, title: 
         for offset, (label, epoch, color, style, fired) in enumerate(stops):
             shift = (offset - (len(stops) - 1) / 2) * 0.06  # coinciding stops stay visible side by side
             line = ax.axvline(epoch + shift, color=color, ls=style, lw=1.6, alpha=0.9 if fired else 0.35)
-            on_test = label == ORACLE  # the oracle is a test-metric optimum: mark it on the test curve
+            on_test = label == BEST_TEST  # a test-metric optimum: mark it on the test curve
             y = curve.test[epoch - 1] if on_test else curve.val[epoch - 1]
             ax.plot([epoch], [y], marker="v", color=color, ms=7, zorder=5)
-            handles.setdefault(label if fired or label in (ORACLE, BEST_VAL) else f"{label} (never: budget)", line)
+            hindsight = label in (BEST_TEST, BEST_VAL)
+            handles.setdefault(label if fired or hindsight else f"{label} (no early stop: budget)", line)
         seed = "" if curve.seed is None else f" seed {curve.seed}"
         ax.set_title(f"{curve.run_id}{seed}", fontsize=9)
         ax.grid(alpha=0.3)
@@ -113,8 +116,8 @@ def _curves_png(analysis: Analysis, curves: Sequence[Curve], path: Path, title: 
         "val": "validation metric (what rules see)",
         "test": "test metric",
         "emissions": "cumulative emissions (right axis)",
-        ORACLE: "oracle: best test epoch",
-        BEST_VAL: "best validation epoch",
+        BEST_TEST: f"{BEST_TEST}: best test epoch",
+        BEST_VAL: f"{BEST_VAL}: best validation epoch",
     }
     fig.legend(
         list(handles.values()),
@@ -185,7 +188,7 @@ def _pareto_relative_png(rows: list[RelativePoint], path: Path, title: str) -> P
         xerr = [_nz(r.emissions_saved_pct_std) for r in members]
         yerr = [_nz(r.metric_change_pct_std) for r in members]
         name = {"anges": "AN-GES configs", "patience": "patience configs", "full_budget": "full budget"}.get(
-            family, "hindsight (oracle / best val)"
+            family, "hindsight (best-test (limit), best-val (hindsight), hindsight-1%)"
         )
         ax.errorbar(
             xs,
@@ -444,7 +447,7 @@ def _plotly_figures(analysis: Analysis, max_curves: int) -> list[tuple[str, Any]
                         name=f"stop: {label}",
                         legendgroup=label,
                         showlegend=label not in shown,
-                        hovertext=f"{label}: epoch {epoch}" + ("" if fired else " (never fired: budget)"),
+                        hovertext=f"{label}: epoch {epoch}" + ("" if fired else " (no early stop: budget)"),
                     ),
                     row=r,
                     col=c,

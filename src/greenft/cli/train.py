@@ -207,8 +207,8 @@ def _print_summary(result: Any) -> None:
         table.add_column(column)
     for point, label in (
         (Point.STOP, "stop"),
-        (Point.BEST, "best val"),
-        (Point.ORACLE, "oracle (best test)"),
+        (Point.BEST, "best-val (hindsight)"),
+        (Point.ORACLE, "best-test (limit)"),
         (Point.FULL, "full budget"),
     ):
         if point_key(point, AT_EPOCH) in s:
