@@ -435,7 +435,8 @@ class AngesStopCheck:
     ``AER <= 0 < k * EMA_prev`` as soon as the metric does not improve and the EMA is positive),
     ``later_non_improving`` (a non-improving epoch that was not the first one eligible: possible when the EMA
     went negative), ``improving_epoch`` (the metric improved but its AER fell under ``k * EMA_prev``),
-    ``non_finite`` (the metric was NaN/inf) or ``never``.
+    ``non_finite`` (the metric was NaN/inf) or ``never``. ``at_last_epoch``: the stop came at the curve's last
+    epoch, so it saved nothing (the report counts those apart rather than as savings).
     """
 
     run_id: str
@@ -444,6 +445,7 @@ class AngesStopCheck:
     stop_epoch: int | None
     first_non_improving: int | None
     category: str
+    at_last_epoch: bool
 
 
 def first_non_improving_epoch(curve: Curve, warmup: int) -> int | None:
@@ -474,7 +476,7 @@ def classify_anges_stop(curve: Curve, config: AnGesConfig, result: ReplayResult 
     else:
         change = result.decisions[-1].delta_perf_pct
         category = LATER_NON_IMPROVING if change is not None and change <= 0.0 else IMPROVING
-    return AngesStopCheck(curve.run_id, result.label, k, stop, first, category)
+    return AngesStopCheck(curve.run_id, result.label, k, stop, first, category, stop == curve.n_epochs)
 
 
 def count_by(items: Iterable[Any], key: Callable[[Any], str]) -> dict[str, int]:
