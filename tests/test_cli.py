@@ -30,6 +30,7 @@ def test_train_prints_the_epoch_table_and_where_the_run_is(tmp_path: Path) -> No
     assert len(epoch_rows) >= 2
     assert "ESTIMATED" in result.output or "hardware counters" in result.output
     assert str(tmp_path / "runs") in result.output.replace("\n", "")
+    assert "best-val (hindsight)" in result.output and "best-test (limit)" in result.output  # one naming
 
 
 def test_user_file_with_broken_rows_is_reported(tmp_path: Path) -> None:
