@@ -199,3 +199,25 @@ def test_report_uses_one_naming_and_shows_the_headline_first() -> None:
     assert "4 (at the last epoch) → 3 (+0.00 %)" in per_run
     assert "of which at the last epoch (save nothing)" in page
     assert f"| {ANGES} | 2 | 2 | 1 | 2 | 100 % |" in page  # runs, stops, at the last epoch, first non-improving
+
+
+def test_the_deployed_front_judges_best_so_far_weights_against_best_val() -> None:
+    # Best val at epoch 5 (0.8, test 0.85); last epoch test 0.8. Epoch 3's own weights test well (0.9) but its
+    # val dips, so a stop at 3 or 4 deploys epoch 2 (test 0.6).
+    c = make([0.5, 0.7, 0.6, 0.65, 0.8, 0.79], [0.5, 0.6, 0.9, 0.9, 0.85, 0.8], run_id="one")
+    rules = [AnGesConfig(), PatienceConfig(patience=1), PatienceConfig(patience=2), PatienceConfig(patience=3)]
+    analysis = analyze([_record(c)], rules, grid=[])
+    points = {p.strategy: p for p in analysis.pareto_relative}
+    # stops: AN-GES 3, p1 3, p2 4 (all deploy epoch 2), p3 never (6, deploys 5); saved 50, 50, 33.3, 0 %
+    assert points["patience_p1_d0.0"].emissions_saved_pct == pytest.approx(50.0)
+    assert points["patience_p2_d0.0"].emissions_saved_pct == pytest.approx(100 / 3)
+    assert points["patience_p1_d0.0"].test_vs_best_val_pct == pytest.approx(100 * (0.6 - 0.85) / 0.85)
+    assert points["patience_p1_d0.0"].metric_change_pct == pytest.approx(12.5)  # 0.9 vs 0.8
+    # Stop-epoch weights vs last epoch: (50, +12.5) for AN-GES and p1 dominates p2 (33, +12.5) and (0, 0).
+    assert {s for s, p in points.items() if p.on_front} == {ANGES, "patience_p1_d0.0"}
+    # Best-so-far deployed vs best-val (hindsight): (50, -29.4) and (0, 0) are both non-dominated.
+    on_deployed = {s for s, p in points.items() if p.on_deployed_front}
+    assert on_deployed == {ANGES, "patience_p1_d0.0", "patience_p3_d0.0", FULL_BUDGET}
+    assert not points[BEST_VAL].on_deployed_front and not points[HINDSIGHT_1PCT].on_front  # references only
+    page = render_markdown(analysis)
+    assert "non-dominated configs, best-so-far deployed" in page and "stop-epoch weights vs last epoch" in page
