@@ -26,6 +26,7 @@ from greenft.analysis.tradeoff import (
     compare_curve,
     hindsight_within_epoch,
     is_within,
+    score_rule,
 )
 from greenft.schema import Deploy
 from greenft.stopping import AnGesConfig, MetricDirection, PatienceConfig
@@ -146,6 +147,8 @@ def test_within_counts_and_the_headline_mean_in_the_aggregate() -> None:
     assert flat["within_1pct"] == 1 and flat["judged"] == 2
     assert flat["test_vs_best_val_pct_mean"] == pytest.approx(expected)
     assert flat["test_vs_best_val_last_pct_mean"] == pytest.approx((-10.0 + 100 * (0.81 - 0.805) / 0.805) / 2)
+    score = score_rule([a, b], AnGesConfig())  # the tuner's per-config score carries the headline too
+    assert score.test_vs_best_val_pct == pytest.approx(expected) and (score.within_1pct, score.judged) == (1, 2)
 
 
 def test_a_stop_at_the_budgets_last_epoch_is_not_an_early_stop() -> None:

@@ -393,6 +393,9 @@ class RuleScore:
     val_metric_change_pct: float
     epochs_saved: float
     stop_rate: float
+    test_vs_best_val_pct: float  # deployed (best-so-far) weights vs best-val (hindsight), mean: the headline
+    within_1pct: int  # curves whose deployed weights lose at most WITHIN_PCT % vs best-val (hindsight) ...
+    judged: int  # ... out of the curves where that change is defined
 
 
 def _mean(values: Iterable[float]) -> float:
@@ -415,6 +418,9 @@ def score_rule(curves: Sequence[Curve], config: RuleConfig) -> RuleScore:
         val_metric_change_pct=_mean(r.val_metric_change_pct for r in usable),
         epochs_saved=_mean(float(r.epochs_saved) for r in usable),
         stop_rate=(sum(r.triggered for r in rows) / len(rows)) if rows else math.nan,
+        test_vs_best_val_pct=_mean(r.test_vs_best_val_pct for r in usable),
+        within_1pct=sum(r.within_1pct for r in usable),
+        judged=sum(math.isfinite(r.test_vs_best_val_pct) for r in usable),
     )
 
 
