@@ -73,7 +73,7 @@ def analyze(
         console.print(
             f"  {row.key['model']} / {row.key['dataset']:<12} {row.strategy:<24} saved "
             f"{row.emissions_saved_pct.text()} %  test vs {BEST_VAL} {row.test_vs_best_val_pct.text(2)} % "
-            f"(within 1 %: {row.within_text()})  vs last epoch {row.metric_change_pct.text(2)} %  "
+            f"(within 1 %: {row.within_text()})  stop-epoch weights vs last epoch {row.metric_change_pct.text(2)} %  "
             f"({row.n_runs} runs)",
             soft_wrap=True,
         )
