@@ -11,6 +11,8 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from greenft.analysis.compute import analyze
 from greenft.analysis.markdown import SUMMARY_HEADER, render_markdown
@@ -224,3 +226,30 @@ def test_the_deployed_front_judges_best_so_far_weights_against_best_val() -> Non
     assert not points[BEST_VAL].on_deployed_front and not points[HINDSIGHT_1PCT].on_front  # references only
     page = render_markdown(analysis)
     assert "non-dominated configs, best-so-far deployed" in page and "stop-epoch weights vs last epoch" in page
+
+
+values = st.lists(st.floats(0.05, 1.0, allow_nan=False), min_size=2, max_size=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(values, st.data())
+def test_deploy_and_hindsight_1pct_properties(val: list[float], data: st.DataObject) -> None:
+    """Independent of deployed_index: the deployed epoch is the first maximum of val over 1..stop; hindsight-1%
+    is never after best-val (hindsight), its checkpoint is within 1 %, and no earlier stop's checkpoint is."""
+    test = data.draw(st.lists(st.floats(0.05, 1.0, allow_nan=False), min_size=len(val), max_size=len(val)))
+    c = make(val, test)
+    for config in (AnGesConfig(), PatienceConfig(patience=1), PatienceConfig(patience=3)):
+        result = replay(c, config)
+        prefix = val[: result.stop_epoch]
+        assert result.deployed_epoch == prefix.index(max(prefix)) + 1
+        assert result.deployed_test_metric == test[result.deployed_epoch - 1]
+    best_epoch = val.index(max(val)) + 1
+    reference = test[best_epoch - 1]
+    found = hindsight_within_epoch(c)
+    assert found is not None
+    stop, deployed = found
+    assert stop <= best_epoch and deployed == val[:stop].index(max(val[:stop])) + 1
+    assert deployed == best_epoch or test[deployed - 1] >= reference * 0.99 - 1e-9  # 1e-9: float slack
+    for earlier in range(1, stop):
+        kept = val[:earlier].index(max(val[:earlier]))
+        assert test[kept] < reference * 0.99 + 1e-9 and kept + 1 != best_epoch
