@@ -57,6 +57,7 @@ class RelativePoint:
     epochs_saved: float
     on_front: bool
     test_vs_best_val_pct: float  # mean, deployed (best-so-far) weights vs best-val (hindsight)
+    test_vs_best_val_pct_std: float
     within_1pct: str  # e.g. "29/45": runs whose deployed weights lose at most 1 % vs best-val (hindsight)
     on_deployed_front: bool  # non-dominated on (emissions saved %, test_vs_best_val_pct): what a user deploying
     # the best-so-far checkpoint gets, judged against the checkpoint a full run would have given
@@ -132,6 +133,7 @@ def _relative(
         epochs_saved=row.epochs_saved.mean,
         on_front=on,
         test_vs_best_val_pct=row.test_vs_best_val_pct.mean,
+        test_vs_best_val_pct_std=row.test_vs_best_val_pct.std,
         within_1pct=row.within_text(),
         on_deployed_front=on_deployed,
     )

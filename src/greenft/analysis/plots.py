@@ -3,7 +3,8 @@
 Per (model, dataset):
 
 * ``pareto_relative_*``: every strategy's mean emissions saved % vs mean test-metric change % (error bars: one
-  standard deviation over runs), the non-dominated configs joined by a line;
+  standard deviation over runs), the non-dominated configs joined by a line; left panel: the deployed
+  (best-so-far) checkpoint vs best-val (hindsight), right panel: the stop epoch's weights vs the last epoch;
 * ``pareto_absolute_*``: every (run, strategy) in kg CO2-eq vs test metric, with the front;
 * ``curves_*``: per run, validation and test metric per epoch, cumulative emissions on a second axis, and a
   vertical mark where each rule stopped (and the best-test (limit) / best-val (hindsight) epochs);
@@ -17,7 +18,7 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -178,15 +179,40 @@ def _aer_png(analysis: Analysis, curves: Sequence[Curve], path: Path, title: str
 
 
 def _pareto_relative_png(rows: list[RelativePoint], path: Path, title: str) -> Path:
-    fig, ax = plt.subplots(figsize=(8.2, 5.6))
+    """Two panels, one per way of judging quality: the deployed (best-so-far) checkpoint vs best-val
+    (hindsight), the headline, and the stop epoch's weights vs the last epoch."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(15.0, 5.6))
+    _pareto_panel(
+        left,
+        rows,
+        lambda r: (r.test_vs_best_val_pct, r.test_vs_best_val_pct_std, r.on_deployed_front),
+        f"test change vs {BEST_VAL} (%), best-so-far deployed  (+ = better)",
+    )
+    _pareto_panel(
+        right,
+        rows,
+        lambda r: (r.metric_change_pct, r.metric_change_pct_std, r.on_front),
+        "test change vs last epoch (%), stop-epoch weights  (+ = better)",
+    )
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _pareto_panel(
+    ax: Axes, rows: list[RelativePoint], y_of: Callable[[RelativePoint], tuple[float, float, bool]], ylabel: str
+) -> None:
+    """One relative front: ``y_of`` gives a point's (mean change, its std, on this front)."""
     for family in FAMILIES:
         members = [r for r in rows if r.family == family]
         if not members:
             continue
         xs = [r.emissions_saved_pct for r in members]
-        ys = [r.metric_change_pct for r in members]
+        ys = [y_of(r)[0] for r in members]
         xerr = [_nz(r.emissions_saved_pct_std) for r in members]
-        yerr = [_nz(r.metric_change_pct_std) for r in members]
+        yerr = [_nz(y_of(r)[1]) for r in members]
         name = {"anges": "AN-GES configs", "patience": "patience configs", "full_budget": "full budget"}.get(
             family, "hindsight (best-test (limit), best-val (hindsight), hindsight-1%)"
         )
@@ -202,11 +228,11 @@ def _pareto_relative_png(rows: list[RelativePoint], path: Path, title: str) -> P
             elinewidth=0.6,
             label=name,
         )
-    front = sorted((r for r in rows if r.on_front), key=lambda r: r.emissions_saved_pct)
+    front = sorted((r for r in rows if y_of(r)[2]), key=lambda r: r.emissions_saved_pct)
     if front:
         ax.plot(
             [r.emissions_saved_pct for r in front],
-            [r.metric_change_pct for r in front],
+            [y_of(r)[0] for r in front],
             "-",
             color="black",
             lw=1.2,
@@ -216,9 +242,9 @@ def _pareto_relative_png(rows: list[RelativePoint], path: Path, title: str) -> P
     # one label, "name (+n identical)", instead of a pile of overprinted text.
     at_point: dict[tuple[float, float], list[RelativePoint]] = {}
     for r in rows:
-        at_point.setdefault((round(r.emissions_saved_pct, 9), round(r.metric_change_pct, 9)), []).append(r)
+        at_point.setdefault((round(r.emissions_saved_pct, 9), round(y_of(r)[0], 9)), []).append(r)
     for (x, y), members in at_point.items():
-        shown = [r for r in members if r.headline] or [r for r in members if r.on_front]
+        shown = [r for r in members if r.headline] or [r for r in members if y_of(r)[2]]
         if not shown:
             continue
         extra = len(members) - 1
@@ -226,14 +252,9 @@ def _pareto_relative_png(rows: list[RelativePoint], path: Path, title: str) -> P
         ax.annotate(text, (x, y), textcoords="offset points", xytext=(5, 5), fontsize=7)
     ax.axhline(0.0, color="gray", lw=0.6)
     ax.set_xlabel("emissions saved vs full budget (%)  → better")
-    ax.set_ylabel("test metric change vs full budget (%)  (+ = better)")
-    ax.set_title(title)
+    ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
 
 
 def _pareto_absolute_png(rows: list[AbsolutePoint], path: Path, title: str) -> Path:
