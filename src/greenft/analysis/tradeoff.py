@@ -130,7 +130,7 @@ def hindsight_within_epoch(curve: Curve, tolerance_pct: float = WITHIN_PCT) -> t
 
 @dataclass(frozen=True)
 class Comparison:
-    """One strategy on one run, against that run's full budget (one row of ``tradeoff_runs.csv``)."""
+    """One strategy on one run, against that run's best-val (hindsight) and last epoch (a ``tradeoff_runs.csv`` row)."""
 
     run_id: str
     model: str
