@@ -31,6 +31,7 @@ def test_train_prints_the_epoch_table_and_where_the_run_is(tmp_path: Path) -> No
     assert "ESTIMATED" in result.output or "hardware counters" in result.output
     assert str(tmp_path / "runs") in result.output.replace("\n", "")
     assert re.search(r"deployed weights \(epoch [123]\): \S+deployed_model\.pt", result.output)
+    assert "best-val (hindsight)" in result.output and "best-test (limit)" in result.output  # one naming
 
 
 def test_user_file_with_broken_rows_is_reported(tmp_path: Path) -> None:

@@ -106,7 +106,8 @@ def test_analyze_command_writes_the_report(runs: dict[str, Any]) -> None:
                     "pareto_relative_gin_b3db.png"]  # fmt: skip
     report = (out / "report.md").read_text()
     for heading in ("Trade-off per model and dataset", "Replay reproduces", "k = beta(1-alpha)/(1-alpha*beta)",
-                    "Pareto fronts", "oracle", "best val epoch", "at first non-improving epoch"):  # fmt: skip
+                    "Pareto fronts", "best-test (limit)", "best-val (hindsight)", "hindsight-1%",
+                    "at first non-improving epoch"):  # fmt: skip
         assert heading in report, heading
     assert ("a live run that stopped" in report) == live_truncated
     assert "<script" in (out / "report.html").read_text()[:5_000_000]

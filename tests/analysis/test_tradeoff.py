@@ -10,6 +10,7 @@ from greenft.analysis.records import Curve
 from greenft.analysis.tradeoff import (
     BEST_VAL,
     FULL_BUDGET,
+    HINDSIGHT_1PCT,
     ORACLE,
     aggregate,
     classify_anges_stop,
@@ -67,8 +68,8 @@ def test_compare_curve_rows() -> None:
     # val improves to epoch 3, drops at 4 (AN-GES stops there), test best at epoch 5.
     c = make([0.60, 0.70, 0.75, 0.74, 0.76, 0.76], [0.50, 0.60, 0.70, 0.72, 0.80, 0.78], [1, 2, 3, 4, 5, 10])
     rows = {r.strategy: r for r in compare_curve(c, [AnGesConfig(), PatienceConfig(patience=2)])}
-    assert list(rows) == [FULL_BUDGET, "anges_a0.9_b0.2_w3", "patience_p2_d0.0", ORACLE, BEST_VAL]
-    full, anges, patience, oracle, best = rows.values()
+    assert list(rows) == [FULL_BUDGET, "anges_a0.9_b0.2_w3", "patience_p2_d0.0", ORACLE, BEST_VAL, HINDSIGHT_1PCT]
+    full, anges, patience, oracle, best, _ = rows.values()
     assert (full.stop_epoch, full.emissions_saved_pct, full.metric_change_pct, full.epochs_saved) == (6, 0.0, 0.0, 0)
     assert anges.stop_epoch == 4 and anges.triggered and anges.epochs_saved == 2
     assert anges.emissions_saved_pct == pytest.approx(60.0)

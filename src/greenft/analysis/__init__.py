@@ -8,10 +8,10 @@ runs greenft did not write, :mod:`greenft.analysis.wandb_files` parses W&B's ``r
 The logic is pure and importable without W&B, pandas or plotting (a test checks it):
 :mod:`~greenft.analysis.replay` (a rule on a logged curve, through :func:`greenft.stopping.build_rule`),
 :mod:`~greenft.analysis.pareto` (fronts, hypervolume) and :mod:`~greenft.analysis.tradeoff` (emissions saved,
-metric change, oracle), :mod:`~greenft.analysis.fronts` and :mod:`~greenft.analysis.compute` (the whole
-analysis as typed rows). :mod:`~greenft.analysis.markdown`, :mod:`~greenft.analysis.writing` (through
-:mod:`~greenft.analysis.report`), :mod:`~greenft.analysis.plots` and :mod:`~greenft.analysis.tuning` (Optuna)
-build on them; ``greenft analyze`` and ``greenft tune`` drive them.
+metric change vs best-val (hindsight) and vs the last epoch, hindsight references), :mod:`~greenft.analysis.fronts`
+and :mod:`~greenft.analysis.compute` (the whole analysis as typed rows). :mod:`~greenft.analysis.markdown`,
+:mod:`~greenft.analysis.writing` (through :mod:`~greenft.analysis.report`), :mod:`~greenft.analysis.plots` and
+:mod:`~greenft.analysis.tuning` (Optuna) build on them; ``greenft analyze`` and ``greenft tune`` drive them.
 """
 
 from greenft.analysis.pareto import dominates, hypervolume_2d, pareto_front, pareto_mask

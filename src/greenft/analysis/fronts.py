@@ -35,7 +35,7 @@ FAMILIES = (ANGES, PATIENCE, "full_budget", HINDSIGHT)
 
 def family_of(strategy: str) -> str:
     """A replayed rule's label as its rule's name (``anges_a0.5_b0.1_w3`` -> ``anges``), read by the rule table's
-    label parser; other strategies (``best_val``, ``oracle``, ``full_budget``) as they are."""
+    label parser; other strategies (``full_budget`` and the hindsight references) as they are."""
     fields = RULES.label_fields(strategy)
     return str(fields["rule"]) if fields is not None else strategy
 
@@ -56,6 +56,11 @@ class RelativePoint:
     metric_change_pct_std: float
     epochs_saved: float
     on_front: bool
+    test_vs_best_val_pct: float  # mean, deployed (best-so-far) weights vs best-val (hindsight)
+    test_vs_best_val_pct_std: float
+    within_1pct: str  # e.g. "29/45": runs whose deployed weights lose at most 1 % vs best-val (hindsight)
+    on_deployed_front: bool  # non-dominated on (emissions saved %, test_vs_best_val_pct): what a user deploying
+    # the best-so-far checkpoint gets, judged against the checkpoint a full run would have given
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,7 +116,9 @@ def by_group(rows: Iterable[AggregateRow]) -> dict[tuple[str, str], list[Aggrega
     return out
 
 
-def _relative(model: str, dataset: str, row: AggregateRow, family: str, headline: bool, on: bool) -> RelativePoint:
+def _relative(
+    model: str, dataset: str, row: AggregateRow, family: str, headline: bool, on: bool, on_deployed: bool
+) -> RelativePoint:
     return RelativePoint(
         model=model,
         dataset=dataset,
@@ -125,6 +132,10 @@ def _relative(model: str, dataset: str, row: AggregateRow, family: str, headline
         metric_change_pct_std=row.metric_change_pct.std,
         epochs_saved=row.epochs_saved.mean,
         on_front=on,
+        test_vs_best_val_pct=row.test_vs_best_val_pct.mean,
+        test_vs_best_val_pct_std=row.test_vs_best_val_pct.std,
+        within_1pct=row.within_text(),
+        on_deployed_front=on_deployed,
     )
 
 
@@ -154,17 +165,24 @@ def _metric_sense(metric: str) -> Sense:
 def compute_fronts(
     grid_summary: Sequence[AggregateRow], comparisons: Sequence[Comparison], headline: set[str]
 ) -> Fronts:
-    """Relative fronts over the headline rules and the grid, absolute fronts over the headline comparisons."""
+    """Relative fronts over the headline rules and the grid, absolute fronts over the headline comparisons.
+
+    Each relative point is marked on two fronts: emissions saved % vs the stop epoch's test change against the
+    last epoch (``on_front``, the axes of the figures and the hypervolumes) and vs the deployed checkpoint's
+    change against best-val (hindsight) (``on_deployed_front``, the headline: what deploying best-so-far gives).
+    """
     fronts = Fronts([], [], [])
     for (model, dataset), rows in by_group(grid_summary).items():
         achievable = [r for r in rows if r.kind in ("budget", "rule") and r.emissions_saved_pct.n > 0]
         points = [(r.emissions_saved_pct.mean, r.metric_change_pct.mean) for r in achievable]
-        for row, on in zip(achievable, pareto_mask(points, ("max", "max")), strict=True):
+        deployed = [(r.emissions_saved_pct.mean, r.test_vs_best_val_pct.mean) for r in achievable]
+        masks = zip(pareto_mask(points, ("max", "max")), pareto_mask(deployed, ("max", "max")), strict=True)
+        for row, (on, on_deployed) in zip(achievable, masks, strict=True):
             shown = row.strategy in headline or row.kind == "budget"
-            fronts.relative.append(_relative(model, dataset, row, family_of(row.strategy), shown, on))
+            fronts.relative.append(_relative(model, dataset, row, family_of(row.strategy), shown, on, on_deployed))
         for row in rows:
             if row.kind == "hindsight":
-                fronts.relative.append(_relative(model, dataset, row, HINDSIGHT, True, False))
+                fronts.relative.append(_relative(model, dataset, row, HINDSIGHT, True, False, False))
         fronts.hypervolumes += _hypervolumes(model, dataset, achievable, points)
     groups: dict[tuple[str, str], list[Comparison]] = {}
     for comp in comparisons:

@@ -13,7 +13,16 @@ from typing import Any
 
 from greenft.analysis.compute import Analysis
 from greenft.analysis.fronts import RelativePoint, by_group
-from greenft.analysis.tradeoff import BEST_VAL, FULL_BUDGET, ORACLE, AggregateRow, Comparison, count_by
+from greenft.analysis.tradeoff import (
+    BEST_TEST,
+    BEST_VAL,
+    FULL_BUDGET,
+    HINDSIGHT_1PCT,
+    WITHIN_PCT,
+    AggregateRow,
+    Comparison,
+    count_by,
+)
 from greenft.schema.history import EMISSIONS
 from greenft.stopping import AnGesConfig, effective_threshold_fraction, rule_label
 
@@ -46,11 +55,32 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 
 def _strategy_name(strategy: str) -> str:
-    return {
-        FULL_BUDGET: "full budget",
-        ORACLE: "oracle (best test, hindsight)",
-        BEST_VAL: "best val epoch (hindsight)",
-    }.get(strategy, strategy)
+    return {FULL_BUDGET: "full budget"}.get(strategy, strategy)
+
+
+def _stopped_early(r: AggregateRow) -> str:
+    """Share of runs the rule stopped before the budget's end; stops at its last epoch (which save nothing) are
+    named apart, never counted as stops."""
+    if not math.isfinite(r.stop_rate):
+        return "-"
+    at_budget = f" (+{r.stopped_at_budget} at the last epoch)" if r.stopped_at_budget else ""
+    return f"{100 * r.stop_rate:.0f} %{at_budget}"
+
+
+_WITHIN = f"within {WITHIN_PCT:g} % of {BEST_VAL}"
+SUMMARY_HEADER = (
+    "strategy",
+    "runs",
+    "stopped early",
+    "emissions saved %",
+    f"test vs {BEST_VAL} %, best-so-far deployed",
+    _WITHIN,
+    f"test vs {BEST_VAL} %, stop-epoch weights",
+    "test vs last epoch %, best-so-far deployed",
+    "test vs last epoch %, stop-epoch weights",
+    "val vs last epoch %",
+    "epochs saved",
+)
 
 
 def _summary_table(rows: Sequence[AggregateRow]) -> str:
@@ -61,23 +91,18 @@ def _summary_table(rows: Sequence[AggregateRow]) -> str:
             [
                 _strategy_name(r.strategy),
                 str(r.n_runs),
-                f"{100 * r.stop_rate:.0f} %" if math.isfinite(r.stop_rate) else "-",
+                _stopped_early(r),
                 r.emissions_saved_pct.text(),
+                r.test_vs_best_val_pct.text(2),
+                r.within_text(),
+                r.test_vs_best_val_last_pct.text(2),
+                r.deployed_metric_change_pct.text(2),
                 r.metric_change_pct.text(2),
                 r.val_metric_change_pct.text(2),
                 r.epochs_saved.text(1),
             ]
         )
-    header = [
-        "strategy",
-        "runs",
-        "rule fired",
-        "emissions saved %",
-        "test metric change %",
-        "val metric change %",
-        "epochs saved",
-    ]
-    return markdown_table(header, body)
+    return markdown_table(SUMMARY_HEADER, body)
 
 
 def render_markdown(analysis: Analysis, pngs: Sequence[Path] = (), html: Path | None = None) -> str:
@@ -92,7 +117,10 @@ def render_markdown(analysis: Analysis, pngs: Sequence[Path] = (), html: Path | 
     out += ["## Trade-off per model and dataset", ""]
     out.append(
         "Mean ± sample standard deviation over the runs (seeds, and training hyperparameters when the source is "
-        "a training sweep). 'rule fired': share of runs where the rule stopped before the budget."
+        f"a training sweep). The first quality column is the headline: the test metric of the checkpoint a run "
+        f"deploys (the best-so-far validation epoch at its stop) against {BEST_VAL}; '{_WITHIN}' counts "
+        "the runs where that loses at most 1 %. 'stopped early': share of runs where the rule stopped before the "
+        "budget's last epoch (a stop at the last epoch saves nothing and is named apart)."
     )
     for (model, dataset), rows in by_group(a.summary).items():
         n = max(r.n_runs for r in rows)
@@ -104,7 +132,11 @@ def render_markdown(analysis: Analysis, pngs: Sequence[Path] = (), html: Path | 
             out += ["", f"Metric {metric}:", "", _summary_table([r for r in a.overall if r.key["metric"] == metric])]
 
     out += ["", "## Per run", ""]
-    out.append(_per_run_table(a))
+    out.append(
+        "Each cell: the stop epoch, '→ d' when the checkpoint deployed (best-so-far validation epoch) is another "
+        f"epoch d, and its test metric change vs {BEST_VAL} (positive = better)."
+    )
+    out += ["", _per_run_table(a)]
 
     out += ["", "## Replay reproduces the logged stops", ""]
     checks = a.replay_checks
@@ -123,14 +155,12 @@ def render_markdown(analysis: Analysis, pngs: Sequence[Path] = (), html: Path | 
 
     out += ["", "## Pareto fronts", "", _PARETO_TEXT, ""]
     for (model, dataset), points in _by_model_dataset(a.pareto_relative).items():
+        deployed = sorted((r for r in points if r.on_deployed_front), key=lambda r: r.emissions_saved_pct)
+        out += [f"### {model} on {dataset}: non-dominated configs, best-so-far deployed (mean over runs)", ""]
+        out += [_front_table(deployed), ""]
         front = sorted((r for r in points if r.on_front), key=lambda r: r.emissions_saved_pct)
-        out += [f"### {model} on {dataset}: non-dominated configs (mean over runs)", ""]
-        out.append(
-            markdown_table(
-                ["strategy", "emissions saved %", "test metric change %", "epochs saved"],
-                [[r.strategy, r.emissions_saved_pct, r.metric_change_pct, r.epochs_saved] for r in front],
-            )
-        )
+        out += [f"### {model} on {dataset}: non-dominated configs, stop-epoch weights vs last epoch", ""]
+        out.append(_front_table(front))
         hv = [h for h in a.hypervolumes if (h.model, h.dataset) == (model, dataset)]
         if hv:
             ref = hv[0]
@@ -169,6 +199,23 @@ def render_markdown(analysis: Analysis, pngs: Sequence[Path] = (), html: Path | 
     return "\n".join(out)
 
 
+def _front_table(points: Sequence[RelativePoint]) -> str:
+    """A front's configs with both quality references (the headline first), within counts and epochs saved."""
+    header = [
+        "strategy",
+        "emissions saved %",
+        f"test vs {BEST_VAL} %, best-so-far deployed",
+        _WITHIN,
+        "test vs last epoch %, stop-epoch weights",
+        "epochs saved",
+    ]
+    rows = [
+        [r.strategy, r.emissions_saved_pct, r.test_vs_best_val_pct, r.within_1pct, r.metric_change_pct, r.epochs_saved]
+        for r in points
+    ]
+    return markdown_table(header, rows)
+
+
 def _metric_of(a: Analysis, model: str, dataset: str) -> str:
     for c in a.curves:
         if (c.model, c.dataset) == (model, dataset):
@@ -185,7 +232,8 @@ def _by_model_dataset(rows: Iterable[RelativePoint]) -> dict[tuple[str, str], li
 
 def _per_run_table(a: Analysis) -> str:
     labels = [rule_label(r) for r in a.rules]
-    header = ["run", "model", "dataset", "seed", "epochs", *(f"{label} stop" for label in labels), "oracle", "best val"]
+    strategies = [*labels, BEST_TEST, BEST_VAL, HINDSIGHT_1PCT]
+    header = ["run", "model", "dataset", "seed", "epochs", *strategies]
     body = []
     by_run: dict[str, dict[str, Comparison]] = {}
     for c in a.comparisons:
@@ -197,8 +245,13 @@ def _per_run_table(a: Analysis) -> str:
             row = rows.get(name)
             if row is None:
                 return "-"
-            mark = "" if row.kind != "rule" or row.triggered else " (never)"
-            return f"{row.stop_epoch}{mark}"
+            mark = ""
+            if row.kind == "rule" and not row.triggered:
+                mark = " (at the last epoch)" if row.stopped_at_budget else " (never)"
+            deployed = f" → {row.deployed_epoch}" if row.deployed_epoch != row.stop_epoch else ""
+            change = row.test_vs_best_val_pct
+            verdict = f" ({change:+.2f} %)" if math.isfinite(change) else ""
+            return f"{row.stop_epoch}{mark}{deployed}{verdict}"
 
         body.append(
             [
@@ -207,9 +260,7 @@ def _per_run_table(a: Analysis) -> str:
                 curve.dataset,
                 "-" if curve.seed is None else str(curve.seed),
                 str(curve.n_epochs),
-                *(stop(label) for label in labels),
-                stop(ORACLE),
-                stop(BEST_VAL),
+                *(stop(name) for name in strategies),
             ]
         )
     return markdown_table(header, body)
@@ -239,6 +290,7 @@ def _anges_stop_table(a: Analysis) -> str:
                 label,
                 str(len(checks)),
                 str(stops),
+                str(sum(c.at_last_epoch for c in checks)),
                 str(first),
                 f"{100 * first / stops:.0f} %" if stops else "-",
                 str(counts.get("improving_epoch", 0)),
@@ -251,6 +303,7 @@ def _anges_stop_table(a: Analysis) -> str:
         "config",
         "runs",
         "stops",
+        "of which at the last epoch (save nothing)",
         "at first non-improving epoch",
         "share of stops",
         "at an improving epoch",
@@ -262,18 +315,27 @@ def _anges_stop_table(a: Analysis) -> str:
 
 
 _DEFINITIONS = f"""\
-Definitions (every number is relative to the same run's full budget, its last epoch):
+Definitions (emissions are relative to the same run's full budget, its last epoch):
 
+- **{BEST_VAL}**: the run's best validation epoch over the whole budget (ties: earliest), the checkpoint a
+  careful user who trains the full budget deploys. **The headline quality column compares against it.**
+  **{BEST_TEST}**: the epoch with the best test metric (ties: earliest), the limit no rule can beat.
+  **{HINDSIGHT_1PCT}**: per run, the earliest epoch whose best-so-far checkpoint has a test metric within
+  {WITHIN_PCT:g} % of {BEST_VAL}'s (that checkpoint itself always qualifies, so it is never later than the best
+  validation epoch): the most CO2 a rule deploying best-so-far could save at that quality. All three need the
+  future or the test set; their emissions are those of stopping right there.
 - **emissions saved %** = 100 · (E_full − E_stop) / E_full, with E the cumulative training emissions
   (`{EMISSIONS}`: train + validation, what the rule sees; test-set evaluation excluded).
-- **metric change %** = 100 · (m_stop − m_full) / |m_full| for ROC-AUC, 100 · (m_full − m_stop) / |m_full| for
-  RMSE/MAE: **positive = better** than the full budget. "test" uses the test metric at the stop epoch (the
-  weights a run stopped there would deploy), "val" the validation metric.
+- **metric change %** = 100 · (m − m_ref) / |m_ref| for ROC-AUC, 100 · (m_ref − m) / |m_ref| for
+  RMSE/MAE: **positive = better** than the reference ({BEST_VAL}, or the last epoch of the budget). "best-so-far
+  deployed" is the test metric of the best validation epoch up to the stop (the weights a run keeps in memory
+  and deploys: `greenft.schema.deployed_index`), "stop-epoch weights" that of the stop epoch itself; "val" is
+  the validation metric at the stop epoch vs the last epoch.
+- **{_WITHIN}**: runs whose deployed checkpoint loses at most {WITHIN_PCT:g} % against {BEST_VAL},
+  over the runs where the change is defined.
+- **stopped early**: the rule stopped before the budget's last epoch. A rule that said stop at the last epoch
+  saved nothing: it is not counted as stopped (the count is shown apart, and the per-run table marks it).
 - **epochs saved** = N_full − stop epoch.
-- **oracle**: the epoch with the best test metric in hindsight (ties: earliest), the limit no rule can beat.
-  **best val epoch**: the epoch with the best validation metric in hindsight, the checkpoint a user keeping the
-  best-validation weights deploys (that user still pays the full budget; the emissions shown are those of
-  stopping right there).
 - Rules are replayed on the logged curves with `greenft.stopping.build_rule`, i.e. the live rules' own code."""
 
 _K_TEXT = """\
@@ -284,11 +346,14 @@ With the defaults k ≈ 0.0244: once the EMA is positive, any epoch that does no
 warm-up (i ≥ max(W, 2)) whose validation metric did not improve on the previous epoch, or elsewhere."""
 
 _PARETO_TEXT = """\
-Relative front: each strategy's mean emissions saved % against its mean test-metric change % over the runs of
+Relative fronts: each strategy's mean emissions saved % against its mean test-metric change % over the runs of
 a dataset (both higher is better), over the headline rules and a grid of AN-GES (alpha, beta, W) and patience
-configs; hindsight strategies (oracle, best val) are shown for reference but are not candidates. A config is
-on the front when no other is at least as good on both axes and better on one (ties are all kept; NaN never
-counts). `pareto_absolute.csv` has the per-run front in kg CO2-eq vs test metric."""
+configs. Two fronts, one per way of judging quality: the first with the checkpoint a run deploys (best-so-far)
+against best-val (hindsight), the headline; the second with the stop epoch's own weights against the last
+epoch (the axes of the figures and of the hypervolumes). Hindsight strategies (best-test (limit), best-val
+(hindsight), hindsight-1%) are references, not candidates. A config is on a front when no other is at least as
+good on both axes and better on one (ties are all kept; NaN never counts). `pareto_absolute.csv` has the
+per-run front in kg CO2-eq vs test metric."""
 
 _IMPORTANCE_TEXT = """\
 For runs that differ in training hyperparameters (a training sweep): Spearman rank correlation of each

@@ -3,10 +3,11 @@
 Per (model, dataset):
 
 * ``pareto_relative_*``: every strategy's mean emissions saved % vs mean test-metric change % (error bars: one
-  standard deviation over runs), the non-dominated configs joined by a line;
+  standard deviation over runs), the non-dominated configs joined by a line; left panel: the deployed
+  (best-so-far) checkpoint vs best-val (hindsight), right panel: the stop epoch's weights vs the last epoch;
 * ``pareto_absolute_*``: every (run, strategy) in kg CO2-eq vs test metric, with the front;
 * ``curves_*``: per run, validation and test metric per epoch, cumulative emissions on a second axis, and a
-  vertical mark where each rule stopped (and the oracle / best-validation epochs);
+  vertical mark where each rule stopped (and the best-test (limit) / best-val (hindsight) epochs);
 * ``aer_ema_*``: per run, the replayed AN-GES AER, EMA and threshold beta*EMA per epoch, with its stop.
 
 The HTML embeds plotly.js (no CDN: the machines this runs on may have no internet).
@@ -17,7 +18,7 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +35,14 @@ from greenft.analysis.fronts import FAMILIES, AbsolutePoint, RelativePoint
 from greenft.analysis.importance import ImportanceRow
 from greenft.analysis.records import Curve
 from greenft.analysis.replay import ReplayResult, finite_or_nan
-from greenft.analysis.tradeoff import BEST_VAL, FULL_BUDGET, ORACLE, hindsight_epoch
+from greenft.analysis.tradeoff import BEST_TEST, BEST_VAL, FULL_BUDGET, hindsight_epoch
 from greenft.schema import METRIC_DIRECTIONS
 from greenft.stopping import AnGesConfig, MetricDirection, rule_label
 
 __all__ = ["write_html", "write_pngs"]
 
 _COLORS = ["tab:red", "tab:blue", "tab:orange", "tab:cyan", "tab:brown", "tab:pink", "tab:olive"]
-_HINDSIGHT_STYLE = {ORACLE: ("tab:green", ":"), BEST_VAL: ("tab:purple", "-.")}
+_HINDSIGHT_STYLE = {BEST_TEST: ("tab:green", ":"), BEST_VAL: ("tab:purple", "-.")}
 _FAMILY_MARKER = {"anges": "o", "patience": "s", "full_budget": "X", "hindsight": "*"}
 
 
@@ -59,12 +60,14 @@ def _rule_colors(analysis: Analysis) -> dict[str, str]:
 
 
 def _stops(analysis: Analysis, curve: Curve) -> list[tuple[str, int, str, str, bool]]:
-    """``(label, epoch, color, linestyle, fired)`` for each headline rule and the hindsight epochs."""
+    """``(label, epoch, color, linestyle, fired)`` for each headline rule and the hindsight epochs; ``fired``: the
+    rule stopped before the budget's last epoch (a stop at the last epoch saves nothing and is drawn faint)."""
     colors = _rule_colors(analysis)
     out = []
     for label, result in analysis.replays.get(curve.run_id, {}).items():
-        out.append((label, result.stop_epoch, colors.get(label, "black"), "--", result.triggered))
-    for name, values in ((ORACLE, curve.test), (BEST_VAL, curve.val)):
+        fired = result.triggered and result.stop_epoch < curve.n_epochs
+        out.append((label, result.stop_epoch, colors.get(label, "black"), "--", fired))
+    for name, values in ((BEST_TEST, curve.test), (BEST_VAL, curve.val)):
         epoch = hindsight_epoch(values, curve.direction)
         if epoch is not None:
             color, style = _HINDSIGHT_STYLE[name]
@@ -102,10 +105,11 @@ def _curves_png(analysis: Analysis, curves: Sequence[Curve], path: Path, title: 
         for offset, (label, epoch, color, style, fired) in enumerate(stops):
             shift = (offset - (len(stops) - 1) / 2) * 0.06  # coinciding stops stay visible side by side
             line = ax.axvline(epoch + shift, color=color, ls=style, lw=1.6, alpha=0.9 if fired else 0.35)
-            on_test = label == ORACLE  # the oracle is a test-metric optimum: mark it on the test curve
+            on_test = label == BEST_TEST  # a test-metric optimum: mark it on the test curve
             y = curve.test[epoch - 1] if on_test else curve.val[epoch - 1]
             ax.plot([epoch], [y], marker="v", color=color, ms=7, zorder=5)
-            handles.setdefault(label if fired or label in (ORACLE, BEST_VAL) else f"{label} (never: budget)", line)
+            hindsight = label in (BEST_TEST, BEST_VAL)
+            handles.setdefault(label if fired or hindsight else f"{label} (no early stop: budget)", line)
         seed = "" if curve.seed is None else f" seed {curve.seed}"
         ax.set_title(f"{curve.run_id}{seed}", fontsize=9)
         ax.grid(alpha=0.3)
@@ -113,8 +117,8 @@ def _curves_png(analysis: Analysis, curves: Sequence[Curve], path: Path, title: 
         "val": "validation metric (what rules see)",
         "test": "test metric",
         "emissions": "cumulative emissions (right axis)",
-        ORACLE: "oracle: best test epoch",
-        BEST_VAL: "best validation epoch",
+        BEST_TEST: f"{BEST_TEST}: best test epoch",
+        BEST_VAL: f"{BEST_VAL}: best validation epoch",
     }
     fig.legend(
         list(handles.values()),
@@ -175,17 +179,42 @@ def _aer_png(analysis: Analysis, curves: Sequence[Curve], path: Path, title: str
 
 
 def _pareto_relative_png(rows: list[RelativePoint], path: Path, title: str) -> Path:
-    fig, ax = plt.subplots(figsize=(8.2, 5.6))
+    """Two panels, one per way of judging quality: the deployed (best-so-far) checkpoint vs best-val
+    (hindsight), the headline, and the stop epoch's weights vs the last epoch."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(15.0, 5.6))
+    _pareto_panel(
+        left,
+        rows,
+        lambda r: (r.test_vs_best_val_pct, r.test_vs_best_val_pct_std, r.on_deployed_front),
+        f"test change vs {BEST_VAL} (%), best-so-far deployed  (+ = better)",
+    )
+    _pareto_panel(
+        right,
+        rows,
+        lambda r: (r.metric_change_pct, r.metric_change_pct_std, r.on_front),
+        "test change vs last epoch (%), stop-epoch weights  (+ = better)",
+    )
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _pareto_panel(
+    ax: Axes, rows: list[RelativePoint], y_of: Callable[[RelativePoint], tuple[float, float, bool]], ylabel: str
+) -> None:
+    """One relative front: ``y_of`` gives a point's (mean change, its std, on this front)."""
     for family in FAMILIES:
         members = [r for r in rows if r.family == family]
         if not members:
             continue
         xs = [r.emissions_saved_pct for r in members]
-        ys = [r.metric_change_pct for r in members]
+        ys = [y_of(r)[0] for r in members]
         xerr = [_nz(r.emissions_saved_pct_std) for r in members]
-        yerr = [_nz(r.metric_change_pct_std) for r in members]
+        yerr = [_nz(y_of(r)[1]) for r in members]
         name = {"anges": "AN-GES configs", "patience": "patience configs", "full_budget": "full budget"}.get(
-            family, "hindsight (oracle / best val)"
+            family, "hindsight (best-test (limit), best-val (hindsight), hindsight-1%)"
         )
         ax.errorbar(
             xs,
@@ -199,11 +228,11 @@ def _pareto_relative_png(rows: list[RelativePoint], path: Path, title: str) -> P
             elinewidth=0.6,
             label=name,
         )
-    front = sorted((r for r in rows if r.on_front), key=lambda r: r.emissions_saved_pct)
+    front = sorted((r for r in rows if y_of(r)[2]), key=lambda r: r.emissions_saved_pct)
     if front:
         ax.plot(
             [r.emissions_saved_pct for r in front],
-            [r.metric_change_pct for r in front],
+            [y_of(r)[0] for r in front],
             "-",
             color="black",
             lw=1.2,
@@ -213,9 +242,9 @@ def _pareto_relative_png(rows: list[RelativePoint], path: Path, title: str) -> P
     # one label, "name (+n identical)", instead of a pile of overprinted text.
     at_point: dict[tuple[float, float], list[RelativePoint]] = {}
     for r in rows:
-        at_point.setdefault((round(r.emissions_saved_pct, 9), round(r.metric_change_pct, 9)), []).append(r)
+        at_point.setdefault((round(r.emissions_saved_pct, 9), round(y_of(r)[0], 9)), []).append(r)
     for (x, y), members in at_point.items():
-        shown = [r for r in members if r.headline] or [r for r in members if r.on_front]
+        shown = [r for r in members if r.headline] or [r for r in members if y_of(r)[2]]
         if not shown:
             continue
         extra = len(members) - 1
@@ -223,14 +252,9 @@ def _pareto_relative_png(rows: list[RelativePoint], path: Path, title: str) -> P
         ax.annotate(text, (x, y), textcoords="offset points", xytext=(5, 5), fontsize=7)
     ax.axhline(0.0, color="gray", lw=0.6)
     ax.set_xlabel("emissions saved vs full budget (%)  → better")
-    ax.set_ylabel("test metric change vs full budget (%)  (+ = better)")
-    ax.set_title(title)
+    ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
 
 
 def _pareto_absolute_png(rows: list[AbsolutePoint], path: Path, title: str) -> Path:
@@ -444,7 +468,7 @@ def _plotly_figures(analysis: Analysis, max_curves: int) -> list[tuple[str, Any]
                         name=f"stop: {label}",
                         legendgroup=label,
                         showlegend=label not in shown,
-                        hovertext=f"{label}: epoch {epoch}" + ("" if fired else " (never fired: budget)"),
+                        hovertext=f"{label}: epoch {epoch}" + ("" if fired else " (no early stop: budget)"),
                     ),
                     row=r,
                     col=c,

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from greenft.analysis.records import Curve
 from greenft.errors import UserError
+from greenft.schema import Deploy, deployed_index
 from greenft.stopping import (
     RULES,
     EpochObservation,
@@ -50,8 +51,12 @@ class ReplayResult:
     last epoch when it never did (the same convention as the run summary's ``stop/epoch``). ``censored`` is
     True when the rule never stopped but the curve is shorter than its budget (a live run that stopped on
     another rule, or an interrupted run): what the rule would have done later is unknown.
-    ``val_metric``, ``test_metric`` and ``emissions_kg`` are the curve's values at ``stop_epoch``.
-    ``decisions`` holds the rule's answer for every epoch it was fed (the AER/EMA traces).
+    ``val_metric``, ``test_metric`` and ``emissions_kg`` are the curve's values at ``stop_epoch`` (the weights
+    of the epoch training ended at). ``deployed_epoch`` is the epoch whose weights the run hands over under
+    ``deploy`` (:func:`greenft.schema.deployed_index`, the one definition the trainer uses too: with ``best``,
+    the best validation epoch among ``1..stop_epoch``), and ``deployed_val_metric``/``deployed_test_metric``
+    the curve's values there; the emissions stay those of ``stop_epoch``, since keeping the best weights in
+    memory costs nothing. ``decisions`` holds the rule's answer for every epoch it was fed (the AER/EMA traces).
     """
 
     label: str
@@ -63,6 +68,10 @@ class ReplayResult:
     test_metric: float
     emissions_kg: float
     decisions: tuple[StopDecision, ...]
+    deploy: Deploy
+    deployed_epoch: int
+    deployed_val_metric: float
+    deployed_test_metric: float
 
 
 def replay_values(
@@ -89,14 +98,16 @@ def replay_values(
     return None, tuple(decisions)
 
 
-def replay(curve: Curve, config: RuleConfig) -> ReplayResult:
-    """Apply ``config``'s rule to ``curve``: the stop and the curve's numbers there (see :class:`ReplayResult`)."""
+def replay(curve: Curve, config: RuleConfig, deploy: Deploy | str = Deploy.BEST) -> ReplayResult:
+    """Apply ``config``'s rule to ``curve``: the stop, the curve's numbers there and at the epoch deployed under
+    ``deploy`` (default: the best-so-far checkpoint; see :class:`ReplayResult`)."""
     if curve.n_epochs == 0:
         raise ValueError(f"run {curve.run_id}: empty curve")
     stopped, decisions = replay_values(curve.val, curve.emissions_kg, config, curve.direction)
     stop_epoch = stopped if stopped is not None else curve.n_epochs
     reason = decisions[-1].reason if stopped is not None else "never stopped"
     index = stop_epoch - 1
+    deployed = deployed_index(curve.val, curve.direction, index, deploy)
     return ReplayResult(
         label=rule_label(config),
         stop_epoch=stop_epoch,
@@ -107,6 +118,10 @@ def replay(curve: Curve, config: RuleConfig) -> ReplayResult:
         test_metric=curve.test[index],
         emissions_kg=curve.emissions_kg[index],
         decisions=decisions,
+        deploy=Deploy(deploy),
+        deployed_epoch=deployed + 1,
+        deployed_val_metric=curve.val[deployed],
+        deployed_test_metric=curve.test[deployed],
     )
 
 

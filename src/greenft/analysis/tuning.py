@@ -47,7 +47,7 @@ from greenft.analysis.optuna_storage import (
 )
 from greenft.analysis.records import METRIC_DIRECTIONS, Curve
 from greenft.analysis.report import markdown_table
-from greenft.analysis.tradeoff import RuleScore, score_rule
+from greenft.analysis.tradeoff import BEST_VAL, WITHIN_PCT, RuleScore, score_rule
 from greenft.schema import Point, point_key
 from greenft.schema.codec import tidy
 from greenft.schema.summary import AT_EPOCH, AT_TEST, AT_VAL, METRIC, TOTAL_EMISSIONS
@@ -269,6 +269,8 @@ def _score_dict(config: AnGesConfig, score: RuleScore) -> dict[str, Any]:
         "test_metric_change_pct": score.metric_change_pct,
         "epochs_saved": score.epochs_saved,
         "stop_rate": score.stop_rate,
+        "test_vs_best_val_pct": score.test_vs_best_val_pct,
+        "within_1pct": f"{score.within_1pct}/{score.judged}" if score.judged else "-",
     }
 
 
@@ -797,6 +799,8 @@ def render_tuning_markdown(result: TuneResult) -> str:
             "emissions saved %",
             "val metric change %",
             "test metric change %",
+            f"test vs {BEST_VAL} %, best-so-far deployed",
+            f"within {WITHIN_PCT:g} % of {BEST_VAL}",
             "epochs saved",
             "Δ saved vs defaults (pp)",
             f"Δ {result.metric_split} metric vs defaults (pp)",
@@ -810,6 +814,8 @@ def render_tuning_markdown(result: TuneResult) -> str:
                 r["emissions_saved_pct"],
                 r["val_metric_change_pct"],
                 r["test_metric_change_pct"],
+                r["test_vs_best_val_pct"],
+                r["within_1pct"],
                 r["epochs_saved"],
                 r["delta_saved_pct_points"],
                 r["delta_metric_pct_points"],

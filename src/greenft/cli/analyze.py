@@ -46,6 +46,7 @@ def analyze(
     from greenft.analysis.replay import parse_rule
     from greenft.analysis.report import analyze as run_analysis
     from greenft.analysis.report import write_report
+    from greenft.analysis.tradeoff import BEST_VAL
 
     start = time.perf_counter()
     try:
@@ -71,7 +72,8 @@ def analyze(
             continue
         console.print(
             f"  {row.key['model']} / {row.key['dataset']:<12} {row.strategy:<24} saved "
-            f"{row.emissions_saved_pct.text()} %  test metric {row.metric_change_pct.text(2)} %  "
+            f"{row.emissions_saved_pct.text()} %  test vs {BEST_VAL} {row.test_vs_best_val_pct.text(2)} % "
+            f"(within 1 %: {row.within_text()})  stop-epoch weights vs last epoch {row.metric_change_pct.text(2)} %  "
             f"({row.n_runs} runs)",
             soft_wrap=True,
         )

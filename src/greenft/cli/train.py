@@ -209,7 +209,8 @@ def _print_summary(result: Any) -> None:
         (Point.STOP, "stop"),
         (Point.DEPLOYED, "deployed"),
         (Point.BEST, "best val"),
-        (Point.ORACLE, "oracle (best test)"),
+        (Point.BEST, "best-val (hindsight)"),
+        (Point.ORACLE, "best-test (limit)"),
         (Point.FULL, "full budget"),
     ):
         if point_key(point, AT_EPOCH) in s:
@@ -234,6 +235,8 @@ def _print_summary(result: Any) -> None:
         for label, stop in sorted(shadow_stop_epochs(s).items()):
             kg, metric = s[shadow_key(SHADOW_EMISSIONS, label)], s[shadow_key(SHADOW_TEST, label, m)]
             where = f"epoch {stop}" if stop is not None else "never (full budget)"
+            if stop is not None and stop == s.get(point_key(Point.FULL, AT_EPOCH)):
+                where += " (the last epoch: no early stop)"  # said stop, saved nothing: not an early stop
             console.print(
                 f"  shadow {label}: stops {where}, test {m} {_fmt(metric)} vs {_fmt(full_metric)} at full budget, "
                 f"emissions saved {100 * (1 - kg / full_kg):.1f}%",
