@@ -208,7 +208,6 @@ def _print_summary(result: Any) -> None:
     for point, label in (
         (Point.STOP, "stop"),
         (Point.DEPLOYED, "deployed"),
-        (Point.BEST, "best val"),
         (Point.BEST, "best-val (hindsight)"),
         (Point.ORACLE, "best-test (limit)"),
         (Point.FULL, "full budget"),
