@@ -17,6 +17,7 @@ from greenft.stopping import (
     RULES,
     AerTerms,
     AnGesConfig,
+    Co2BudgetConfig,
     EpochObservation,
     FullBudgetConfig,
     LabelPart,
@@ -69,8 +70,8 @@ def toy_rule() -> Iterator[RuleSpec]:
 
 
 def test_the_built_in_rules_are_the_table_in_order() -> None:
-    assert RULES.names() == ("anges", "patience", "none")
-    assert [spec.config for spec in RULES] == [AnGesConfig, PatienceConfig, FullBudgetConfig]
+    assert RULES.names() == ("anges", "patience", "none", "co2budget")
+    assert [spec.config for spec in RULES] == [AnGesConfig, PatienceConfig, FullBudgetConfig, Co2BudgetConfig]
     assert RULES["patience"].parameters == ("patience", "min_delta")
 
 

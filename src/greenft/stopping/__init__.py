@@ -1,4 +1,4 @@
-"""Stopping rules fed once per epoch: AN-GES, patience early stopping and the full budget.
+"""Stopping rules fed once per epoch (AN-GES, patience, the full budget, a CO2 budget) and the emission forecast.
 
 Pure logic: nothing here imports torch, W&B, CodeCarbon or touches files (a test enforces it). Every rule is a
 row of :data:`RULES` (see :mod:`greenft.stopping.registry`); the rule modules below register theirs on import,
@@ -21,6 +21,15 @@ from greenft.stopping.base import (
     StopDecision,
     StoppingRule,
 )
+from greenft.stopping.forecast import (
+    DEFAULT_FORECAST_AFTER,
+    EmissionForecaster,
+    Forecast,
+    ForecastError,
+    forecast_error,
+    forecast_totals,
+    per_epoch_increment,
+)
 from greenft.stopping.registry import (
     RULES,
     LabelPart,
@@ -37,14 +46,21 @@ from greenft.stopping.registry import (
 from greenft.stopping.anges import AnGes, AnGesConfig
 from greenft.stopping.patience import Patience, PatienceConfig
 from greenft.stopping.full_budget import FullBudget, FullBudgetConfig
+from greenft.stopping.co2_budget import Co2Budget, Co2BudgetConfig
 # isort: on
 
 __all__ = [
+    "DEFAULT_FORECAST_AFTER",
     "RULES",
     "AerTerms",
     "AnGes",
     "AnGesConfig",
+    "Co2Budget",
+    "Co2BudgetConfig",
+    "EmissionForecaster",
     "EpochObservation",
+    "Forecast",
+    "ForecastError",
     "FullBudget",
     "FullBudgetConfig",
     "LabelPart",
@@ -62,7 +78,10 @@ __all__ = [
     "build_rule",
     "compute_aer",
     "effective_threshold_fraction",
+    "forecast_error",
+    "forecast_totals",
     "parse_label",
+    "per_epoch_increment",
     "percent_emission_increase",
     "percent_improvement",
     "rule_label",
