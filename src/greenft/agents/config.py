@@ -19,7 +19,7 @@ from greenft.errors import GreenftWarning, UserError
 from greenft.io import read_yaml_mapping
 from greenft.models.config import ModelConfig
 from greenft.schema import Deploy
-from greenft.stopping import RULES, AnGesConfig, PatienceConfig, RuleConfig, StoppingConfig
+from greenft.stopping import DEFAULT_FORECAST_AFTER, RULES, AnGesConfig, PatienceConfig, RuleConfig, StoppingConfig
 from greenft.tracking.config import TrackingConfig
 
 
@@ -148,6 +148,9 @@ class TrialConfig(_Strict):
         description="weights saved at the end: best (best validation epoch so far, kept in memory) or last",
     )
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    forecast_after: int = Field(
+        DEFAULT_FORECAST_AFTER, ge=1, description="epochs measured before the full-budget emission forecast"
+    )
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
 

@@ -59,7 +59,15 @@ from greenft.schema import (
 )
 from greenft.schema.summary import AT_EPOCH, STATUS, STOP_REASON
 from greenft.signals import reraise_first, signals_held, sigterm_as_interrupt
-from greenft.stopping import EpochObservation, StopDecision, StoppingRule, build_rule, rule_label
+from greenft.stopping import (
+    EmissionForecaster,
+    EpochObservation,
+    Forecast,
+    StopDecision,
+    StoppingRule,
+    build_rule,
+    rule_label,
+)
 from greenft.tracking import CodeCarbonMeter, EmissionMeter, EmissionReading, PhaseLedger, WallClockMeter
 
 FIT, TEST_EVAL = "fit", "test_eval"
@@ -82,6 +90,7 @@ class EpochRecord:
     fit: EmissionReading
     test_eval: EmissionReading
     decisions: dict[str, StopDecision]
+    forecast: Forecast | None = None  # the full budget's totals as forecast at this epoch (None: too early)
 
 
 @dataclass
@@ -277,6 +286,7 @@ def run_trial(
     context = TrialContext(config, molecules, split, metric, built.info, meter_info, log.run_path, live_label)
 
     ledger = PhaseLedger()
+    forecaster = EmissionForecaster(config.optim.max_epochs, config.forecast_after)
     epochs: list[EpochRecord] = []
     status: str = RunStatus.FINISHED
     exit_code = 0
@@ -297,7 +307,8 @@ def run_trial(
                 check_finite(epoch, loss, val_metric, test_metric, molecules, config.optim.lr)
                 observation = EpochObservation(epoch, val_metric, fit_total.emissions_kg)
                 decisions = {label: rule.update(observation) for label, rule in rules.items() if not rule.stopped}
-                record = EpochRecord(epoch, loss, val_metric, test_metric, fit_total, test_total, decisions)
+                forecast = forecaster.update(fit_total)
+                record = EpochRecord(epoch, loss, val_metric, test_metric, fit_total, test_total, decisions, forecast)
                 with signals_held() as held:
                     epochs.append(record)
                     log.log_epoch(epoch_row(record, metric.value, live_label))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from greenft.schema.columns import Column
-from greenft.schema.inputs import DecisionLike, EpochLike
+from greenft.schema.inputs import DecisionLike, EpochLike, ForecastLike
 from greenft.schema.keys import Decision, key
 
 __all__ = [
@@ -27,6 +27,9 @@ __all__ = [
     "ENERGY",
     "EPOCH",
     "EPOCH_COLUMNS",
+    "FORECAST_EMISSIONS",
+    "FORECAST_ENERGY",
+    "FORECAST_TIME",
     "PHASE",
     "REASON",
     "SHADOW_AER",
@@ -57,6 +60,9 @@ TIME = "time/cumulative_s"
 TEST_EVAL_EMISSIONS = "emissions/test_eval_cumulative_kg"
 TEST_EVAL_ENERGY = "energy/test_eval_cumulative_kwh"
 TEST_EVAL_TIME = "time/test_eval_cumulative_s"
+FORECAST_EMISSIONS = "forecast/emissions_kg"  # the full budget's kg as forecast at this epoch (NaN: none yet)
+FORECAST_ENERGY = "forecast/energy_kwh"
+FORECAST_TIME = "forecast/time_s"
 DELTA_PERF_PCT = "stop/delta_perf_pct"
 DELTA_EMIS_PCT = "stop/delta_emis_pct"
 AER = "stop/aer"
@@ -97,6 +103,10 @@ def _live(view: EpochView, read: Callable[[DecisionLike], float | None]) -> floa
     return _num(read(view.live) if view.live is not None else None)
 
 
+def _forecast(view: EpochView, read: Callable[[ForecastLike], float]) -> float:
+    return _num(read(view.record.forecast) if view.record.forecast is not None else None)
+
+
 #: Columns every epoch row has (metric placeholder filled with the run's metric).
 EPOCH_COLUMNS: tuple[Column[EpochView], ...] = (
     Column(EPOCH, int, lambda v: v.record.epoch),
@@ -109,6 +119,9 @@ EPOCH_COLUMNS: tuple[Column[EpochView], ...] = (
     Column(TEST_EVAL_EMISSIONS, float, lambda v: v.record.test_eval.emissions_kg),
     Column(TEST_EVAL_ENERGY, float, lambda v: v.record.test_eval.energy_kwh),
     Column(TEST_EVAL_TIME, float, lambda v: v.record.test_eval.duration_s),
+    Column(FORECAST_EMISSIONS, float, lambda v: _forecast(v, lambda f: f.emissions_kg)),
+    Column(FORECAST_ENERGY, float, lambda v: _forecast(v, lambda f: f.energy_kwh)),
+    Column(FORECAST_TIME, float, lambda v: _forecast(v, lambda f: f.duration_s)),
     Column(DELTA_PERF_PCT, float, lambda v: _live(v, lambda d: d.delta_perf_pct)),
     Column(DELTA_EMIS_PCT, float, lambda v: _live(v, lambda d: d.delta_emis_pct)),
     Column(AER, float, lambda v: _live(v, lambda d: d.aer)),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-__all__ = ["DecisionLike", "EpochLike", "ReadingLike", "RuleLike"]
+__all__ = ["DecisionLike", "EpochLike", "ForecastLike", "ReadingLike", "RuleLike"]
 
 
 class ReadingLike(Protocol):
@@ -25,6 +25,16 @@ class ReadingLike(Protocol):
 
     @property
     def duration_s(self) -> float: ...
+
+
+class ForecastLike(ReadingLike, Protocol):
+    """The predicted cumulative totals of the whole budget (``greenft.stopping.Forecast``), made at ``epoch``."""
+
+    @property
+    def epoch(self) -> int: ...
+
+    @property
+    def budget_epochs(self) -> int: ...
 
 
 class DecisionLike(Protocol):
@@ -78,6 +88,9 @@ class EpochLike(Protocol):
 
     @property
     def decisions(self) -> Mapping[str, DecisionLike]: ...
+
+    @property
+    def forecast(self) -> ForecastLike | None: ...
 
 
 class RuleLike(Protocol):

@@ -21,7 +21,7 @@ from typing import Any
 from greenft.schema.columns import Column
 from greenft.schema.inputs import EpochLike, RuleLike
 from greenft.schema.keys import METRIC_DIRECTIONS, POINTS, Mode, Point, RunStatus, key, match_template, point_key
-from greenft.stopping import MetricDirection
+from greenft.stopping import ForecastError, MetricDirection, forecast_error
 
 __all__ = [
     "AT_EMISSIONS",
@@ -30,6 +30,10 @@ __all__ = [
     "AT_TEST",
     "AT_TIME",
     "AT_VAL",
+    "FORECAST_ENERGY_ERROR",
+    "FORECAST_EPOCH",
+    "FORECAST_ERROR",
+    "FORECAST_TIME_ERROR",
     "METER",
     "METER_NOTE",
     "METRIC",
@@ -82,6 +86,11 @@ TOTAL_TEST_EVAL_ENERGY = "total/test_eval_energy_kwh"
 TOTAL_CLAMPED_READINGS = "total/clamped_readings"
 METER = "meter"
 METER_NOTE = "meter/note"
+# The first emission forecast against the actual total; only a run that trained its whole budget has one.
+FORECAST_EPOCH = "forecast/epoch"
+FORECAST_ERROR = "forecast/error_pct"
+FORECAST_ENERGY_ERROR = "forecast/energy_error_pct"
+FORECAST_TIME_ERROR = "forecast/time_error_pct"
 
 # Fields of every point: ``<point>/<field>``, e.g. ``stop/val_roc_auc`` (use keys.point_key to build one).
 AT_EPOCH = "epoch"
@@ -233,6 +242,24 @@ def _totals(read: Callable[[EpochLike], Any]) -> Callable[[SummaryFacts], Any]:
     return lambda facts: read(facts.last)
 
 
+def _forecast_error(facts: SummaryFacts) -> ForecastError | None:
+    if not facts.trained:
+        return None
+    return forecast_error([e.forecast for e in facts.epochs], facts.last.fit, facts.last.epoch)
+
+
+def _forecast_checked(facts: SummaryFacts) -> bool:
+    return _forecast_error(facts) is not None
+
+
+def _forecast(read: Callable[[ForecastError], Any]) -> Callable[[SummaryFacts], Any]:
+    def value(facts: SummaryFacts) -> Any:
+        error = _forecast_error(facts)
+        return None if error is None else read(error)
+
+    return value
+
+
 #: Run-wide keys. The first four are written even when no epoch was trained.
 RUN_COLUMNS: tuple[Column[SummaryFacts], ...] = (
     Column(STATUS, str, lambda f: str(f.status)),
@@ -249,6 +276,10 @@ RUN_COLUMNS: tuple[Column[SummaryFacts], ...] = (
     Column(TOTAL_TEST_EVAL_EMISSIONS, float, _totals(lambda e: e.test_eval.emissions_kg), _trained),
     Column(TOTAL_TEST_EVAL_ENERGY, float, _totals(lambda e: e.test_eval.energy_kwh), _trained),
     Column(TOTAL_CLAMPED_READINGS, int, lambda f: f.clamped_readings, _trained),
+    Column(FORECAST_EPOCH, int, _forecast(lambda e: e.epoch), _forecast_checked),
+    Column(FORECAST_ERROR, float, _forecast(lambda e: e.emissions_pct), _forecast_checked),
+    Column(FORECAST_ENERGY_ERROR, float, _forecast(lambda e: e.energy_pct), _forecast_checked),
+    Column(FORECAST_TIME_ERROR, float, _forecast(lambda e: e.time_pct), _forecast_checked),
     Column(METER, str, lambda f: f.meter.get("meter")),
     Column(METER_NOTE, str, lambda f: f.meter.get("note")),
 )
