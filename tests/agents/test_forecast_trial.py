@@ -22,6 +22,7 @@ from greenft.schema import EPOCHS_FILE, SUMMARY_FILE, read_json_if_present, read
 from greenft.stopping import Co2BudgetConfig, MetricDirection, rule_label
 
 EPOCHS = 4
+BUDGET_EPOCHS = 40
 TINY = {"data": {"limit": 120}, "model": {"num_layers": 2, "emb_dim": 16}, "optim": {"max_epochs": EPOCHS}}
 SERIES = (
     ("emissions/cumulative_kg", "forecast/emissions_kg", "total/emissions_kg", "forecast/error_pct"),
@@ -67,9 +68,9 @@ def test_the_summary_judges_the_first_forecast_against_the_actual_total(full_run
         assert summary[error] == full_run.summary[error]
 
 
-def _cli_run(tmp_path: Path, *flags: str) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+def _cli_run(tmp_path: Path, epochs: int, *flags: str) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
     runs = tmp_path / "runs"
-    args = ["train", "--dataset", "b3db", "--limit", "120", "--max-epochs", str(EPOCHS), "--threads", "1"]
+    args = ["train", "--dataset", "b3db", "--limit", "120", "--max-epochs", str(epochs), "--threads", "1"]
     args += ["--layers", "2", "--emb-dim", "16", "--runs-dir", str(runs), "--set", "logging.system_metrics=false"]
     result = CliRunner().invoke(app, [*args, *flags], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
@@ -78,20 +79,23 @@ def _cli_run(tmp_path: Path, *flags: str) -> tuple[dict[str, Any], list[dict[str
 
 
 def test_a_co2_budget_stops_the_run_before_the_forecast_crosses_it(full_run: TrialResult, tmp_path: Path) -> None:
-    """``--budget-kg`` at 60 % of what the same trial spent over its whole budget.
+    """``--budget-kg`` at 1.5 times what the same trial spent over 4 epochs, on a budget of 40 epochs (it stops
+    near epoch 9 here).
 
     What the rule guarantees, checked on the logged numbers: every epoch it let pass was expected to stay within
     the budget (E_i + rate_i <= budget), the stop epoch was not, and the run never went on past the budget.
     It does NOT guarantee total <= budget (an epoch costlier than its estimate can cross it), so that is not
-    asserted. The stop must be early: the run would need to be 40 % cheaper than the reference to go on.
+    asserted. The stop must come before epoch 40: on this shared CPU the same trial's cost varies between runs
+    (CodeCarbon estimates power from load; up to about 2x seen), but not fourfold.
     """
-    budget = float(f"{0.6 * full_run.summary['total/emissions_kg']:.3g}")  # as a user would type it
-    summary, rows, output = _cli_run(tmp_path, "--budget-kg", repr(budget))
+    budget = float(f"{1.5 * full_run.summary['total/emissions_kg']:.3g}")  # as a user would type it
+    summary, rows, output = _cli_run(tmp_path, BUDGET_EPOCHS, "--budget-kg", repr(budget))
     label = rule_label(Co2BudgetConfig(budget_kg=budget))
     assert "co2budget" in output
     assert summary["stop/rule"] == label and summary["stop/triggered"] is True
     stop = summary["stop/epoch"]
-    assert 1 <= stop < EPOCHS and len(rows) == stop
+    assert 1 <= stop < BUDGET_EPOCHS and len(rows) == stop
+    assert stop == 1 or "this run spent" in output  # the CLI shows the full budget's forecast (from epoch 2)
     emissions = [row["emissions/cumulative_kg"] for row in rows]
     expected = [by_hand(emissions, i, i + 1) for i in range(1, stop + 1)]  # E_i + one epoch's estimate
     assert all(e <= budget for e in expected[:-1]) and expected[-1] > budget, (expected, budget)

@@ -30,6 +30,8 @@ from greenft.schema.summary import (
     AT_TEST,
     AT_TIME,
     AT_VAL,
+    FORECAST_EPOCH,
+    FORECAST_ERROR,
     MODE,
     SHADOW_EMISSIONS,
     SHADOW_TEST,
@@ -200,6 +202,26 @@ def _run_with_display(config: TrialConfig) -> None:
         raise typer.Exit(code=130) from None
 
 
+def _print_forecast(result: Any) -> None:
+    """The full budget's forecast beside what the run spent; the first forecast's error once the budget ran out."""
+    forecasts = [e.forecast for e in result.epochs if e.forecast is not None]
+    if not forecasts:
+        return
+    s, spent = result.summary, result.epochs[-1].fit.emissions_kg
+    first, last = forecasts[0], forecasts[-1]
+    if FORECAST_ERROR in s:
+        line = (
+            f"forecast at epoch {s[FORECAST_EPOCH]}: {first.emissions_kg:.3e} kg for {first.budget_epochs} epochs; "
+            f"they cost {spent:.3e} kg (error {_fmt(s[FORECAST_ERROR], '+.1f')}%)"
+        )
+    else:
+        line = (
+            f"forecast at epoch {last.epoch}: {last.emissions_kg:.3e} kg for the full budget of "
+            f"{last.budget_epochs} epochs; this run spent {spent:.3e} kg"
+        )
+    console.print(line, soft_wrap=True)
+
+
 def _print_summary(result: Any) -> None:
     s, m = result.summary, result.metric.value
     table = Table(title="summary", show_header=True)
@@ -241,6 +263,7 @@ def _print_summary(result: Any) -> None:
                 f"emissions saved {100 * (1 - kg / full_kg):.1f}%",
                 soft_wrap=True,
             )
+    _print_forecast(result)
     test_kg = s.get(TOTAL_TEST_EVAL_EMISSIONS, 0)
     console.print(f"test-set evaluation (logged apart, unseen by the rule): {test_kg:.3e} kg")
     console.print(f"[bold]W&B run[/] {result.run_path}", soft_wrap=True)
