@@ -72,6 +72,13 @@ ROWS: list[Fault] = [
     Fault("train-unknown-option", ["train", "--bogus", "--runs-dir", "{runs}"], message=r"No such option: --bogus"),
     Fault("train-option-without-value", ["train", "--dataset"], message=r"'--dataset' requires an argument"),
     Fault("train-extra-argument", ["train", "b3db"], message=r"unexpected extra argument.*b3db"),
+    Fault("train-budget-kg-0", ["train", "--budget-kg", "0"], message=r"co2budget\.budget_kg = 0\.0: .*greater"),
+    Fault(
+        "train-co2budget-without-budget",
+        ["train", "--rule", "co2budget"],
+        message=r"stopping\.co2budget\.budget_kg: Field required",
+    ),
+    Fault("train-forecast-after-0", ["train", "--set", "forecast_after=0"], message=r"forecast_after = 0: .*greater"),
     # --- the command line itself
     Fault("cli-unknown-command", ["nope"], message=r"No such command 'nope'.*greenft --help"),
     Fault("cli-unknown-option", ["--bogus"], message=r"No such option: --bogus"),
