@@ -1,4 +1,4 @@
-"""Stopping rules fed once per epoch: AN-GES, patience early stopping and the full budget.
+"""Stopping rules fed once per epoch: AN-GES, AN-GES with pre-processors, patience and the full budget.
 
 Pure logic: nothing here imports torch, W&B, CodeCarbon or touches files (a test enforces it). Every rule is a
 row of :data:`RULES` (see :mod:`greenft.stopping.registry`); the rule modules below register theirs on import,
@@ -15,6 +15,7 @@ from greenft.stopping.aer import (
 )
 from greenft.stopping.base import (
     EpochObservation,
+    Monitor,
     NonFiniteMetricPolicy,
     Phase,
     RuleConfig,
@@ -35,6 +36,7 @@ from greenft.stopping.registry import (
 # The rule modules register themselves on import: this order is the table's order.
 # isort: off
 from greenft.stopping.anges import AnGes, AnGesConfig
+from greenft.stopping.anges_pp import AnGesPP, AnGesPPConfig
 from greenft.stopping.patience import Patience, PatienceConfig
 from greenft.stopping.full_budget import FullBudget, FullBudgetConfig
 # isort: on
@@ -44,11 +46,14 @@ __all__ = [
     "AerTerms",
     "AnGes",
     "AnGesConfig",
+    "AnGesPP",
+    "AnGesPPConfig",
     "EpochObservation",
     "FullBudget",
     "FullBudgetConfig",
     "LabelPart",
     "MetricDirection",
+    "Monitor",
     "NonFiniteMetricPolicy",
     "Patience",
     "PatienceConfig",

@@ -7,6 +7,7 @@ this module only re-exports them, so ``from greenft.stopping.config import AnGes
 from __future__ import annotations
 
 from greenft.stopping.anges import AnGesConfig
+from greenft.stopping.anges_pp import AnGesPPConfig
 from greenft.stopping.base import RuleConfig
 from greenft.stopping.full_budget import FullBudgetConfig
 from greenft.stopping.patience import PatienceConfig
@@ -14,6 +15,7 @@ from greenft.stopping.registry import StoppingConfig, build_rule, parse_label, r
 
 __all__ = [
     "AnGesConfig",
+    "AnGesPPConfig",
     "FullBudgetConfig",
     "PatienceConfig",
     "RuleConfig",
