@@ -17,19 +17,36 @@ import numpy as np
 
 from greenft.data.registry import Metric
 
-__all__ = ["RESAMPLES", "SEED", "bootstrap_se", "metric_statistics", "resample_counts", "weighted_mean_loss"]
+__all__ = [
+    "RESAMPLES",
+    "SEED",
+    "bootstrap_se",
+    "counts_of",
+    "metric_statistics",
+    "resample_counts",
+    "resample_indices",
+    "weighted_mean_loss",
+]
 
 RESAMPLES = 200
 SEED = 0
 
 
-def resample_counts(n: int, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
-    """``(resamples, n)`` counts: how often each of ``n`` molecules is drawn in each resample of size ``n``."""
-    rng = np.random.default_rng(seed)
-    indices = rng.integers(0, n, size=(resamples, n))
-    counts = np.zeros((resamples, n))
-    np.add.at(counts, (np.arange(resamples)[:, None], indices), 1.0)
+def resample_indices(n: int, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
+    """``(resamples, n)`` molecule indices drawn with replacement, from a generator of its own (fixed seed)."""
+    return np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+
+
+def counts_of(indices: np.ndarray, n: int) -> np.ndarray:
+    """``(resamples, n)`` counts: how often each of ``n`` molecules is drawn in each row of ``indices``."""
+    counts = np.zeros((indices.shape[0], n))
+    np.add.at(counts, (np.arange(indices.shape[0])[:, None], indices), 1.0)
     return counts
+
+
+def resample_counts(n: int, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
+    """The counts of :func:`resample_indices`: what the weighted statistics below take."""
+    return counts_of(resample_indices(n, resamples, seed), n)
 
 
 def _weighted_auc(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> np.ndarray:

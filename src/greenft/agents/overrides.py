@@ -12,7 +12,8 @@ flat names and ``greenft train``'s flags are made, and the one merge, :func:`app
   parameters are flat names, and a rule's parameter given alone means that rule (``patience: 3`` on an AN-GES
   base gives the patience rule). A parameter two rules share means the base's rule when it has it, else the
   first in the table: ``alpha`` is AN-GES's, and ``anges-pp``'s too on an ``anges-pp`` base (select it with
-  ``--rule anges-pp``, or with one of its own parameters such as ``--smoothing``). When the rule changes, the base's rule fields are dropped, not mixed in.
+  ``--rule anges-pp``, or with one of its own parameters such as ``--smoothing``). When the rule changes, the
+  base's rule fields are dropped, not mixed in.
 * ``data.file`` given without ``data.dataset`` means that file (``dataset: file``).
 
 Pure: no files are read here (the YAML base comes in as a :class:`TrialConfig`).
