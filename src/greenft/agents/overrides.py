@@ -130,7 +130,8 @@ def overrides() -> tuple[Override, ...]:
             if name not in taken:
                 taken.add(name)
                 described = spec.config.model_fields[name].description or name
-                rules.append(Override(name, f"stopping.{name}", f"{spec.name} rule: {described}"))
+                owners = " / ".join(other.name for other in RULES if name in other.parameters)  # anges / anges-pp
+                rules.append(Override(name, f"stopping.{name}", f"{owners} rule: {described}"))
     return (*_FIXED_HEAD, *rules, *_FIXED_TAIL)
 
 
