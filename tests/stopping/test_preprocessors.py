@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from greenft.analysis.records import Curve
 from greenft.analysis.replay import MissingSeriesError, replay, replay_values
+from greenft.analysis.tradeoff import FIRST_NON_IMPROVING, classify_anges_stop, first_non_improving_epoch
 from greenft.stopping import (
     RULES,
     AerTerms,
@@ -293,3 +294,14 @@ def test_a_loss_monitoring_dead_band_reads_the_loss_se() -> None:
     config = AnGesPPConfig(deadband=True, monitor="loss")
     assert run(config, metric, val_loss=loss, val_se=[0.0] * 4)[0] is None  # the metric's SE is not the loss's
     assert run(config, metric, val_loss=loss, val_loss_se=[0.01] * 4)[0] == 4
+
+
+def test_the_anges_stop_classification_reads_the_monitored_series() -> None:
+    """The analysis' "first non-improving epoch" of a loss-monitoring AN-GES is found on the loss, not the metric."""
+    metric = (0.5, 0.6, 0.7, 0.8, 0.9)
+    loss = (1.0, 0.8, 0.7, 0.75, 0.6)  # epoch 4: the loss rises
+    curve = Curve("r", "roc_auc", MAX, metric, metric, tuple(KG[:5]), budget=5, val_loss=loss)
+    assert first_non_improving_epoch(curve, 3) is None
+    assert first_non_improving_epoch(curve, 3, Monitor.LOSS) == 4
+    check = classify_anges_stop(curve, AnGesConfig(monitor="loss"))
+    assert (check.stop_epoch, check.category) == (4, FIRST_NON_IMPROVING)

@@ -24,7 +24,7 @@ from typing import Any
 from greenft.schema import METRIC_DIRECTIONS, key, match_template, number
 from greenft.schema.history import EMISSIONS, EPOCH, TEST, VAL, VAL_LOSS, VAL_LOSS_SE, VAL_SE
 from greenft.schema.summary import METRIC, MODE
-from greenft.stopping import MetricDirection
+from greenft.stopping import MetricDirection, Monitor
 
 __all__ = [
     "METRIC_DIRECTIONS",
@@ -207,6 +207,17 @@ class Curve:
     @property
     def n_epochs(self) -> int:
         return len(self.val)
+
+    def monitored(self, monitor: Monitor) -> tuple[tuple[float, ...], MetricDirection]:
+        """The series a rule with ``monitor`` sees and its direction: the metric, or the loss (minimised).
+
+        A curve without ``val/loss`` has no loss series: ``ValueError``, as feeding such a rule would be.
+        """
+        if Monitor(monitor) is Monitor.METRIC:
+            return self.val, self.direction
+        if self.val_loss is None:
+            raise ValueError(f"run {self.run_id}: no val/loss logged")
+        return self.val_loss, MetricDirection.MINIMIZE
 
     @property
     def complete(self) -> bool:
