@@ -15,7 +15,15 @@ from greenft.agents import TrialConfig, TrialResult, run_trial
 from greenft.analysis import curve_from_record, read_runs, replay
 from greenft.analysis.records import Curve, RunRecord
 from greenft.schema import EPOCHS_FILE, read_jsonl
-from greenft.stopping import AnGesConfig, AnGesPPConfig, PatienceConfig, RuleConfig, parse_label, rule_label
+from greenft.stopping import (
+    AnGesConfig,
+    AnGesPPConfig,
+    PatienceConfig,
+    PatiencePPConfig,
+    RuleConfig,
+    parse_label,
+    rule_label,
+)
 
 LIVE = AnGesPPConfig(smoothing=0.3, consecutive=2)
 SHADOW: list[RuleConfig] = [
@@ -29,6 +37,7 @@ SHADOW: list[RuleConfig] = [
     AnGesPPConfig(deadband=True, monitor="loss"),
     AnGesConfig(monitor="loss"),
     PatienceConfig(patience=2, monitor="loss"),
+    PatiencePPConfig(patience=2, smoothing=0.5),
 ]
 
 

@@ -28,7 +28,10 @@ from greenft.stopping import (
     MetricDirection,
     Monitor,
     NonFiniteMetricPolicy,
+    Patience,
     PatienceConfig,
+    PatiencePP,
+    PatiencePPConfig,
     Phase,
     RuleConfig,
     StopDecision,
@@ -305,3 +308,38 @@ def test_the_anges_stop_classification_reads_the_monitored_series() -> None:
     assert first_non_improving_epoch(curve, 3, Monitor.LOSS) == 4
     check = classify_anges_stop(curve, AnGesConfig(monitor="loss"))
     assert (check.stop_epoch, check.category) == (4, FIRST_NON_IMPROVING)
+
+
+# ---------------------------------------------------------------------------------------------- patience-pp
+
+
+def test_patience_pp_follows_the_smoothed_trend() -> None:
+    values = [0.8, 0.9, 0.84, 0.86, 0.87, 0.88]  # one lucky epoch 2, then a steady climb
+    assert run(PatienceConfig(patience=2), values)[0] == 4  # 0.84, 0.86 never beat 0.9
+    stop, decisions = run(PatiencePPConfig(patience=2, smoothing=0.5), values)
+    assert stop is None  # s~ = 0.8, 0.85, 0.845, 0.8525, 0.86125, 0.870625: a new best from epoch 4 on
+    assert decisions[2].reason == "no improvement for 1/2 epochs" and decisions[3].reason == "new best"
+    assert decisions[3].delta_perf_pct == pytest.approx(100 * (0.8525 - 0.845) / 0.845)
+    assert rule_label(PatiencePPConfig(patience=2, smoothing=0.5)) == "patience-pp_p2_d0.0_s0.5"
+    assert parse_label("patience-pp_p2_d0.0_s0.5_mloss") == PatiencePPConfig(patience=2, smoothing=0.5, monitor="loss")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(metric_values, min_size=1, max_size=15),
+    patience=st.integers(min_value=1, max_value=4),
+    min_delta=st.sampled_from([0.0, 0.01, 0.5]),
+    skip=st.booleans(),
+    direction=st.sampled_from(list(MetricDirection)),
+)
+def test_patience_pp_without_smoothing_decides_exactly_as_patience(
+    values: list[float], patience: int, min_delta: float, skip: bool, direction: MetricDirection
+) -> None:
+    policy = NonFiniteMetricPolicy.SKIP if skip else NonFiniteMetricPolicy.STOP
+    exact = Patience(direction, patience, min_delta, on_non_finite_metric=policy)
+    variant = PatiencePP(direction, patience, min_delta, on_non_finite_metric=policy)
+    for epoch, value in enumerate(values, start=1):
+        expected = exact.update(EpochObservation(epoch, value, float(epoch)))
+        assert variant.update(EpochObservation(epoch, value, float(epoch))) == expected
+        if expected.should_stop:
+            break

@@ -24,6 +24,7 @@ from greenft.stopping import (
     MetricDirection,
     NonFiniteMetricPolicy,
     PatienceConfig,
+    PatiencePPConfig,
     Phase,
     RuleConfig,
     RuleSpec,
@@ -70,8 +71,9 @@ def toy_rule() -> Iterator[RuleSpec]:
 
 
 def test_the_built_in_rules_are_the_table_in_order() -> None:
-    assert RULES.names() == ("anges", "anges-pp", "patience", "none")
-    assert [spec.config for spec in RULES] == [AnGesConfig, AnGesPPConfig, PatienceConfig, FullBudgetConfig]
+    assert RULES.names() == ("anges", "anges-pp", "patience", "patience-pp", "none")
+    configs = [AnGesConfig, AnGesPPConfig, PatienceConfig, PatiencePPConfig, FullBudgetConfig]
+    assert [spec.config for spec in RULES] == configs
     assert RULES["patience"].parameters == ("patience", "min_delta")
 
 
@@ -114,7 +116,7 @@ def test_a_registered_rule_works_in_trial_configs_sweeps_and_replay(toy_rule: Ru
 def test_after_unregistering_the_rule_is_unknown_again(toy_rule: RuleSpec) -> None:
     RULES.unregister("after")
     try:
-        with pytest.raises(ValidationError, match="'anges', 'anges-pp', 'patience', 'none'"):
+        with pytest.raises(ValidationError, match="'anges', 'anges-pp', 'patience', 'patience-pp', 'none'"):
             TypeAdapter(StoppingConfig).validate_python({"rule": "after"})
         with pytest.raises(ValueError, match="not a stopping-rule label"):
             parse_label("after_e2")

@@ -1,4 +1,4 @@
-"""Stopping rules fed once per epoch: AN-GES, AN-GES with pre-processors, patience and the full budget.
+"""Stopping rules fed once per epoch: AN-GES and patience (each also with pre-processors) and the full budget.
 
 Pure logic: nothing here imports torch, W&B, CodeCarbon or touches files (a test enforces it). Every rule is a
 row of :data:`RULES` (see :mod:`greenft.stopping.registry`); the rule modules below register theirs on import,
@@ -38,6 +38,7 @@ from greenft.stopping.registry import (
 from greenft.stopping.anges import AnGes, AnGesConfig
 from greenft.stopping.anges_pp import AnGesPP, AnGesPPConfig
 from greenft.stopping.patience import Patience, PatienceConfig
+from greenft.stopping.patience_pp import PatiencePP, PatiencePPConfig
 from greenft.stopping.full_budget import FullBudget, FullBudgetConfig
 # isort: on
 
@@ -57,6 +58,8 @@ __all__ = [
     "NonFiniteMetricPolicy",
     "Patience",
     "PatienceConfig",
+    "PatiencePP",
+    "PatiencePPConfig",
     "Phase",
     "RuleConfig",
     "RuleSpec",

@@ -11,6 +11,7 @@ from greenft.stopping.anges_pp import AnGesPPConfig
 from greenft.stopping.base import RuleConfig
 from greenft.stopping.full_budget import FullBudgetConfig
 from greenft.stopping.patience import PatienceConfig
+from greenft.stopping.patience_pp import PatiencePPConfig
 from greenft.stopping.registry import StoppingConfig, build_rule, parse_label, rule_label
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "AnGesPPConfig",
     "FullBudgetConfig",
     "PatienceConfig",
+    "PatiencePPConfig",
     "RuleConfig",
     "StoppingConfig",
     "build_rule",
