@@ -88,12 +88,18 @@ def test_replay_of_every_rule_reproduces_the_logged_decisions(shadow: tuple[Tria
     for label in labels:
         replayed = replay(curve, parse_label(label))
         live = label == labels[0]
-        decision_key, aer_key = (
-            ("stop/decision", "stop/aer") if live else (f"shadow/{label}/decision", f"shadow/{label}/aer")
+        decision_key, aer_key, ema_key = (
+            ("stop/decision", "stop/aer", "stop/ema")
+            if live
+            else (f"shadow/{label}/decision", f"shadow/{label}/aer", f"shadow/{label}/ema")
         )
         for row, decision in zip(record.history, replayed.decisions, strict=False):
             assert row[decision_key] == ("stop" if decision.should_stop else "continue"), (label, row["epoch"])
             assert _same(row[aer_key], decision.aer), (label, row["epoch"], row[aer_key], decision.aer)
+            assert _same(row[ema_key], decision.ema), (label, row["epoch"], row[ema_key], decision.ema)
+        if live:
+            reasons = [row["stop/reason"] for row in record.history[: len(replayed.decisions)]]
+            assert reasons == [decision.reason for decision in replayed.decisions]
         after = record.history[len(replayed.decisions) :]
         assert all(row[decision_key] == "stopped" if live else decision_key not in row for row in after), label
         logged_stop = record.summary[f"shadow/{label}/stop_epoch"]
