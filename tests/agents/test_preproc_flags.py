@@ -3,6 +3,8 @@ parameters select anges-pp, a base rule that has a shared parameter keeps it, an
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -44,3 +46,13 @@ def test_the_cli_refuses_a_bad_monitor_in_one_line() -> None:
     result = CliRunner().invoke(app, ["train", "--monitor", "accuracy"])
     assert result.exit_code == 2
     assert "accuracy" in result.output and "metric" in result.output and "loss" in result.output
+
+
+def test_greenft_train_runs_anges_pp_from_its_flags(tmp_path: Path) -> None:
+    """``--deadband --consecutive 2 --monitor loss`` alone select anges-pp watching the loss; a real tiny run."""
+    quick = ["--dataset", "b3db", "--limit", "120", "--layers", "2", "--emb-dim", "16", "--max-epochs", "2"]
+    quick += ["--wandb-mode", "disabled", "--meter", "wallclock", "--threads", "1", "--runs-dir", str(tmp_path)]
+    args = ["train", "--deadband", "--consecutive", "2", "--monitor", "loss", "--warmup-fraction", "0.5", *quick]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "stopping anges-pp_a0.9_b0.2_w3_c2_dbTrue_f0.5_mloss (live mode)" in result.output
