@@ -32,10 +32,13 @@ def loaded_after_import(imports: list[str], heavy: list[str]) -> list[str]:
         "greenft.stopping",
         "greenft.stopping.aer",
         "greenft.stopping.anges",
+        "greenft.stopping.anges_pp",
         "greenft.stopping.base",
         "greenft.stopping.config",
         "greenft.stopping.full_budget",
         "greenft.stopping.patience",
+        "greenft.stopping.patience_pp",
+        "greenft.stopping.preprocess",
         "greenft.stopping.registry",
     ],
 )
