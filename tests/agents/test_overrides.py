@@ -77,12 +77,20 @@ def test_every_flag_and_flat_name_points_at_a_real_field() -> None:
 
 
 def test_choice_flags_list_their_choices_and_refuse_other_values() -> None:
-    assert get_args(value_type("stopping.rule")) == ("anges", "patience", "none", "co2budget")
+    assert get_args(value_type("stopping.rule")) == (
+        "anges",
+        "anges-pp",
+        "patience",
+        "patience-pp",
+        "none",
+        "co2budget",
+    )
     assert get_args(value_type("device")) == ("auto", "cpu", "cuda")
     assert get_args(value_type("model.checkpoint_format")) == ("auto", "greenft", "hu2020", "molclr")
     assert value_type("data.limit") is int and value_type("model.checkpoint") is Path
     help_text = " ".join(runner.invoke(app, ["train", "--help"], env={"COLUMNS": "200"}).output.split())
-    assert "--rule <anges|patience|none|co2budget>" in help_text and "--meter <codecarbon|wallclock>" in help_text
+    assert "--rule <anges|anges-pp|patience|patience-pp|none|co2budget>" in help_text
+    assert "--meter <codecarbon|wallclock>" in help_text
     for flag, value in (("--rule", "greedy"), ("--wandb-mode", "loud"), ("--checkpoint-format", "onnx")):
         result = runner.invoke(app, ["train", flag, value], env={"COLUMNS": "200"})
         assert result.exit_code == 2 and "Invalid value" in result.output, (flag, result.output)

@@ -17,6 +17,7 @@ from greenft.stopping import (
     RULES,
     AerTerms,
     AnGesConfig,
+    AnGesPPConfig,
     Co2BudgetConfig,
     EpochObservation,
     FullBudgetConfig,
@@ -24,6 +25,7 @@ from greenft.stopping import (
     MetricDirection,
     NonFiniteMetricPolicy,
     PatienceConfig,
+    PatiencePPConfig,
     Phase,
     RuleConfig,
     RuleSpec,
@@ -70,8 +72,9 @@ def toy_rule() -> Iterator[RuleSpec]:
 
 
 def test_the_built_in_rules_are_the_table_in_order() -> None:
-    assert RULES.names() == ("anges", "patience", "none", "co2budget")
-    assert [spec.config for spec in RULES] == [AnGesConfig, PatienceConfig, FullBudgetConfig, Co2BudgetConfig]
+    assert RULES.names() == ("anges", "anges-pp", "patience", "patience-pp", "none", "co2budget")
+    configs = [AnGesConfig, AnGesPPConfig, PatienceConfig, PatiencePPConfig, FullBudgetConfig, Co2BudgetConfig]
+    assert [spec.config for spec in RULES] == configs
     assert RULES["patience"].parameters == ("patience", "min_delta")
 
 
@@ -95,7 +98,7 @@ def test_a_registered_rule_works_in_trial_configs_sweeps_and_replay(toy_rule: Ru
     trial = TrialConfig.model_validate(raw)
     assert trial.stopping == AfterConfig(stop_epoch=3) and trial.shadow_rules == [FullBudgetConfig()]
     dumped = json.loads(trial.model_dump_json())
-    assert dumped["stopping"] == {"on_non_finite_metric": "stop", "rule": "after", "stop_epoch": 3}
+    assert dumped["stopping"] == {"on_non_finite_metric": "stop", "monitor": "metric", "rule": "after", "stop_epoch": 3}
     assert TrialConfig.model_validate(dumped) == trial
     # a sweep names the rule's parameter alone, flat or dotted; the rule it belongs to is meant
     assert trial_config_from_sweep({"stop_epoch": 2}).stopping == AfterConfig(stop_epoch=2)
@@ -114,7 +117,7 @@ def test_a_registered_rule_works_in_trial_configs_sweeps_and_replay(toy_rule: Ru
 def test_after_unregistering_the_rule_is_unknown_again(toy_rule: RuleSpec) -> None:
     RULES.unregister("after")
     try:
-        with pytest.raises(ValidationError, match="'anges', 'patience', 'none'"):
+        with pytest.raises(ValidationError, match="'anges', 'anges-pp', 'patience', 'patience-pp', 'none'"):
             TypeAdapter(StoppingConfig).validate_python({"rule": "after"})
         with pytest.raises(ValueError, match="not a stopping-rule label"):
             parse_label("after_e2")

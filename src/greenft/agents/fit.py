@@ -42,13 +42,24 @@ class TargetScaler:
         return TargetScaler(torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32))
 
 
-def masked_loss(output: torch.Tensor, target: torch.Tensor, task_type: TaskType, scaler: TargetScaler) -> torch.Tensor:
+def elementwise_loss(
+    output: torch.Tensor, target: torch.Tensor, task_type: TaskType, scaler: TargetScaler
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training loss of every (molecule, task) entry and the mask of the labelled ones.
+
+    One definition for training and validation, so ``val/loss`` is the very objective the optimiser minimises.
+    """
     mask = ~torch.isnan(target)
     if task_type is TaskType.CLASSIFICATION:
         losses = nn.functional.binary_cross_entropy_with_logits(output, torch.nan_to_num(target), reduction="none")
     else:
         scaled = (torch.nan_to_num(target) - scaler.mean) / scaler.std
         losses = nn.functional.mse_loss(output, scaled, reduction="none")
+    return losses, mask
+
+
+def masked_loss(output: torch.Tensor, target: torch.Tensor, task_type: TaskType, scaler: TargetScaler) -> torch.Tensor:
+    losses, mask = elementwise_loss(output, target, task_type, scaler)
     return (losses * mask).sum() / mask.sum().clamp(min=1)
 
 
@@ -80,20 +91,34 @@ def train_epoch(
 
 
 @torch.no_grad()
+def predict_with_losses(
+    model: nn.Module, loader: Iterable[Any], task_type: TaskType, scaler: TargetScaler, device: torch.device
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Predictions, targets and the per-entry training loss (NaN where unlabelled), from one forward pass.
+
+    All three are (molecules x tasks); predictions are probabilities or values in original units. The losses
+    come from the same outputs as the predictions, so the validation loss costs no second pass.
+    """
+    model.eval()
+    scaler = scaler.to(device)
+    outputs, targets, losses = [], [], []
+    for cpu_batch in loader:
+        batch = cpu_batch.to(device)
+        raw = model(batch)
+        entry_loss, mask = elementwise_loss(raw, batch.y, task_type, scaler)
+        losses.append(torch.where(mask, entry_loss, torch.nan).float().cpu())
+        out = torch.sigmoid(raw) if task_type is TaskType.CLASSIFICATION else raw * scaler.std + scaler.mean
+        outputs.append(out.float().cpu())
+        targets.append(batch.y.cpu())
+    return torch.cat(outputs).numpy(), torch.cat(targets).numpy(), torch.cat(losses).numpy()
+
+
 def predict(
     model: nn.Module, loader: Iterable[Any], task_type: TaskType, scaler: TargetScaler, device: torch.device
 ) -> tuple[np.ndarray, np.ndarray]:
     """Predictions (probabilities, or values in original units) and targets, as (molecules x tasks)."""
-    model.eval()
-    scaler = scaler.to(device)
-    outputs, targets = [], []
-    for cpu_batch in loader:
-        batch = cpu_batch.to(device)
-        out = model(batch)
-        out = torch.sigmoid(out) if task_type is TaskType.CLASSIFICATION else out * scaler.std + scaler.mean
-        outputs.append(out.float().cpu())
-        targets.append(batch.y.cpu())
-    return torch.cat(outputs).numpy(), torch.cat(targets).numpy()
+    predictions, targets, _ = predict_with_losses(model, loader, task_type, scaler, device)
+    return predictions, targets
 
 
 def score(predictions: np.ndarray, targets: np.ndarray, metric: Metric) -> float:

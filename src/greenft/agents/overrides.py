@@ -10,7 +10,10 @@ flat names and ``greenft train``'s flags are made, and the one merge, :func:`app
   a sweep would otherwise run a whole grid with the default value.
 * The stopping rows come from the rule table (:data:`greenft.stopping.RULES`): every registered rule's
   parameters are flat names, and a rule's parameter given alone means that rule (``patience: 3`` on an AN-GES
-  base gives the patience rule). When the rule changes, the base's rule fields are dropped, not mixed in.
+  base gives the patience rule). A parameter two rules share means the base's rule when it has it, else the
+  first in the table: ``alpha`` is AN-GES's, and ``anges-pp``'s too on an ``anges-pp`` base (select it with
+  ``--rule anges-pp``, or with one of its own parameters such as ``--smoothing``). When the rule changes, the
+  base's rule fields are dropped, not mixed in.
 * ``data.file`` given without ``data.dataset`` means that file (``dataset: file``).
 
 Pure: no files are read here (the YAML base comes in as a :class:`TrialConfig`).
@@ -94,6 +97,7 @@ _FIXED_HEAD: tuple[Override, ...] = (
     ),
     Override("checkpoint_format", "model.checkpoint_format", "format of --checkpoint; auto detects it"),
     Override("rule", "stopping.rule", "stopping rule"),
+    Override("monitor", "stopping.monitor", "every rule: watch the validation metric, or the loss (minimised)"),
 )
 _FIXED_TAIL: tuple[Override, ...] = (
     Override("mode", "mode", "train the full budget, record rules", Switch("--shadow", "--live", "shadow", "live")),
@@ -127,7 +131,8 @@ def overrides() -> tuple[Override, ...]:
             if name not in taken:
                 taken.add(name)
                 described = spec.config.model_fields[name].description or name
-                rules.append(Override(name, f"stopping.{name}", f"{spec.name} rule: {described}"))
+                owners = " / ".join(other.name for other in RULES if name in other.parameters)  # anges / anges-pp
+                rules.append(Override(name, f"stopping.{name}", f"{owners} rule: {described}"))
     return (*_FIXED_HEAD, *rules, *_FIXED_TAIL)
 
 
@@ -238,8 +243,9 @@ def apply_overrides(
     merged = (base or TrialConfig()).model_dump(mode="json")
     stopping = nested.get("stopping")
     if isinstance(stopping, dict) and stopping:
-        if "rule" not in stopping and (owner := RULES.owner_of(stopping)) is not None:
-            stopping["rule"] = owner
+        owners = RULES.owners_of(stopping)
+        if "rule" not in stopping and owners and merged["stopping"]["rule"] not in owners:
+            stopping["rule"] = owners[0]  # the base's rule keeps fields it has (alpha on anges-pp stays anges-pp)
         _check_rule_fields(stopping, values, what)
         if stopping.get("rule", merged["stopping"]["rule"]) != merged["stopping"]["rule"]:
             merged["stopping"] = {}  # another rule's fields must not leak into this one

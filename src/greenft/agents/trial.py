@@ -2,7 +2,8 @@
 
 Per epoch the order is fixed, because it decides what the rule sees:
 
-1. train on the training split, evaluate on the validation split (both are what a real run spends);
+1. train on the training split, evaluate on the validation split (metric, loss and their bootstrap standard
+   errors, from one pass: see :mod:`greenft.agents.validation`; both are what a real run spends);
 2. read the emission meter: the interval is charged to phase ``fit``; the rule sees the cumulative ``fit``
    emissions only;
 3. evaluate on the test split (greenft's own analysis, not part of a real run) and read the meter again:
@@ -19,6 +20,7 @@ stopped, so analysis can compare and replay rules on complete curves.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +36,7 @@ from greenft.agents.finite import NonFiniteError, check_finite
 from greenft.agents.fit import TargetScaler, evaluate, train_epoch
 from greenft.agents.run_log import RunLog
 from greenft.agents.threads import apply_threads, choose_threads
+from greenft.agents.validation import validate
 from greenft.data import (
     LabelledMolecules,
     Metric,
@@ -90,6 +93,9 @@ class EpochRecord:
     fit: EmissionReading
     test_eval: EmissionReading
     decisions: dict[str, StopDecision]
+    val_loss: float = math.nan  # validation loss and bootstrap SEs, from the same pass as val_metric
+    val_metric_se: float = math.nan
+    val_loss_se: float = math.nan
     forecast: Forecast | None = None  # the full budget's totals as forecast at this epoch (None: too early)
 
 
@@ -191,10 +197,11 @@ def make_meter(config: TrialConfig, output_dir: Path) -> EmissionMeter:
 def build_rules(config: TrialConfig, metric: Metric) -> tuple[str, dict[str, StoppingRule]]:
     """The live rule's label and every rule to feed (live first; shadow rules too in shadow mode)."""
     live_label = rule_label(config.stopping)
-    rules = {live_label: build_rule(config.stopping, metric.direction)}
+    budget = config.optim.max_epochs  # rules with a warm-up fraction need it; the others ignore it
+    rules = {live_label: build_rule(config.stopping, metric.direction, budget)}
     if config.mode == "shadow":
         for rule_config in config.shadow_rules:
-            rules.setdefault(rule_label(rule_config), build_rule(rule_config, metric.direction))
+            rules.setdefault(rule_label(rule_config), build_rule(rule_config, metric.direction, budget))
     return live_label, rules
 
 
@@ -300,15 +307,30 @@ def run_trial(
             for epoch in range(1, config.optim.max_epochs + 1):
                 task = molecules.spec.task_type
                 loss = train_epoch(model, train_loader, optimizer, task, scaler, device, on_batch)
-                val_metric = evaluate(model, val_loader, task, metric, scaler, device)
+                val = validate(model, val_loader, task, metric, scaler, device)
+                val_metric = val.metric
                 fit_total = ledger.close(FIT, active_meter.read())
                 test_metric = evaluate(model, test_loader, task, metric, scaler, device)
                 test_total = ledger.close(TEST_EVAL, active_meter.read())
                 check_finite(epoch, loss, val_metric, test_metric, molecules, config.optim.lr)
-                observation = EpochObservation(epoch, val_metric, fit_total.emissions_kg)
+                observation = EpochObservation(
+                    epoch, val_metric, fit_total.emissions_kg, val.loss, val.metric_se, val.loss_se
+                )
                 decisions = {label: rule.update(observation) for label, rule in rules.items() if not rule.stopped}
                 forecast = forecaster.update(fit_total)
-                record = EpochRecord(epoch, loss, val_metric, test_metric, fit_total, test_total, decisions, forecast)
+                record = EpochRecord(
+                    epoch,
+                    loss,
+                    val_metric,
+                    test_metric,
+                    fit_total,
+                    test_total,
+                    decisions,
+                    val_loss=val.loss,
+                    val_metric_se=val.metric_se,
+                    val_loss_se=val.loss_se,
+                    forecast=forecast,
+                )
                 with signals_held() as held:
                     epochs.append(record)
                     log.log_epoch(epoch_row(record, metric.value, live_label))

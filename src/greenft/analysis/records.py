@@ -9,7 +9,9 @@ history) as plain JSON values, so it can also be cached on disk as JSON. The key
 
 A :class:`Curve` is the part of a run that stopping rules and trade-offs need: per epoch the validation metric
 (what the rule sees), the test metric (the analysis' judge) and the cumulative training emissions
-(``emissions/cumulative_kg``, the ``E_i`` of AN-GES). Building it is pure: no files, no W&B, no pandas.
+(``emissions/cumulative_kg``, the ``E_i`` of AN-GES); and, for runs that logged them, the validation loss (what a
+``monitor: loss`` rule sees) and the bootstrap standard errors (``anges-pp``'s dead-band). Building it is pure:
+no files, no W&B, no pandas.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from greenft.schema import METRIC_DIRECTIONS, key, match_template, number
-from greenft.schema.history import EMISSIONS, EPOCH, TEST, VAL
+from greenft.schema.history import EMISSIONS, EPOCH, TEST, VAL, VAL_LOSS, VAL_LOSS_SE, VAL_SE
 from greenft.schema.summary import METRIC, MODE
-from greenft.stopping import MetricDirection
+from greenft.stopping import MetricDirection, Monitor
 
 __all__ = [
     "METRIC_DIRECTIONS",
@@ -190,14 +192,32 @@ class Curve:
     model: str = "unknown"
     seed: int | None = None
     group: str | None = None
+    val_loss: tuple[float, ...] | None = None
+    val_se: tuple[float, ...] | None = None
+    val_loss_se: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if not (len(self.val) == len(self.test) == len(self.emissions_kg)):
             raise ValueError("val, test and emissions_kg must have one value per epoch")
+        for name in ("val_loss", "val_se", "val_loss_se"):
+            series = getattr(self, name)
+            if series is not None and len(series) != len(self.val):
+                raise ValueError(f"{name} must have one value per epoch, like val")
 
     @property
     def n_epochs(self) -> int:
         return len(self.val)
+
+    def monitored(self, monitor: Monitor) -> tuple[tuple[float, ...], MetricDirection]:
+        """The series a rule with ``monitor`` sees and its direction: the metric, or the loss (minimised).
+
+        A curve without ``val/loss`` has no loss series: ``ValueError``, as feeding such a rule would be.
+        """
+        if Monitor(monitor) is Monitor.METRIC:
+            return self.val, self.direction
+        if self.val_loss is None:
+            raise ValueError(f"run {self.run_id}: no val/loss logged")
+        return self.val_loss, MetricDirection.MINIMIZE
 
     @property
     def complete(self) -> bool:
@@ -228,6 +248,13 @@ def curve_from_record(record: RunRecord) -> Curve:
         rows.append(by_epoch[len(rows) + 1])
     if not rows:
         raise CurveError(f"run {record.run_id}: no per-epoch history (no rows with epoch 1, 2, ...)")
+
+    def optional(name: str) -> tuple[float, ...] | None:
+        """A column runs logged only from some version on: None when no epoch has it (older runs)."""
+        if not any(name in row for row in rows):
+            return None
+        return tuple(number(row.get(name)) for row in rows)
+
     return Curve(
         run_id=record.run_id,
         metric=metric,
@@ -240,4 +267,7 @@ def curve_from_record(record: RunRecord) -> Curve:
         model=record.model,
         seed=record.seed,
         group=record.group,
+        val_loss=optional(VAL_LOSS),
+        val_se=optional(key(VAL_SE, metric)),
+        val_loss_se=optional(VAL_LOSS_SE),
     )

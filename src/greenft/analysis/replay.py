@@ -26,6 +26,7 @@ from greenft.stopping import (
     RULES,
     EpochObservation,
     MetricDirection,
+    Monitor,
     RuleConfig,
     StopDecision,
     build_rule,
@@ -33,6 +34,7 @@ from greenft.stopping import (
 )
 
 __all__ = [
+    "MissingSeriesError",
     "ReplayResult",
     "RuleConfig",
     "RuleSpecError",
@@ -74,24 +76,40 @@ class ReplayResult:
     deployed_test_metric: float
 
 
+def _at(series: Sequence[float] | None, index: int) -> float | None:
+    return None if series is None else float(series[index])
+
+
 def replay_values(
     val: Sequence[float],
     emissions_kg: Sequence[float],
     config: RuleConfig,
     direction: MetricDirection,
+    *,
+    val_loss: Sequence[float] | None = None,
+    val_se: Sequence[float] | None = None,
+    val_loss_se: Sequence[float] | None = None,
+    budget_epochs: int | None = None,
 ) -> tuple[int | None, tuple[StopDecision, ...]]:
     """Feed epochs ``1..n`` to a fresh rule; returns ``(stop epoch or None, decisions up to the stop)``.
 
     The lowest-level entry point, for hand-made curves: ``val[i]`` and ``emissions_kg[i]`` are epoch ``i+1``'s
-    validation metric and cumulative emissions, exactly the :class:`~greenft.stopping.EpochObservation` a live
-    trial builds.
+    validation metric and cumulative emissions, and the optional series its validation loss and the two
+    bootstrap standard errors: exactly the :class:`~greenft.stopping.EpochObservation` a live trial builds.
+    ``budget_epochs`` is the run's epoch budget, as the trial passes it to the rule (a warm-up fraction).
     """
-    if len(val) != len(emissions_kg):
-        raise ValueError(f"val has {len(val)} epochs but emissions_kg has {len(emissions_kg)}")
-    rule = build_rule(config, direction)
+    series = {"emissions_kg": emissions_kg, "val_loss": val_loss, "val_se": val_se, "val_loss_se": val_loss_se}
+    for name, values in series.items():
+        if values is not None and len(values) != len(val):
+            raise ValueError(f"val has {len(val)} epochs but {name} has {len(values)}")
+    rule = build_rule(config, direction, budget_epochs)
     decisions: list[StopDecision] = []
-    for epoch, (metric, emissions) in enumerate(zip(val, emissions_kg, strict=True), start=1):
-        decision = rule.update(EpochObservation(epoch, float(metric), float(emissions)))
+    for index, (metric, emissions) in enumerate(zip(val, emissions_kg, strict=True)):
+        epoch = index + 1
+        observation = EpochObservation(
+            epoch, float(metric), float(emissions), _at(val_loss, index), _at(val_se, index), _at(val_loss_se, index)
+        )
+        decision = rule.update(observation)
         decisions.append(decision)
         if decision.should_stop:
             return epoch, tuple(decisions)
@@ -103,7 +121,21 @@ def replay(curve: Curve, config: RuleConfig, deploy: Deploy | str = Deploy.BEST)
     ``deploy`` (default: the best-so-far checkpoint; see :class:`ReplayResult`)."""
     if curve.n_epochs == 0:
         raise ValueError(f"run {curve.run_id}: empty curve")
-    stopped, decisions = replay_values(curve.val, curve.emissions_kg, config, curve.direction)
+    if config.monitor is Monitor.LOSS and curve.val_loss is None:
+        raise MissingSeriesError(
+            f"run {curve.run_id}: rule {rule_label(config)} monitors the validation loss, but the run logged no "
+            "val/loss (runs from before it was logged); replay it on runs that have it, or use monitor: metric"
+        )
+    stopped, decisions = replay_values(
+        curve.val,
+        curve.emissions_kg,
+        config,
+        curve.direction,
+        val_loss=curve.val_loss,
+        val_se=curve.val_se,
+        val_loss_se=curve.val_loss_se,
+        budget_epochs=curve.budget,
+    )
     stop_epoch = stopped if stopped is not None else curve.n_epochs
     reason = decisions[-1].reason if stopped is not None else "never stopped"
     index = stop_epoch - 1
@@ -126,6 +158,10 @@ def replay(curve: Curve, config: RuleConfig, deploy: Deploy | str = Deploy.BEST)
 
 
 # ------------------------------------------------------------------------------------------- rule specs
+
+
+class MissingSeriesError(UserError, ValueError):
+    """A rule that needs a logged series (the validation loss) replayed on a run that does not have it."""
 
 
 class RuleSpecError(UserError, ValueError):

@@ -44,7 +44,7 @@ from typing import Any
 from greenft.analysis.records import Curve
 from greenft.analysis.replay import ReplayResult, RuleConfig, replay
 from greenft.schema import Deploy, deployed_index, hindsight_best
-from greenft.stopping import AnGesConfig, MetricDirection, effective_threshold_fraction, percent_improvement
+from greenft.stopping import AnGesConfig, MetricDirection, Monitor, effective_threshold_fraction, percent_improvement
 
 __all__ = [
     "BEST_TEST",
@@ -454,10 +454,11 @@ class AngesStopCheck:
     at_last_epoch: bool
 
 
-def first_non_improving_epoch(curve: Curve, warmup: int) -> int | None:
-    """First epoch ``i >= max(W, 2)`` whose validation metric did not improve on epoch ``i-1`` (%ΔPerf <= 0)."""
+def first_non_improving_epoch(curve: Curve, warmup: int, monitor: Monitor = Monitor.METRIC) -> int | None:
+    """First epoch ``i >= max(W, 2)`` whose monitored value did not improve on epoch ``i-1`` (%ΔPerf <= 0)."""
+    values, direction = curve.monitored(monitor)
     for epoch in range(max(warmup, 2), curve.n_epochs + 1):
-        change = percent_improvement(curve.val[epoch - 2], curve.val[epoch - 1], curve.direction)
+        change = percent_improvement(values[epoch - 2], values[epoch - 1], direction)
         if change is not None and change <= 0.0:
             return epoch
     return None
@@ -470,12 +471,12 @@ def classify_anges_stop(curve: Curve, config: AnGesConfig, result: ReplayResult 
         k = effective_threshold_fraction(config.alpha, config.beta)
     except ValueError:
         k = math.nan  # alpha * beta >= 1: no closed form
-    first = first_non_improving_epoch(curve, config.warmup)
+    first = first_non_improving_epoch(curve, config.warmup, config.monitor)
     stop = result.stop_epoch if result.triggered else None
     category: str
     if stop is None:
         category = NEVER
-    elif not math.isfinite(curve.val[stop - 1]):
+    elif not math.isfinite(curve.monitored(config.monitor)[0][stop - 1]):
         category = NON_FINITE
     elif stop == first:
         category = FIRST_NON_IMPROVING

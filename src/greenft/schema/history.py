@@ -44,6 +44,9 @@ __all__ = [
     "TIME",
     "TRAIN_LOSS",
     "VAL",
+    "VAL_LOSS",
+    "VAL_LOSS_SE",
+    "VAL_SE",
     "EpochView",
     "decision_word",
     "epoch_row",
@@ -53,6 +56,9 @@ __all__ = [
 EPOCH = "epoch"
 TRAIN_LOSS = "train/loss"
 VAL = "val/{metric}"
+VAL_LOSS = "val/loss"  # the training loss on the validation set: what a rule with monitor: loss sees
+VAL_SE = "val/{metric}_se"  # bootstrap standard error of val/{metric} (anges-pp's dead-band)
+VAL_LOSS_SE = "val/loss_se"
 TEST = "test/{metric}"
 EMISSIONS = "emissions/cumulative_kg"  # the E_i the stopping rule sees (train + validation)
 ENERGY = "energy/cumulative_kwh"
@@ -112,6 +118,9 @@ EPOCH_COLUMNS: tuple[Column[EpochView], ...] = (
     Column(EPOCH, int, lambda v: v.record.epoch),
     Column(TRAIN_LOSS, float, lambda v: v.record.train_loss),
     Column(VAL, float, lambda v: v.record.val_metric),
+    Column(VAL_LOSS, float, lambda v: v.record.val_loss),
+    Column(VAL_SE, float, lambda v: v.record.val_metric_se),
+    Column(VAL_LOSS_SE, float, lambda v: v.record.val_loss_se),
     Column(TEST, float, lambda v: v.record.test_metric),
     Column(EMISSIONS, float, lambda v: v.record.fit.emissions_kg),
     Column(ENERGY, float, lambda v: v.record.fit.energy_kwh),

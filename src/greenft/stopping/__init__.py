@@ -1,4 +1,5 @@
-"""Stopping rules fed once per epoch (AN-GES, patience, the full budget, a CO2 budget) and the emission forecast.
+"""Stopping rules fed once per epoch (AN-GES and patience, each also with pre-processors; the full budget; a CO2
+budget) and the emission forecast.
 
 Pure logic: nothing here imports torch, W&B, CodeCarbon or touches files (a test enforces it). Every rule is a
 row of :data:`RULES` (see :mod:`greenft.stopping.registry`); the rule modules below register theirs on import,
@@ -15,6 +16,7 @@ from greenft.stopping.aer import (
 )
 from greenft.stopping.base import (
     EpochObservation,
+    Monitor,
     NonFiniteMetricPolicy,
     Phase,
     RuleConfig,
@@ -44,7 +46,9 @@ from greenft.stopping.registry import (
 # The rule modules register themselves on import: this order is the table's order.
 # isort: off
 from greenft.stopping.anges import AnGes, AnGesConfig
+from greenft.stopping.anges_pp import AnGesPP, AnGesPPConfig
 from greenft.stopping.patience import Patience, PatienceConfig
+from greenft.stopping.patience_pp import PatiencePP, PatiencePPConfig
 from greenft.stopping.full_budget import FullBudget, FullBudgetConfig
 from greenft.stopping.co2_budget import Co2Budget, Co2BudgetConfig
 # isort: on
@@ -55,6 +59,8 @@ __all__ = [
     "AerTerms",
     "AnGes",
     "AnGesConfig",
+    "AnGesPP",
+    "AnGesPPConfig",
     "Co2Budget",
     "Co2BudgetConfig",
     "EmissionForecaster",
@@ -65,9 +71,12 @@ __all__ = [
     "FullBudgetConfig",
     "LabelPart",
     "MetricDirection",
+    "Monitor",
     "NonFiniteMetricPolicy",
     "Patience",
     "PatienceConfig",
+    "PatiencePP",
+    "PatiencePPConfig",
     "Phase",
     "RuleConfig",
     "RuleSpec",

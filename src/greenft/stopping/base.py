@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from greenft.stopping.aer import AerTerms, MetricDirection, compute_aer
 
@@ -30,6 +30,18 @@ class NonFiniteMetricPolicy(StrEnum):
 
     STOP = "stop"
     SKIP = "skip"
+
+
+class Monitor(StrEnum):
+    """Which validation signal a rule watches.
+
+    ``METRIC`` (the default) is the dataset's metric in its own direction. ``LOSS`` is the validation loss (the
+    training objective, ``val/loss``), always minimised: on a small validation set the loss moves smoothly where
+    a rank metric such as ROC-AUC jumps, so a rule reading it is fooled less often by noise.
+    """
+
+    METRIC = "metric"
+    LOSS = "loss"
 
 
 class Phase(StrEnum):
@@ -52,6 +64,7 @@ class RuleConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     on_non_finite_metric: NonFiniteMetricPolicy = NonFiniteMetricPolicy.STOP
+    monitor: Monitor = Field(Monitor.METRIC, description="the signal every rule watches: metric, or loss (minimised)")
 
 
 _DEFAULTS = RuleConfig()
@@ -59,11 +72,31 @@ _DEFAULTS = RuleConfig()
 
 @dataclass(frozen=True)
 class EpochObservation:
-    """What a rule sees at the end of epoch ``epoch`` (1-based, consecutive)."""
+    """What a rule sees at the end of epoch ``epoch`` (1-based, consecutive).
+
+    The optional fields have defaults so that callers that only know the metric keep working: ``val_loss`` is
+    the validation loss (needed by a rule with ``monitor: loss``), ``metric_se`` and ``val_loss_se`` the
+    bootstrap standard errors of the two (read by the noise dead-band of ``anges-pp``; ``None`` or NaN: unknown).
+    """
 
     epoch: int
     metric: float
     cumulative_emissions_kg: float
+    val_loss: float | None = None
+    metric_se: float | None = None
+    val_loss_se: float | None = None
+
+    def monitored(self, monitor: Monitor) -> EpochObservation:
+        """The observation as a rule with ``monitor`` sees it: the loss (and its SE) in the metric's place.
+
+        Raises ``ValueError`` when the loss is asked for but the caller gave none: a rule silently fed the
+        metric instead would decide on a signal nobody configured.
+        """
+        if Monitor(monitor) is Monitor.METRIC:
+            return self
+        if self.val_loss is None:
+            raise ValueError(f"epoch {self.epoch}: the rule monitors the validation loss, but none was given")
+        return replace(self, metric=self.val_loss, metric_se=self.val_loss_se)
 
 
 @dataclass(frozen=True)
@@ -103,6 +136,9 @@ class StoppingRule(ABC):
     ) -> None:
         self.direction = MetricDirection(direction)
         self.on_non_finite_metric = NonFiniteMetricPolicy(on_non_finite_metric)
+        # Set by the rule table's factory from the config (rules' constructors need not know it): a rule that
+        # monitors the loss is built with direction ``min`` and fed the loss in the metric's place.
+        self.monitor = Monitor.METRIC
         self.last_epoch = 0
         self.reference_metric: float | None = None
         self.reference_emissions: float | None = None
@@ -122,8 +158,9 @@ class StoppingRule(ABC):
                 f"{self.name}: expected epoch {self.last_epoch + 1}, got {observation.epoch} "
                 "(epochs are 1-based and consecutive)"
             )
+        monitored = observation.monitored(self.monitor)
         self.last_epoch = observation.epoch
-        decision = self._update(observation)
+        decision = self._update(monitored)
         if decision.should_stop:
             self.stopped_epoch = decision.epoch
             self.stop_reason = decision.reason
@@ -132,8 +169,9 @@ class StoppingRule(ABC):
     def _update(self, obs: EpochObservation) -> StopDecision:
         if not math.isfinite(obs.metric):
             if self.on_non_finite_metric is NonFiniteMetricPolicy.STOP:
-                return StopDecision(obs.epoch, True, f"validation metric is {obs.metric}", Phase.NON_FINITE)
-            return StopDecision(obs.epoch, False, f"validation metric is {obs.metric}; epoch skipped", Phase.NON_FINITE)
+                return StopDecision(obs.epoch, True, f"validation {self.monitor} is {obs.metric}", Phase.NON_FINITE)
+            reason = f"validation {self.monitor} is {obs.metric}; epoch skipped"
+            return StopDecision(obs.epoch, False, reason, Phase.NON_FINITE)
         previous_metric, previous_emissions = self.reference_metric, self.reference_emissions
         self.reference_metric, self.reference_emissions = obs.metric, obs.cumulative_emissions_kg
         if previous_metric is None or previous_emissions is None:
@@ -157,6 +195,7 @@ class StoppingRule(ABC):
             "name": self.name,
             "direction": self.direction.value,
             "on_non_finite_metric": self.on_non_finite_metric.value,
+            "monitor": self.monitor.value,
             "last_epoch": self.last_epoch,
             "reference_metric": self.reference_metric,
             "reference_emissions": self.reference_emissions,
@@ -169,6 +208,7 @@ class StoppingRule(ABC):
             raise ValueError(f"state of rule {state.get('name')!r} cannot be loaded into {self.name!r}")
         self.direction = MetricDirection(state["direction"])
         self.on_non_finite_metric = NonFiniteMetricPolicy(state["on_non_finite_metric"])
+        self.monitor = Monitor(state.get("monitor", Monitor.METRIC))  # states saved before the field: metric
         self.last_epoch = int(state["last_epoch"])
         self.reference_metric = state["reference_metric"]
         self.reference_emissions = state["reference_emissions"]

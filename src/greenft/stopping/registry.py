@@ -32,7 +32,7 @@ from pydantic import Field, PlainValidator, SerializeAsAny, TypeAdapter
 from pydantic.fields import FieldInfo
 
 from greenft.stopping.aer import MetricDirection
-from greenft.stopping.base import NonFiniteMetricPolicy, RuleConfig, StoppingRule
+from greenft.stopping.base import Monitor, NonFiniteMetricPolicy, RuleConfig, StoppingRule
 
 __all__ = [
     "RULES",
@@ -46,6 +46,14 @@ __all__ = [
 ]
 
 _POLICY_SUFFIX = "_nan"  # "_nanskip": a non-default non-finite policy, the same for every rule
+_MONITOR_SUFFIX = "_m"  # "_mloss": a non-default monitored signal, the same for every rule (before "_nan...")
+_FACTORY_FIELDS = ("rule", "monitor")
+"""Config fields the factory applies itself rather than passing to the rule's constructor: ``monitor`` is shared
+by every rule and means the same for each (the direction becomes ``min`` and the loss is fed in the metric's
+place), so no rule's constructor has to know it."""
+BUDGET_ARGUMENT = "budget_epochs"
+"""The constructor argument through which a rule that needs the epoch budget (a warm-up given as a fraction of
+it) gets the run's ``optim.max_epochs``; passed only to rules whose constructor names it."""
 
 
 @dataclass(frozen=True)
@@ -84,10 +92,21 @@ class RuleSpec:
         """The config's own fields (not ``rule`` nor the fields every rule shares)."""
         return tuple(f for f in self.config.model_fields if f != "rule" and f not in RuleConfig.model_fields)
 
-    def build(self, config: RuleConfig, direction: MetricDirection) -> StoppingRule:
-        """A fresh rule: the constructor gets the direction and every config field by name."""
-        fields = {name: getattr(config, name) for name in type(config).model_fields if name != "rule"}
-        return self.rule(direction, **fields)
+    def build(self, config: RuleConfig, direction: MetricDirection, budget_epochs: int | None = None) -> StoppingRule:
+        """A fresh rule: the constructor gets the direction and every config field by name.
+
+        ``monitor: loss`` builds the rule for a minimised signal and sets it to read the loss. ``budget_epochs``
+        (the run's epoch budget) goes only to a constructor that accepts it.
+        """
+        fields: dict[str, Any] = {
+            name: getattr(config, name) for name in type(config).model_fields if name not in _FACTORY_FIELDS
+        }
+        if BUDGET_ARGUMENT in inspect.signature(self.rule).parameters:
+            fields[BUDGET_ARGUMENT] = budget_epochs
+        monitor = Monitor(config.monitor)
+        rule = self.rule(MetricDirection.MINIMIZE if monitor is Monitor.LOSS else direction, **fields)
+        rule.monitor = monitor
+        return rule
 
     def write_label(self, config: RuleConfig) -> str:
         parts = [self.name]
@@ -95,8 +114,10 @@ class RuleSpec:
             value = getattr(config, part.field)
             if part.always or value != self.config.model_fields[part.field].default:
                 parts.append(f"{part.tag}{_text(value)}")
+        monitor = config.monitor
+        suffix = "" if monitor is RuleConfig.model_fields["monitor"].default else _MONITOR_SUFFIX + monitor
         policy = config.on_non_finite_metric
-        suffix = "" if policy is RuleConfig.model_fields["on_non_finite_metric"].default else _POLICY_SUFFIX + policy
+        suffix += "" if policy is RuleConfig.model_fields["on_non_finite_metric"].default else _POLICY_SUFFIX + policy
         return "_".join(parts) + suffix
 
     def read_label(self, parts: list[str]) -> dict[str, Any] | None:
@@ -118,7 +139,7 @@ class RuleSpec:
         if tag is None or tag.default != self.name:
             raise ValueError(f"{self.config.__name__} needs a field `rule: Literal[{self.name!r}] = {self.name!r}`")
         accepted = inspect.signature(self.rule).parameters
-        missing = [f for f in self.config.model_fields if f != "rule" and f not in accepted]
+        missing = [f for f in self.config.model_fields if f not in _FACTORY_FIELDS and f not in accepted]
         if missing:
             raise ValueError(f"{self.rule.__name__}() does not accept the config field(s) {', '.join(missing)}")
         tags = [p.tag for p in self.label]
@@ -197,20 +218,30 @@ class RuleTable:
                 out.setdefault(name, info)
         return out
 
-    def owner_of(self, fields: Iterable[str]) -> str | None:
-        """The one rule whose parameters include every one of ``fields`` (e.g. ``patience`` for ``min_delta``).
+    def owners_of(self, fields: Iterable[str]) -> tuple[str, ...]:
+        """Every rule whose parameters include all of ``fields``, in table order (``alpha``: anges, anges-pp).
 
-        ``None`` when the fields are shared by every rule, belong to no rule, or fit several: then the caller's
-        rule (or the base config's) stays, and validation names any field that does not belong to it.
+        Empty when the fields are shared by every rule (``on_non_finite_metric``, ``monitor``) or no rule has
+        them all.
         """
         wanted = {f for f in fields if f != "rule" and f not in RuleConfig.model_fields}
-        owners = [spec.name for spec in self._specs.values() if wanted and wanted <= set(spec.parameters)]
-        return owners[0] if len(owners) == 1 else None
+        return tuple(spec.name for spec in self._specs.values() if wanted and wanted <= set(spec.parameters))
+
+    def owner_of(self, fields: Iterable[str]) -> str | None:
+        """The rule that ``fields`` given alone mean: the first in table order whose parameters include them all.
+
+        ``min_delta`` means ``patience``; ``alpha`` means ``anges`` (registered before ``anges-pp``, which shares
+        AN-GES's parameters: its own, such as ``smoothing``, mean ``anges-pp``). A caller whose rule has the
+        fields keeps its rule (see :func:`greenft.agents.overrides.apply_overrides`). ``None`` when the fields are
+        shared by every rule or no rule has them all: then validation names any field that does not belong.
+        """
+        owners = self.owners_of(fields)
+        return owners[0] if owners else None
 
     # -------------------------------------------------------------------------------- rules and labels
 
-    def build(self, config: RuleConfig, direction: MetricDirection) -> StoppingRule:
-        return self.spec_of(config).build(config, direction)
+    def build(self, config: RuleConfig, direction: MetricDirection, budget_epochs: int | None = None) -> StoppingRule:
+        return self.spec_of(config).build(config, direction, budget_epochs)
 
     def label(self, config: RuleConfig) -> str:
         return self.spec_of(config).write_label(config)
@@ -226,6 +257,10 @@ class RuleTable:
         suffixes = {f"{_POLICY_SUFFIX[1:]}{p.value}": p for p in NonFiniteMetricPolicy if p is not default}
         if parts and parts[-1] in suffixes:
             policy = {"on_non_finite_metric": suffixes[parts.pop()]}
+        monitor_default = RuleConfig.model_fields["monitor"].default
+        monitors = {f"{_MONITOR_SUFFIX[1:]}{m.value}": m for m in Monitor if m is not monitor_default}
+        if parts and parts[-1] in monitors:
+            policy["monitor"] = monitors[parts.pop()]
         raw = spec.read_label(parts)
         return None if raw is None else {**raw, **policy}
 
@@ -246,16 +281,21 @@ StoppingConfig = Annotated[
 """The type of a ``stopping`` section: any registered rule's config, picked by its ``rule`` field."""
 
 
-def build_rule(config: RuleConfig, direction: MetricDirection) -> StoppingRule:
-    """A fresh rule from its config, for a metric of the given direction."""
-    return RULES.build(config, direction)
+def build_rule(config: RuleConfig, direction: MetricDirection, budget_epochs: int | None = None) -> StoppingRule:
+    """A fresh rule from its config, for a metric of the given direction.
+
+    ``budget_epochs`` is the run's epoch budget (``optim.max_epochs``); only rules that need it (a warm-up
+    given as a fraction of the budget) read it, the others never see it.
+    """
+    return RULES.build(config, direction, budget_epochs)
 
 
 def rule_label(config: RuleConfig) -> str:
     """A label unique per parameter set, e.g. ``anges_a0.9_b0.2_w3``, for logs and shadow keys.
 
     Floats are written with ``repr`` (shortest exact form), and parameters left at their defaults that rarely
-    change (``epsilon``, the non-finite policy) appear only when changed, so two configs share a label exactly
+    change (``epsilon``, the monitored signal ``_mloss``, the non-finite policy ``_nanskip``) appear only when
+    changed, so two configs share a label exactly
     when they build the same rule.
     """
     return RULES.label(config)
