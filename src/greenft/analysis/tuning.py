@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import random
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -47,11 +46,13 @@ from greenft.analysis.optuna_storage import (
 )
 from greenft.analysis.records import METRIC_DIRECTIONS, Curve
 from greenft.analysis.report import markdown_table
-from greenft.analysis.tradeoff import BEST_VAL, WITHIN_PCT, RuleScore, score_rule
+from greenft.analysis.search_space import SearchSpace, config_of, rule_name, stopping_section
+from greenft.analysis.tradeoff import BEST_VAL, WITHIN_PCT, is_within
+from greenft.analysis.tuning_score import ConfigScore, score_config
 from greenft.schema import Point, point_key
 from greenft.schema.codec import tidy
 from greenft.schema.summary import AT_EPOCH, AT_TEST, AT_VAL, METRIC, TOTAL_EMISSIONS
-from greenft.stopping import AnGesConfig, MetricDirection, effective_threshold_fraction, rule_label
+from greenft.stopping import AnGesConfig, MetricDirection, RuleConfig, effective_threshold_fraction, rule_label
 
 if TYPE_CHECKING:
     import optuna
@@ -64,6 +65,8 @@ __all__ = [
     "StorageError",
     "TuneResult",
     "check_storage",
+    "constrained_pick",
+    "curve_budget",
     "curve_warnings",
     "make_sampler",
     "make_storage",
@@ -76,53 +79,10 @@ __all__ = [
 ]
 
 DEFAULT_STUDY = "greenft-anges"
+DEFAULT_MAX_LOSS = 1.0
+"""``--max-loss``: the median quality loss (percent, vs best-val (hindsight)) the constrained pick may take."""
 #: Called after every finished trial with (trials done in this call, trials asked for).
 TrialProgress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class SearchSpace:
-    """Ranges searched; alpha and beta on a grid of ``step`` (0.01 by default), W (``warmup``) an integer.
-
-    The grid keeps the configs readable (``anges_a0.57_b0.93_w2``, not 16 digits) and loses nothing that
-    matters: a stop epoch does not move for a change of alpha or beta below 0.01 except on knife-edge curves.
-    """
-
-    alpha: tuple[float, float] = (0.0, 1.0)
-    beta: tuple[float, float] = (0.0, 1.0)
-    warmup: tuple[int, int] = (2, 6)
-    step: float | None = 0.01
-
-    def suggest(self, trial: optuna.Trial) -> AnGesConfig:
-        return AnGesConfig(
-            alpha=round(trial.suggest_float("alpha", *self.alpha, step=self.step), 10),
-            beta=round(trial.suggest_float("beta", *self.beta, step=self.step), 10),
-            warmup=trial.suggest_int("warmup", *self.warmup),
-        )
-
-    def size(self) -> int | None:
-        """How many configs the space holds (None on a continuous space)."""
-        if self.step is None:
-            return None
-        steps = [round((high - low) / self.step) + 1 for low, high in (self.alpha, self.beta)]
-        return steps[0] * steps[1] * (self.warmup[1] - self.warmup[0] + 1)
-
-    def random_params(self, rng: random.Random) -> dict[str, Any]:
-        """A uniformly drawn config, as Optuna parameters (on the grid when ``step`` is set)."""
-
-        def draw(low: float, high: float) -> float:
-            if self.step is None:
-                return rng.uniform(low, high)
-            return round(low + self.step * rng.randint(0, round((high - low) / self.step)), 10)
-
-        return {"alpha": draw(*self.alpha), "beta": draw(*self.beta), "warmup": rng.randint(*self.warmup)}
-
-    def fresh_proposals(self, seed: int) -> FreshProposals:
-        """The repeat guard of a study over this space (see :mod:`greenft.analysis.fresh_proposals`)."""
-        rng = random.Random(seed)
-        return FreshProposals(
-            draw=lambda: self.random_params(rng), label_of=lambda p: rule_label(_config_of(p)), size=self.size()
-        )
 
 
 def _progress_callback(
@@ -210,6 +170,12 @@ class TuneResult:
     trials_from_others: int = 0  # trials other workers added to the study during this call
     repeats_rejected: int = 0  # proposals of configs the study already held, replaced (see fresh_proposals)
     warnings: list[str] = field(default_factory=list)  # why to read the recommendation with care (curve_warnings)
+    rules: tuple[str, ...] = ("anges",)  # the rules the space offered
+    budget: int | None = None  # the curves' epoch budget the W/patience ranges were scaled to
+    max_loss: float = DEFAULT_MAX_LOSS  # --max-loss, percent
+    constrained: dict[str, Any] | None = None  # the constrained pick (constrained_pick), None when none qualifies
+    constrained_note: str = ""  # why there is no constrained pick, in plain words
+    held_out: Any = None  # a greenft.analysis.held_out.HeldOut with --leave-datasets-out
 
 
 MIN_CURVES = 3
@@ -252,25 +218,34 @@ def curve_warnings(curves: Sequence[Curve]) -> list[str]:
     return out
 
 
-def _score_dict(config: AnGesConfig, score: RuleScore) -> dict[str, Any]:
-    try:
-        k = effective_threshold_fraction(config.alpha, config.beta)
-    except ValueError:
-        k = math.nan
+def _score_dict(config: RuleConfig, score: ConfigScore, space: SearchSpace, split: str) -> dict[str, Any]:
+    """One config's row: label, rule, its searched parameters, the objectives (medians) and the mean columns."""
+    k = math.nan
+    alpha, beta = getattr(config, "alpha", None), getattr(config, "beta", None)
+    if alpha is not None and beta is not None:
+        with suppress(ValueError):
+            k = effective_threshold_fraction(alpha, beta)
+    stopping = stopping_section(config, space.params_of(rule_name(config)))
+    means = score.means
     return {
         "label": rule_label(config),
-        "alpha": config.alpha,
-        "beta": config.beta,
-        "warmup": config.warmup,
+        "rule": rule_name(config),
+        **{name: value for name, value in stopping.items() if name != "rule"},
+        "stopping": stopping,
         "k": k,
-        "emissions_spent_pct": score.emissions_spent_pct,
-        "emissions_saved_pct": score.emissions_saved_pct,
-        "val_metric_change_pct": score.val_metric_change_pct,
-        "test_metric_change_pct": score.metric_change_pct,
-        "epochs_saved": score.epochs_saved,
-        "stop_rate": score.stop_rate,
-        "test_vs_best_val_pct": score.test_vs_best_val_pct,
-        "within_1pct": f"{score.within_1pct}/{score.judged}" if score.judged else "-",
+        "runs": score.runs,
+        "co2_saved_median_pct": score.co2_saved_median_pct,
+        "quality_change_median_pct": score.quality(split),
+        "val_vs_best_val_median_pct": score.val_vs_best_val_median_pct,
+        "test_vs_best_val_median_pct": score.test_vs_best_val_median_pct,
+        "within_1pct": score.within_text,
+        "emissions_spent_pct": means.emissions_spent_pct,
+        "emissions_saved_pct": means.emissions_saved_pct,
+        "val_metric_change_pct": means.val_metric_change_pct,
+        "test_metric_change_pct": means.metric_change_pct,
+        "epochs_saved": means.epochs_saved,
+        "stop_rate": means.stop_rate,
+        "test_vs_best_val_pct": means.test_vs_best_val_pct,
     }
 
 
@@ -301,17 +276,6 @@ def _set_metric_names(study: optuna.Study, names: list[str]) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names(names)
-
-
-def _distance_to_defaults(params: dict[str, Any], space: SearchSpace) -> float:
-    """How far a config is from the seed's defaults, each parameter scaled to its search range."""
-    d = AnGesConfig()
-    parts = [
-        (float(params["alpha"]) - d.alpha) / max(space.alpha[1] - space.alpha[0], 1e-12),
-        (float(params["beta"]) - d.beta) / max(space.beta[1] - space.beta[0], 1e-12),
-        (float(params["warmup"]) - d.warmup) / max(space.warmup[1] - space.warmup[0], 1),
-    ]
-    return math.sqrt(sum(p * p for p in parts))
 
 
 def new_seed() -> int:
@@ -378,13 +342,17 @@ def tune_by_replay(
     metric_split: Literal["val", "test"] = "val",
     progress: TrialProgress | None = None,
     per_trial_writes: bool = False,
+    max_loss: float = DEFAULT_MAX_LOSS,
     sync_every: int = 10,
 ) -> TuneResult:
-    """Multi-objective search over (alpha, beta, W), each trial scored by replay on ``curves``.
+    """Multi-objective search over ``space`` (the rules and their parameters, W and patience ranges scaled to the
+    curves' budget, :func:`curve_budget`), each trial scored by replay on ``curves``
+    (:func:`greenft.analysis.tuning_score.score_config`): minimise the median CO2 spent %, maximise the median
+    quality change of the deployed weights vs best-val (hindsight) on ``metric_split``.
 
-    The defaults (0.9, 0.2, 3) are enqueued as the first trial by whichever worker creates the study, so they
-    are always among the evaluated points. With an existing study (same storage and name) the new trials are
-    added to it. ``seed`` None (the default) draws a fresh seed (:func:`new_seed`), reported in the result.
+    The exact AN-GES defaults (0.9, 0.2, 3) are enqueued as the first trial by whichever worker creates the
+    study, so they are always among the evaluated points. With an existing study (same storage and name) the new
+    trials are added to it. ``seed`` None (the default) draws a fresh seed (:func:`new_seed`), reported in the result.
 
     Several workers (processes or machines with the same ``storage`` and ``study_name``, journal file or RDB)
     share one study. By default each worker runs the study in memory and *syncs* it with the storage every
@@ -407,12 +375,13 @@ def tune_by_replay(
         raise ValueError("no complete curves to tune on (shadow or full-budget runs are needed)")
     if sync_every < 1:
         raise ValueError(f"sync_every must be at least 1, not {sync_every}")
-    space = space or SearchSpace()
+    budget = curve_budget(curves)
+    space = (space or SearchSpace()).for_budget(budget)
     seed = new_seed() if seed is None else seed
     worker = _worker_id()
     _quiet_optuna()
     store, where = make_storage(storage, out_dir)
-    names = ["emissions_spent_pct", f"{metric_split}_metric_change_pct"]
+    names = list(objective_names(metric_split))
     persistent, created = _open_study(store, study_name, make_sampler(sampler, seed), where)
     with storage_errors(where, "naming the objectives"):
         _set_metric_names(persistent, names)
@@ -441,9 +410,8 @@ def tune_by_replay(
     sync()
     stored_before = len(study.trials)
     if created:
-        defaults = AnGesConfig()
-        study.enqueue_trial({"alpha": defaults.alpha, "beta": defaults.beta, "warmup": defaults.warmup})
-    cache: dict[str, RuleScore] = {}
+        study.enqueue_trial(space.defaults_params())
+    cache: dict[str, ConfigScore] = {}
     fresh = space.fresh_proposals(seed)
 
     def objective(trial: optuna.Trial) -> tuple[float, float]:
@@ -452,15 +420,14 @@ def tune_by_replay(
         _reject_repeat(study, fresh, label)
         score = cache.get(label)
         if score is None:
-            score = cache[label] = score_rule(curves, config)
+            score = cache[label] = score_config(curves, config)
         trial.set_user_attr("label", label)
-        trial.set_user_attr("test_metric_change_pct", score.metric_change_pct)
-        trial.set_user_attr("val_metric_change_pct", score.val_metric_change_pct)
-        trial.set_user_attr("epochs_saved", score.epochs_saved)
+        trial.set_user_attr("test_vs_best_val_median_pct", score.test_vs_best_val_median_pct)
+        trial.set_user_attr("val_vs_best_val_median_pct", score.val_vs_best_val_median_pct)
+        trial.set_user_attr("epochs_saved", score.means.epochs_saved)
         trial.set_user_attr("worker", worker)
         trial.set_user_attr("sampler_seed", seed)
-        change = score.val_metric_change_pct if metric_split == "val" else score.metric_change_pct
-        return score.emissions_spent_pct, change
+        return 100.0 - score.co2_saved_median_pct, score.quality(metric_split)
 
     report = _progress_callback(progress, n_trials)
 
@@ -493,7 +460,7 @@ def tune_by_replay(
         n_trials_run=n_trials,
         n_trials_total=total,
         elapsed_s=elapsed,
-        objective_names=("emissions_spent_pct", f"{metric_split}_metric_change_pct"),
+        objective_names=objective_names(metric_split),
         curves=len(curves),
         seed=seed,
         worker=worker,
@@ -503,30 +470,70 @@ def tune_by_replay(
             if t.state == TrialState.COMPLETE and t.user_attrs.get("worker") != worker
         ),
         repeats_rejected=fresh.repeats_rejected,
+        rules=space.rules,
+        budget=budget,
+        max_loss=max_loss,
     )
     defaults = AnGesConfig()
-    result.defaults = _score_dict(defaults, score_rule(curves, defaults))
-    result.pareto = _pareto_configs(study, curves, space)
+    result.defaults = _score_dict(
+        defaults, cache.get(rule_label(defaults)) or score_config(curves, defaults), space, metric_split
+    )
+    result.pareto = _pareto_configs(study, curves, space, metric_split)
     result.trial_params = [dict(t.params) for t in study.trials if t.params and t.state == TrialState.COMPLETE]
     result.warnings = curve_warnings(curves)
     _compare_with_defaults(result)
+    result.constrained, result.constrained_note = constrained_pick(result.pareto, max_loss, metric_split)
     return result
 
 
-def _config_of(params: dict[str, Any]) -> AnGesConfig:
-    """The AN-GES config a stored trial ran: Optuna stores a grid value as drawn (``0.6900000000000001``), while
-    :meth:`SearchSpace.suggest` rounded it before use, so the same rounding is applied here."""
-    return AnGesConfig(
-        alpha=round(float(params["alpha"]), 10), beta=round(float(params["beta"]), 10), warmup=int(params["warmup"])
-    )
+def objective_names(metric_split: str) -> tuple[str, str]:
+    """The study's two objectives: median CO2 spent % (minimised), median deployed-vs-best-val change on the split
+    (maximised)."""
+    return "co2_spent_median_pct", f"{metric_split}_vs_best_val_median_pct"
 
 
-def _pareto_configs(study: optuna.Study, curves: Sequence[Curve], space: SearchSpace) -> list[dict[str, Any]]:
+def curve_budget(curves: Sequence[Curve]) -> int:
+    """The epoch budget the search ranges scale with: the curves' largest ``max_epochs`` (their length where a
+    run did not log its budget)."""
+    return max((c.budget if c.budget is not None else c.n_epochs) for c in curves)
+
+
+def constrained_pick(
+    pareto: Sequence[dict[str, Any]], max_loss: float, metric_split: str = "val"
+) -> tuple[dict[str, Any] | None, str]:
+    """Among the Pareto rows, the one that saves the most CO2 (median) with a median quality loss of at most
+    ``max_loss`` percent (ties: the better quality, then the earlier row); ``(None, why)`` when none qualifies.
+
+    The quality is the objective's (``quality_change_median_pct``, deployed weights vs best-val (hindsight) on
+    ``metric_split``), judged by :func:`greenft.analysis.tradeoff.is_within`, the report's "within" test.
+    """
+    qualifying = [
+        r
+        for r in pareto
+        if is_within(r["quality_change_median_pct"], max_loss) and math.isfinite(r["co2_saved_median_pct"])
+    ]
+    if not qualifying:
+        best = max(
+            (r["quality_change_median_pct"] for r in pareto if math.isfinite(r["quality_change_median_pct"])),
+            default=math.nan,
+        )
+        return None, (
+            f"no Pareto config keeps the median {metric_split} quality loss vs {BEST_VAL} within {max_loss:g} % "
+            f"(the best loses {-best:.2f} %); use the knee, or allow more loss with --max-loss"
+        )
+    pick = max(qualifying, key=lambda r: (r["co2_saved_median_pct"], r["quality_change_median_pct"]))
+    return pick, ""
+
+
+def _pareto_configs(
+    study: optuna.Study, curves: Sequence[Curve], space: SearchSpace, metric_split: str
+) -> list[dict[str, Any]]:
     """The study's Pareto-optimal trials, one row per distinct trade-off.
 
-    Many (alpha, beta, W) give the same stops on a handful of curves, so trials are grouped by their objective
-    values; each group is represented by the config closest to the defaults (the smallest change that buys
-    that trade-off) and reports how many trials landed there.
+    Many configs give the same stops on a handful of curves, so trials are grouped by their objective values;
+    each group is represented by the config closest to its rule's defaults, exact AN-GES first
+    (:meth:`SearchSpace.distance_to_defaults`: the smallest change that buys that trade-off) and reports how many
+    trials landed there.
     """
     groups: dict[tuple[float, float], list[Any]] = {}
     for trial in study.best_trials:
@@ -536,9 +543,9 @@ def _pareto_configs(study: optuna.Study, curves: Sequence[Curve], space: SearchS
         groups.setdefault(key, []).append(trial)
     rows = []
     for (_spent, _change), trials in sorted(groups.items()):
-        best = min(trials, key=lambda t: (_distance_to_defaults(t.params, space), t.number))
-        config = _config_of(best.params)
-        row = _score_dict(config, score_rule(curves, config))
+        best = min(trials, key=lambda t: (space.distance_to_defaults(t.params), t.number))
+        config = config_of(best.params)
+        row = _score_dict(config, score_config(curves, config), space, metric_split)
         row["trials_here"] = len(trials)
         row["trial"] = best.number
         rows.append(row)
@@ -546,26 +553,26 @@ def _pareto_configs(study: optuna.Study, curves: Sequence[Curve], space: SearchS
 
 
 def _compare_with_defaults(result: TuneResult) -> None:
-    """Deltas vs the defaults, the dominance flag, and the recommended (knee) config."""
+    """Deltas vs the defaults, the dominance flag, and the recommended (knee) config, on the objectives."""
     d = result.defaults
-    change_key = f"{result.metric_split}_metric_change_pct"
+    saved, change = "co2_saved_median_pct", "quality_change_median_pct"
     for row in result.pareto:
-        row["delta_saved_pct_points"] = row["emissions_saved_pct"] - d["emissions_saved_pct"]
-        row["delta_metric_pct_points"] = row[change_key] - d[change_key]
-        better_or_equal = row["emissions_saved_pct"] >= d["emissions_saved_pct"] and row[change_key] >= d[change_key]
-        strictly = row["emissions_saved_pct"] > d["emissions_saved_pct"] or row[change_key] > d[change_key]
+        row["delta_saved_pct_points"] = row[saved] - d[saved]
+        row["delta_metric_pct_points"] = row[change] - d[change]
+        better_or_equal = row[saved] >= d[saved] and row[change] >= d[change]
+        strictly = row[saved] > d[saved] or row[change] > d[change]
         row["dominates_defaults"] = bool(better_or_equal and strictly)
-    finite = [r for r in result.pareto if math.isfinite(r["emissions_saved_pct"]) and math.isfinite(r[change_key])]
+    finite = [r for r in result.pareto if math.isfinite(r[saved]) and math.isfinite(r[change])]
     if not finite:
         return
     # Knee: the front point closest to the utopia corner (most saved, best metric) after scaling each
     # objective to the front's range; with a single point, that point.
-    xs = [r["emissions_saved_pct"] for r in finite]
-    ys = [r[change_key] for r in finite]
+    xs = [r[saved] for r in finite]
+    ys = [r[change] for r in finite]
     span_x, span_y = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
 
     def distance(r: dict[str, Any]) -> float:
-        return math.hypot((max(xs) - r["emissions_saved_pct"]) / span_x, (max(ys) - r[change_key]) / span_y)
+        return math.hypot((max(xs) - r[saved]) / span_x, (max(ys) - r[change]) / span_y)
 
     result.recommended = min(finite, key=distance)
 
@@ -601,7 +608,7 @@ def tune_live(
 
         runner = run_trial
     run = runner
-    space = space or SearchSpace()
+    space = (space or SearchSpace()).for_budget(base.optim.max_epochs)
     seed = new_seed() if seed is None else seed
     worker = _worker_id()
     _quiet_optuna()
@@ -610,8 +617,7 @@ def tune_live(
     with storage_errors(where, "naming the objectives"):
         _set_metric_names(study, ["emissions_kg", "val_metric_oriented"])
     if created:
-        defaults = AnGesConfig()
-        study.enqueue_trial({"alpha": defaults.alpha, "beta": defaults.beta, "warmup": defaults.warmup})
+        study.enqueue_trial(space.defaults_params())
 
     fresh = space.fresh_proposals(seed)
 
@@ -656,11 +662,13 @@ def tune_live(
 
     def live_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
         values = trial.values or [math.nan, math.nan]
+        config = config_of(trial.params)
+        stopping = stopping_section(config, space.params_of(rule_name(config)))
         return {
             "label": trial.user_attrs.get("label"),
-            "alpha": _config_of(trial.params).alpha,
-            "beta": _config_of(trial.params).beta,
-            "warmup": trial.params["warmup"],
+            "rule": rule_name(config),
+            **{name: value for name, value in stopping.items() if name != "rule"},
+            "stopping": stopping,
             "emissions_kg": values[0],
             "val_metric_oriented": values[1],
             "test_metric_mean": trial.user_attrs.get("test_metric_mean"),
@@ -687,7 +695,27 @@ def tune_live(
 
 
 def _yaml_stopping(row: dict[str, Any]) -> dict[str, Any]:
-    return {"rule": "anges", "alpha": float(row["alpha"]), "beta": float(row["beta"]), "warmup": int(row["warmup"])}
+    """A row's ``stopping:`` section, ready to paste into a trial config."""
+    return dict(row["stopping"])
+
+
+def _picks(result: TuneResult) -> dict[str, Any]:
+    """The knee and the constrained pick, each with its stopping section (best_configs.yaml)."""
+
+    def pick(row: dict[str, Any] | None) -> dict[str, Any] | None:
+        if row is None:
+            return None
+        keys = ("label", "co2_saved_median_pct", "quality_change_median_pct", "test_vs_best_val_median_pct")
+        return {"stopping": _yaml_stopping(row), **{k: row[k] for k in keys}, "within_1pct": row["within_1pct"]}
+
+    constrained = pick(result.constrained)
+    return {
+        "recommended": pick(result.recommended),
+        "constrained": constrained
+        if constrained is not None
+        else {"none_qualifies": result.constrained_note or "no replay result"},
+        "max_loss_pct": result.max_loss,
+    }
 
 
 def write_tuning_outputs(
@@ -706,11 +734,13 @@ def write_tuning_outputs(
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     pareto_csv = out_dir / "tune_pareto.csv"
-    pd.DataFrame(tidy(result.pareto)).to_csv(pareto_csv, index=False)
+    pd.DataFrame(tidy([{k: v for k, v in r.items() if k != "stopping"} for r in result.pareto])).to_csv(
+        pareto_csv, index=False
+    )
     written.append(pareto_csv)
 
     pareto = [
-        {"stopping": _yaml_stopping(r), **{k: v for k, v in r.items() if k not in ("alpha", "beta", "warmup")}}
+        {"stopping": _yaml_stopping(r), **{k: v for k, v in r.items() if k != "stopping" and k not in r["stopping"]}}
         for r in result.pareto
     ]
     configs = {
@@ -724,8 +754,8 @@ def write_tuning_outputs(
         },
         "objectives": list(result.objective_names),
         "warnings": list(result.warnings),
-        "defaults": result.defaults,
-        "recommended": None if result.recommended is None else {"stopping": _yaml_stopping(result.recommended)},
+        "defaults": {k: v for k, v in result.defaults.items() if k != "stopping"},
+        **(_picks(result) if result.mode == "replay" else {"recommended": None}),
         "pareto": pareto,
     }
     best = out_dir / "best_configs.yaml"
@@ -740,7 +770,7 @@ def write_tuning_outputs(
         )
         written.append(trial_yaml)
     stopping_values = [_yaml_stopping(r) for r in result.pareto]
-    default_stopping = _yaml_stopping({"alpha": 0.9, "beta": 0.2, "warmup": 3})
+    default_stopping = {"rule": "anges", "alpha": 0.9, "beta": 0.2, "warmup": 3}
     if default_stopping not in stopping_values:
         stopping_values.append(default_stopping)
     sweep: dict[str, Any] = {
@@ -779,7 +809,7 @@ def _plain(value: Any) -> Any:
 
 
 def render_tuning_markdown(result: TuneResult) -> str:
-    lines = [f"# AN-GES tuning ({result.mode})", ""]
+    lines = [f"# Stopping-rule tuning ({result.mode})", ""]
     lines.append(
         f"Study `{result.study_name}` in `{mask_credentials(result.storage)}` ({result.sampler} sampler, seed "
         f"{result.seed}): {result.n_trials_run} trials in {result.elapsed_s:.1f} s, {result.n_trials_total} in the "
@@ -793,51 +823,7 @@ def render_tuning_markdown(result: TuneResult) -> str:
     for warning in result.warnings:
         lines += [f"**Warning:** {warning}.", ""]
     if result.mode == "replay":
-        header = [
-            "config",
-            "k",
-            "emissions saved %",
-            "val metric change %",
-            "test metric change %",
-            f"test vs {BEST_VAL} %, best-so-far deployed",
-            f"within {WITHIN_PCT:g} % of {BEST_VAL}",
-            "epochs saved",
-            "Δ saved vs defaults (pp)",
-            f"Δ {result.metric_split} metric vs defaults (pp)",
-            "dominates defaults",
-            "trials here",
-        ]
-        rows = [
-            [
-                r["label"],
-                r["k"],
-                r["emissions_saved_pct"],
-                r["val_metric_change_pct"],
-                r["test_metric_change_pct"],
-                r["test_vs_best_val_pct"],
-                r["within_1pct"],
-                r["epochs_saved"],
-                r["delta_saved_pct_points"],
-                r["delta_metric_pct_points"],
-                r["dominates_defaults"],
-                str(r["trials_here"]),
-            ]
-            for r in result.pareto
-        ]
-        d = result.defaults
-        lines += ["## Pareto-optimal configs vs the defaults", "", markdown_table(header, rows), ""]
-        lines.append(
-            f"Defaults `{d['label']}` (k = {d['k']:.4f}): emissions saved {d['emissions_saved_pct']:.1f} %, "
-            f"val metric change {d['val_metric_change_pct']:.2f} %, test metric change "
-            f"{d['test_metric_change_pct']:.2f} %, epochs saved {d['epochs_saved']:.2f}."
-        )
-        if result.recommended is not None:
-            r = result.recommended
-            lines.append("")
-            lines.append(
-                f"Recommended (knee of the front): `{r['label']}`: saved {r['emissions_saved_pct']:.1f} %, "
-                f"val {r['val_metric_change_pct']:.2f} %, test {r['test_metric_change_pct']:.2f} %."
-            )
+        lines += _replay_markdown(result)
     else:
         header = ["config", "mean kg CO2-eq", "mean val metric (oriented)", "mean test metric", "mean stop epoch"]
         rows = [
@@ -849,3 +835,68 @@ def render_tuning_markdown(result: TuneResult) -> str:
         lines += ["", f"Note: {note}"]
     lines.append("")
     return "\n".join(lines)
+
+
+def _replay_markdown(result: TuneResult) -> list[str]:
+    split = result.metric_split
+    lines = [
+        f"Rules searched: {', '.join(result.rules)}; W and patience ranges scaled to the curves' budget of "
+        f"{result.budget} epochs. Quality = the deployed (best-so-far) weights vs {BEST_VAL}, median over the "
+        f"curves, on the **{split}** metric (the objective); the test headline is shown beside it.",
+        "",
+    ]
+    header = [
+        "config",
+        "CO2 saved % (median)",
+        f"{split} vs {BEST_VAL} % (median, objective)",
+        f"test vs {BEST_VAL} % (median, headline)",
+        f"within {WITHIN_PCT:g} % of {BEST_VAL} (test)",
+        "CO2 saved % (mean)",
+        "test vs last epoch % (mean)",
+        "epochs saved (mean)",
+        "Δ saved vs defaults (pp)",
+        "Δ quality vs defaults (pp)",
+        "dominates defaults",
+        "trials here",
+    ]
+    rows = [
+        [
+            r["label"],
+            r["co2_saved_median_pct"],
+            r["quality_change_median_pct"],
+            r["test_vs_best_val_median_pct"],
+            r["within_1pct"],
+            r["emissions_saved_pct"],
+            r["test_metric_change_pct"],
+            r["epochs_saved"],
+            r["delta_saved_pct_points"],
+            r["delta_metric_pct_points"],
+            r["dominates_defaults"],
+            str(r["trials_here"]),
+        ]
+        for r in result.pareto
+    ]
+    d = result.defaults
+    lines += ["## Pareto-optimal configs vs the defaults (exact AN-GES)", "", markdown_table(header, rows), ""]
+    lines.append(
+        f"Defaults `{d['label']}`: CO2 saved {d['co2_saved_median_pct']:.1f} % (median), {split} vs {BEST_VAL} "
+        f"{d['quality_change_median_pct']:.2f} %, test vs {BEST_VAL} {d['test_vs_best_val_median_pct']:.2f} % "
+        f"(within {WITHIN_PCT:g} %: {d['within_1pct']})."
+    )
+    lines += ["", "## Picks (stopping sections in best_configs.yaml)", ""]
+    for title, row in (
+        ("Knee of the front", result.recommended),
+        (f"Constrained (--max-loss {result.max_loss:g})", result.constrained),
+    ):
+        if row is None:
+            why = result.constrained_note if row is result.constrained else "no finite front"
+            lines.append(f"- {title}: **none** — {why}.")
+        else:
+            lines.append(
+                f"- {title}: `{row['label']}`: CO2 saved {row['co2_saved_median_pct']:.1f} % (median), {split} vs "
+                f"{BEST_VAL} {row['quality_change_median_pct']:.2f} %, test vs {BEST_VAL} "
+                f"{row['test_vs_best_val_median_pct']:.2f} % (within {WITHIN_PCT:g} %: {row['within_1pct']})."
+            )
+    if result.held_out is not None:
+        lines += ["", *result.held_out.markdown_lines()]
+    return lines
