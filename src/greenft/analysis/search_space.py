@@ -183,6 +183,18 @@ class SearchSpace:
         params = {p.name: getattr(defaults, p.name) for p in self.params_of(EXACT_RULE)}
         return {RULE_PARAM: EXACT_RULE, **params} if len(self.rules) > 1 else params
 
+    def contains(self, params: dict[str, Any]) -> bool:
+        """Whether Optuna parameters lie in this space (the defaults may not, under explicit ranges: they are then
+        scored for the report but not enqueued, which Optuna would warn about)."""
+        rule = self._rule_of(params)
+        if rule not in self.rules:
+            return False
+        for p in self.params_of(rule):
+            value = params.get(p.name)
+            if value is None or (p.kind != "bool" and not p.low - 1e-9 <= float(value) <= p.high + 1e-9):
+                return False
+        return True
+
     def size(self) -> int | None:
         """How many configs the space holds (None on a continuous space)."""
         total = 0

@@ -409,7 +409,7 @@ def tune_by_replay(
 
     sync()
     stored_before = len(study.trials)
-    if created:
+    if created and space.contains(space.defaults_params()):
         study.enqueue_trial(space.defaults_params())
     cache: dict[str, ConfigScore] = {}
     fresh = space.fresh_proposals(seed)
@@ -616,7 +616,7 @@ def tune_live(
     study, created = _open_study(store, study_name, make_sampler(sampler, seed), where)
     with storage_errors(where, "naming the objectives"):
         _set_metric_names(study, ["emissions_kg", "val_metric_oriented"])
-    if created:
+    if created and space.contains(space.defaults_params()):
         study.enqueue_trial(space.defaults_params())
 
     fresh = space.fresh_proposals(seed)

@@ -42,9 +42,7 @@ def _rules(text: str) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
     unknown = [n for n in names if n not in TUNABLE_RULES]
     if not names or unknown:
-        fail(
-            f"--rules {text!r}: expected a comma-separated list of {', '.join(TUNABLE_RULES)} (anges always)"
-        )
+        fail(f"--rules {text!r}: expected a comma-separated list of {', '.join(TUNABLE_RULES)} (anges always)")
     return names
 
 
