@@ -152,8 +152,8 @@ class HeldOut:
                     fold.pick_label,
                     "yes" if fold.fallback else "no",
                     str(d["runs"]),
-                    d["co2_saved_median_pct"],
-                    d["quality_change_median_pct"],
+                    d["co2_saved_median_pct"] + 0.0,  # + 0.0: a median of -0.0 shows as 0.00, not -0.00
+                    d["quality_change_median_pct"] + 0.0,
                     d["within_1pct"],
                 ]
             )
@@ -165,8 +165,8 @@ class HeldOut:
                 "-",
                 f"{p['fallbacks']}/{p['folds']}",
                 str(p["runs"]),
-                p["co2_saved_median_pct"],
-                p["quality_change_median_pct"],
+                p["co2_saved_median_pct"] + 0.0,
+                p["quality_change_median_pct"] + 0.0,
                 p["within_1pct"],
             ]
         )

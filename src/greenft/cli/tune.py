@@ -58,7 +58,11 @@ def _fmt(value: object, spec: str = ".2f") -> str:
 def tune(
     source: Annotated[
         str | None,
-        typer.Option(help="runs with complete curves (shadow runs): a directory or wandb:ENTITY/PROJECT[/SWEEP]"),
+        typer.Option(
+            "--source",
+            "--runs",
+            help="runs with complete curves (shadow runs): a directory or wandb:ENTITY/PROJECT[/SWEEP]",
+        ),
     ] = None,
     out: Annotated[Path, typer.Option(help="output folder (study journal, Pareto table, YAML configs)")] = Path("tune"),
     trials: Annotated[int, typer.Option(min=1, help="trials to run in this call")] = 200,
