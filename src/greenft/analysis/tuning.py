@@ -764,7 +764,8 @@ def write_tuning_outputs(
     if result.recommended is not None:
         trial_yaml = out_dir / "recommended_trial.yaml"
         trial_yaml.write_text(
-            "# AN-GES parameters chosen by `greenft tune` (the Pareto knee); use with\n"
+            "# The stopping rule chosen by `greenft tune` (the Pareto knee; the --max-loss pick is in\n"
+            "# best_configs.yaml under `constrained`); use with\n"
             "#   greenft train --config recommended_trial.yaml --dataset ...\n"
             + yaml.safe_dump({"stopping": _yaml_stopping(result.recommended)}, sort_keys=False)
         )
