@@ -1,16 +1,21 @@
-"""Tune AN-GES (alpha, beta, W) with Optuna: minimise emissions, maximise the retained metric.
+"""Tune stopping rules with Optuna: minimise CO2, keep the quality of the weights a stopped run deploys.
 
 Why replay: every trial of a live tuning sweep trains models and emits CO2 to find out where a rule would stop.
 A shadow run already holds its full curve, so the same question is answered by replaying the rule on logged
 curves (:func:`greenft.analysis.replay.replay`, the live rule's own code) in microseconds: 200 trials over a
 dozen curves take seconds and emit next to nothing (``benchmarks/tuning_co2.py`` measures both).
 
-Objectives per trial, averaged over the curves (each curve weighs the same):
+The space (:mod:`greenft.analysis.search_space`): the rule first (exact ``anges`` always among them), then only
+its parameters, W and patience ranges scaled to the curves' budget. Objectives per trial, medians over the curves
+(:mod:`greenft.analysis.tuning_score`):
 
-1. **emissions spent %** of the full budget (``100 - emissions saved %``), minimised;
-2. **metric change %** vs the full budget (positive = better), maximised. By default on the *validation*
-   metric (``metric_split="val"``): tuning the rule on the test set would leak it into the choice; the test
-   change of the chosen configs is reported beside it.
+1. **CO2 spent %** of the full budget (``100 - median CO2 saved %``), minimised;
+2. **quality change %** of the deployed (best-so-far) weights vs the full run's best-val (hindsight)
+   checkpoint, maximised. By default on the *validation* metric (``metric_split="val"``): tuning on the test
+   set would leak it into the choice; the test headline of every reported config is shown beside it.
+
+Beside the knee of the front, :func:`constrained_pick` picks the config saving the most CO2 within a quality
+loss (``--max-loss``); :mod:`greenft.analysis.held_out` scores picks on datasets they were not tuned on.
 
 The study is multi-objective (``directions=["minimize", "maximize"]``), seeded (NSGA-II by default, or TPE),
 stored in a journal file in the output directory by default (readable by ``optuna-dashboard <file>``), or in any
