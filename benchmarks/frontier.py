@@ -434,7 +434,13 @@ def load_text() -> str:
 
 
 def report(
-    runs_dir: Path, out: Path, planned: int, floor: float, held_out: Path | None, tune_note: str | None
+    runs_dir: Path,
+    out: Path,
+    planned: int,
+    floor: float,
+    held_out: Path | None,
+    tune_note: str | None,
+    note: str | None = None,
 ) -> tuple[str, list[Row]]:
     curves, skipped = load_curves(runs_dir)
     if not curves:
@@ -471,6 +477,7 @@ def report(
         "",
         f"Runs: `{runs_dir}`. {status}. Report made under {load_text()}.",
         "",
+        *([note, ""] if note else []),
         "Quality change = test metric of the deployed weights vs best-val (hindsight) (the full run's "
         "best-validation checkpoint), positive = better; `[best]` deploys the best-so-far checkpoint at the stop, "
         "`[last]` the stop epoch's weights. % of hindsight-1% saving = ratio of medians. Front = Pareto front of "
@@ -519,6 +526,7 @@ def report(
         "hypervolume_reference": [0.0, floor],
         "limit_ratio": "ratio of medians: median CO2 saved / median CO2 saved of hindsight-1%",
         "load_at_report": load_text(),
+        "note": note,
         "held_out": str(held_out) if held_out is not None and held_out.is_file() else None,
     }
     (out / "settings.json").write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n")
@@ -545,6 +553,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--planned", type=int, default=PLANNED_CPU, help="runs the grid plans (partial-grid note)")
     parser.add_argument("--hv-floor", type=float, default=HV_FLOOR, help="quality %% of the hypervolume reference")
     parser.add_argument("--held-out", type=Path, help="held_out.json of greenft tune --leave-datasets-out")
+    parser.add_argument("--note", help="a line for the report and settings.json (how the grid ran, its load)")
     parser.add_argument("--tune", action="store_true", help="run the held-out tuning first (when greenft has it)")
     args = parser.parse_args(argv)
     held_out: Path | None = args.held_out
@@ -556,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
         if (tune_out / "held_out.json").is_file() and args.out.resolve() != tune_out.resolve():
             args.out.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(tune_out / "held_out.json", args.out / "held_out.json")
-    text, _ = report(args.runs, args.out, args.planned, args.hv_floor, held_out, tune_note)
+    text, _ = report(args.runs, args.out, args.planned, args.hv_floor, held_out, tune_note, args.note)
     print(text)
     return 0
 

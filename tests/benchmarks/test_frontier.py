@@ -207,3 +207,24 @@ def test_partial_grid_and_held_out_table(runs_dir: Path, tmp_path: Path) -> None
     assert "| esol | b3db | patience_p3_d0.0 | 1 | 25.0 | -0.5 | 1/1 | False |" in text
     assert "| pooled |  | patience_p3_d0.0 | 1 | 25.0 | -0.5 | 1/1 | False |" in text
     assert "held-out tuning: not run" not in text
+
+
+def _row(script: ModuleType, strategy: str, deploy: str, saved: float, quality: float, within: int) -> Any:
+    """A table row over 10 runs whose hindsight-1% limit saved 50 % (so % of the limit = 2 x saved)."""
+    return script.Row("all", strategy, "rule", deploy, 10, 10, saved, quality, within, 10, saved / 0.5, False)
+
+
+def test_acceptance_names_the_configurations_that_pass_and_the_numbers_when_none_does() -> None:
+    script = _load_script()
+    base = _row(script, "patience_p5_d0.0", "best", 30.0, 0.0, 9)  # 60 % of the limit
+    lossy = _row(script, "anges_a0.9_b0.2_w3", "best", 80.0, -4.0, 3)  # saves most but loses 4 %: not an answer
+    good = _row(script, "patience_p3_d0.0", "best", 55.0, -0.5, 9)  # 9/10 within, 110 % of the limit
+    lines = script.acceptance([base, lossy, good])
+    assert lines[0].startswith("1. Saves more CO2 than patience_p5_d0.0 [best] (30.0 % saved, 0.0 %")
+    assert "YES, 1 configuration(s); most: patience_p3_d0.0 [best] (55.0 % saved, -0.5 % quality" in lines[0]
+    assert lines[1] == "2. >= 90 % of runs within 1 % while saving >= 90 % of the hindsight-1% CO2 (median): YES: " + (
+        "patience_p3_d0.0 [best] (9/10, 110.0 %)"
+    )
+    lines = script.acceptance([base, lossy])
+    assert lines[0].endswith("NO configuration does.")
+    assert "NO candidate. Closest: patience_p5_d0.0 [best] (9/10 within 1 %, 60.0 % of the limit)" in lines[1]
