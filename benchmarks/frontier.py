@@ -385,6 +385,14 @@ def held_out_lines(path: Path | None) -> list[str]:
     return lines
 
 
+def _held_out_section(held_out: Path | None, tune_note: str | None) -> list[str]:
+    """The tuning note (when ``--tune`` ran) and the table; one "not run" line when neither exists."""
+    found = held_out is not None and held_out.is_file()
+    if tune_note and not found:
+        return [tune_note]
+    return [*([tune_note, ""] if tune_note else []), *held_out_lines(held_out)]
+
+
 # ---------------------------------------------------------------------------------------------------- output
 
 
@@ -494,8 +502,7 @@ def report(
         "",
         "## Held-out tuning",
         "",
-        *([tune_note, ""] if tune_note else []),
-        *held_out_lines(held_out),
+        *_held_out_section(held_out, tune_note),
         "",
         "## Appendix: per family and per dataset",
         "",
