@@ -344,14 +344,16 @@ def run_held_out_tuning(runs_dir: Path, tune_out: Path) -> str:
 
 
 def held_out_lines(path: Path | None) -> list[str]:
-    """The held-out table from ``held_out.json`` (per fold and pooled), or the line saying it was not run."""
+    """The held-out table from ``held_out.json`` (per fold, then pooled), or the line saying it was not run.
+
+    The file is ``greenft tune --leave-datasets-out``'s: ``{"folds": [{held_out, tuned_on, pick: {label, config},
+    runs, co2_saved_median_pct, quality_change_median_pct, within_1pct, fallback, ...}], "pooled": {folds, runs,
+    co2_saved_median_pct, quality_change_median_pct, within_1pct, fallbacks}, "max_loss_pct", ...}``.
+    """
     if path is None or not path.is_file():
         return ["held-out tuning: not run" + (f" (no {path})" if path is not None else "")]
     data = json.loads(path.read_text())
     folds: list[dict[str, Any]] = data if isinstance(data, list) else list(data.get("folds", []))
-    pooled = data.get("pooled") if isinstance(data, dict) else None
-    if isinstance(pooled, dict):
-        folds = [*folds, {"held_out": "pooled", **pooled}]
     header = [
         "held out",
         "tuned on",
@@ -362,8 +364,11 @@ def held_out_lines(path: Path | None) -> list[str]:
         "within 1 %",
         "fallback",
     ]
+    limits = ""
+    if isinstance(data, dict) and "max_loss_pct" in data:
+        limits = f" Max loss {data['max_loss_pct']} %, tuned on the {data.get('tuned_on_metric', 'val')} metric."
     lines = [
-        f"Held-out tuning ({path}): tuned on the other datasets, judged on the held-out one.",
+        f"Held-out tuning (`{path.name}`): tuned on the other datasets, judged on the held-out one.{limits}",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
@@ -380,6 +385,20 @@ def held_out_lines(path: Path | None) -> list[str]:
             _f(_num(fold.get("quality_change_median_pct"))),
             fold.get("within_1pct", ""),
             fold.get("fallback", ""),
+        ]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    pooled = data.get("pooled") if isinstance(data, dict) else None
+    if isinstance(pooled, dict):
+        fallbacks = f"{pooled.get('fallbacks', '')}/{pooled.get('folds', '')}"
+        cells = [
+            "pooled",
+            f"{pooled.get('folds', '')} folds",
+            "",
+            pooled.get("runs", ""),
+            _f(_num(pooled.get("co2_saved_median_pct"))),
+            _f(_num(pooled.get("quality_change_median_pct"))),
+            pooled.get("within_1pct", ""),
+            fallbacks,
         ]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return lines

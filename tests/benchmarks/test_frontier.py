@@ -198,14 +198,15 @@ def test_partial_grid_and_held_out_table(runs_dir: Path, tmp_path: Path) -> None
         "within_1pct": "1/1",
         "fallback": False,
     }
-    pooled = {k: v for k, v in fold.items() if k not in ("held_out", "tuned_on")}
-    held.write_text(json.dumps({"folds": [fold], "pooled": pooled}))
+    pooled: dict[str, Any] = {"folds": 1, "runs": 1, "co2_saved_median_pct": 25.0, "quality_change_median_pct": -0.5}
+    pooled |= {"within_1pct": "1/1", "fallbacks": 0}
+    held.write_text(json.dumps({"max_loss_pct": 1.0, "tuned_on_metric": "val", "folds": [fold], "pooled": pooled}))
     out = tmp_path / "report"
     script.main(["--runs", str(runs_dir), "--out", str(out), "--planned", "54", "--held-out", str(held)])
     text = (out / "table.md").read_text()
     assert "3 of 54 planned runs used" in text and "PARTIAL GRID" in text
     assert "| esol | b3db | patience_p3_d0.0 | 1 | 25.0 | -0.5 | 1/1 | False |" in text
-    assert "| pooled |  | patience_p3_d0.0 | 1 | 25.0 | -0.5 | 1/1 | False |" in text
+    assert "| pooled | 1 folds |  | 1 | 25.0 | -0.5 | 1/1 | 0/1 |" in text and "Max loss 1.0 %" in text
     assert "held-out tuning: not run" not in text
 
 
