@@ -11,7 +11,7 @@
 #   4. the acceptance run: on fresh databases, two workers started together with default (fresh) seeds, 2 x 100
 #      trials, against one worker doing the 200 trials alone, and against two workers both given --seed 0 (what
 #      every worker did before seeds were drawn per worker). Repeated REPEATS times. Reported per study:
-#      duplicates (trials whose (alpha, beta, W) an earlier trial of the same study had) and, for two workers,
+#      duplicates (trials whose config -- the rule and its parameters -- an earlier trial of the same study had) and, for two workers,
 #      how many of worker A's first 15 sampled configs worker B also sampled among its first 15.
 #      Required: no crash; 200 COMPLETE trials in every study; distinct seeds per worker; fresh-seeded workers
 #      share <= 1 of their first 15 proposals; one worker alone stores no duplicate (a sampler's repeat of a
@@ -122,13 +122,15 @@ import collections, json, sys
 import optuna
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 trials = optuna.load_study(study_name="greenft-anges", storage=sys.argv[1]).trials
-keys = [(t.params["alpha"], t.params["beta"], t.params["warmup"]) for t in trials if t.params]
+def config(t):  # the rule and every parameter it drew (the search space is conditional on the rule)
+    return tuple(sorted(t.params.items()))
+keys = [config(t) for t in trials if t.params]
 seeds = collections.Counter(t.user_attrs.get("sampler_seed") for t in trials)
 states = collections.Counter(t.state.name for t in trials)
 sampled = collections.defaultdict(list)  # worker -> its sampled configs in order (not the enqueued defaults)
 for t in trials:
     if t.system_attrs.get("fixed_params") is None or "replaces_repeat" in t.user_attrs:
-        sampled[t.user_attrs.get("worker")].append((t.params["alpha"], t.params["beta"], t.params["warmup"]))
+        sampled[t.user_attrs.get("worker")].append(config(t))
 firsts = [set(v[:15]) for v in sampled.values()]
 print(json.dumps({"trials": len(trials), "complete": states["COMPLETE"], "states": dict(states),
                   "distinct": len(set(keys)), "duplicates": len(keys) - len(set(keys)),

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
@@ -28,7 +29,7 @@ from greenft.cli import app
 
 pytestmark = pytest.mark.slow
 TRIALS = 100
-DEFAULTS = {"alpha": 0.9, "beta": 0.2, "warmup": 3}
+DEFAULTS = {"rule": "anges", "alpha": 0.9, "beta": 0.2, "warmup": 3}  # the space has several rules by default
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +82,14 @@ def trials_of(url: str) -> list[optuna.trial.FrozenTrial]:
     return optuna.load_study(study_name="greenft-anges", storage=url).trials
 
 
+def config_of(trial: optuna.trial.FrozenTrial) -> tuple[tuple[str, Any], ...]:
+    """A trial's config: the rule and every parameter it drew (the search space is conditional on the rule)."""
+    return tuple(sorted(trial.params.items()))
+
+
 def duplicates(trials: list[optuna.trial.FrozenTrial]) -> int:
-    """Trials whose (alpha, beta, W) an earlier trial of the study already had."""
-    keys = [(t.params["alpha"], t.params["beta"], t.params["warmup"]) for t in trials]
+    """Trials whose config an earlier trial of the study already had."""
+    keys = [config_of(t) for t in trials]
     return len(keys) - len(set(keys))
 
 
@@ -96,12 +102,10 @@ def repeats_rejected(output: str) -> int:
 
 def first_proposals_shared(trials: list[optuna.trial.FrozenTrial], n: int = 15) -> int:
     """How many of worker A's first ``n`` sampled configs worker B also sampled among its first ``n``."""
-    by_worker: dict[str, list[tuple[float, float, int]]] = {}
+    by_worker: dict[str, list[tuple[tuple[str, Any], ...]]] = {}
     for t in trials:
         if not is_queued_default(t):
-            by_worker.setdefault(t.user_attrs["worker"], []).append(
-                (t.params["alpha"], t.params["beta"], t.params["warmup"])
-            )
+            by_worker.setdefault(t.user_attrs["worker"], []).append(config_of(t))
     first, second = (set(keys[:n]) for keys in by_worker.values())
     return len(first & second)
 

@@ -229,3 +229,24 @@ def test_acceptance_names_the_configurations_that_pass_and_the_numbers_when_none
     lines = script.acceptance([base, lossy])
     assert lines[0].endswith("NO configuration does.")
     assert "NO candidate. Closest: patience_p5_d0.0 [best] (9/10 within 1 %, 60.0 % of the limit)" in lines[1]
+
+
+def test_held_out_acceptance_compares_the_pooled_picks_with_patience_5(tmp_path: Path) -> None:
+    script = _load_script()
+    base = _row(script, "patience_p5_d0.0", "best", 30.0, 0.0, 9)
+    held = tmp_path / "held_out.json"
+
+    def answer(saved: float, quality: float) -> str:
+        pooled = {"co2_saved_median_pct": saved, "quality_change_median_pct": quality, "within_1pct": "7/10"}
+        held.write_text(json.dumps({"folds": [], "pooled": pooled}))
+        (line,) = script.held_out_acceptance([base], held)
+        return str(line)
+
+    assert answer(45.0, -0.5).endswith(
+        "YES: 45.0 % saved at -0.5 % median quality, 7/10 within 1 %, against "
+        + ("patience_p5_d0.0 [best]'s 30.0 % at 0.0 % (9/10).")
+    )
+    assert ": NO: " in answer(45.0, -1.5)  # saves more, but loses more than 1 %
+    assert ": NO: " in answer(25.0, 0.0)  # keeps quality, saves less than patience 5
+    (line,) = script.held_out_acceptance([base], tmp_path / "absent.json")
+    assert line.endswith("not answered: held-out tuning not run.")
