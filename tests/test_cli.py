@@ -47,7 +47,8 @@ def test_user_errors_exit_2_with_one_clear_line(tmp_path: Path) -> None:
     cases = [
         (["train", "--dataset", "tox22"], "unknown dataset 'tox22'"),
         (["train", "--model", "transformer9", "--runs-dir", str(tmp_path), "--limit", "200"], "unknown model"),
-        (["train", "--alpha", "2"], "stopping.anges.alpha = 2.0"),
+        (["train", "--alpha", "2"], "stopping.anges-pp.alpha = 2.0"),
+        (["train", "--rule", "anges", "--alpha", "2"], "stopping.anges.alpha = 2.0"),
         (["train", "--config", str(tmp_path / "none.yaml")], "config file not found"),
         (
             [

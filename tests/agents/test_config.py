@@ -5,14 +5,19 @@ from pathlib import Path
 import pytest
 
 from greenft.agents import ConfigError, TrialConfig, load_trial_config, parse_trial_config
-from greenft.stopping import AnGesConfig, PatienceConfig
+from greenft.stopping import AnGesConfig, AnGesPPConfig, PatienceConfig
 
 
-def test_defaults_are_the_drafts_anges() -> None:
+def test_default_rule_is_anges_with_smoothing_and_two_triggers_and_the_exact_rule_is_one_field_away() -> None:
     config = TrialConfig()
-    assert isinstance(config.stopping, AnGesConfig)
-    assert (config.stopping.alpha, config.stopping.beta) == (0.9, 0.2)
-    assert config.logging.wandb_mode == "offline" and config.mode == "live"
+    assert isinstance(config.stopping, AnGesPPConfig)  # the frontier benchmark's pick (docs/stopping.md)
+    stopping = config.stopping
+    assert (stopping.alpha, stopping.beta, stopping.warmup) == (0.9, 0.2, 3)  # the draft's AN-GES parameters
+    assert (stopping.smoothing, stopping.consecutive, stopping.window, stopping.deadband) == (0.6, 2, 1, False)
+    assert config.deploy == "best" and config.logging.wandb_mode == "offline" and config.mode == "live"
+    exact = parse_trial_config({"stopping": {"rule": "anges"}}).stopping
+    assert isinstance(exact, AnGesConfig) and (exact.alpha, exact.beta, exact.warmup) == (0.9, 0.2, 3)
+    assert any(isinstance(rule, AnGesConfig) for rule in config.shadow_rules)  # shadow runs record the exact rule
 
 
 def test_yaml_round_trip(tmp_path: Path) -> None:

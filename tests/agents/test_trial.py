@@ -75,16 +75,17 @@ def test_rule_sees_training_emissions_only_and_replay_matches_the_live_decisions
     logged ``emissions/cumulative_kg`` (test evaluation excluded) and the validation metric."""
     result = shadow_run
     run = read_offline_run(result.run_path)  # type: ignore[attr-defined]
-    rule = AnGes(MetricDirection.MAXIMIZE)
+    rule = AnGes(MetricDirection.MAXIMIZE)  # the exact rule, recorded beside the live default in shadow mode
+    label = "anges_a0.9_b0.2_w3"
     for row in run.history:
         decision = rule.update(EpochObservation(row["epoch"], row["val/roc_auc"], row["emissions/cumulative_kg"]))
-        if not math.isnan(row["stop/aer"]):
-            assert decision.aer == pytest.approx(row["stop/aer"])
-        assert ("stop" if decision.should_stop else "continue") == row["stop/decision"]
+        if not math.isnan(row[f"shadow/{label}/aer"]):
+            assert decision.aer == pytest.approx(row[f"shadow/{label}/aer"])
+        assert ("stop" if decision.should_stop else "continue") == row[f"shadow/{label}/decision"]
         if decision.should_stop:
             break
     expected_stop = rule.stopped_epoch
-    assert result.summary["shadow/anges_a0.9_b0.2_w3/stop_epoch"] == expected_stop  # type: ignore[attr-defined]
+    assert result.summary[f"shadow/{label}/stop_epoch"] == expected_stop  # type: ignore[attr-defined]
     for record in result.epochs:  # type: ignore[attr-defined]
         # the test split's cost is real but kept apart from what the rule sees
         assert record.test_eval.emissions_kg > 0

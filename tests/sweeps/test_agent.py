@@ -102,7 +102,8 @@ def test_wandb_mode_under_an_agent() -> None:
 def test_agent_trial_runs_offline_and_the_run_carries_the_sweep(tmp_path: Path) -> None:
     base = TrialConfig.model_validate(small_trial(tmp_path, optim={"max_epochs": 2}))
     env = {"WANDB_SWEEP_ID": "abc12345", "WANDB_RUN_ID": "r1", "WANDB_MODE": "offline"}
-    params = {"model": "gin", "dataset": "b3db", "alpha": 0.5, "beta": 0.1, "W": 2, "seed": 1, "lr": 0.002}
+    params = {"model": "gin", "dataset": "b3db", "rule": "anges", "alpha": 0.5, "beta": 0.1, "W": 2, "seed": 1}
+    params["lr"] = 0.002
     config, metadata = agent_trial(params, env, base)
     stopping = config.stopping.model_dump()
     assert {k: stopping[k] for k in ("rule", "alpha", "beta", "warmup")} == {

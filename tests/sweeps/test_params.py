@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from greenft.agents import ConfigError, TrialConfig
+from greenft.agents.config import default_stopping
 from greenft.stopping import AnGesConfig, PatienceConfig
 from greenft.sweeps import trial_config_from_sweep
 
@@ -13,7 +14,9 @@ def test_flat_sweep_parameters_map_onto_the_trial_config() -> None:
     )
     assert config.data.dataset == "bbbp" and config.seed == 2
     assert config.optim.lr == 3e-4 and config.optim.max_epochs == 7
-    assert config.stopping == AnGesConfig(alpha=0.5, beta=0.1, warmup=4)
+    assert config.stopping == default_stopping().model_copy(update={"alpha": 0.5, "beta": 0.1, "warmup": 4})
+    exact = trial_config_from_sweep({"rule": "anges", "alpha": 0.5, "beta": 0.1, "W": 4})
+    assert exact.stopping == AnGesConfig(alpha=0.5, beta=0.1, warmup=4)
 
 
 def test_dotted_paths_and_rule_switch() -> None:
@@ -29,5 +32,5 @@ def test_unknown_parameter_is_named() -> None:
 
 
 def test_invalid_value_names_the_field() -> None:
-    with pytest.raises(ConfigError, match=r"stopping\.anges\.beta = -1"):
+    with pytest.raises(ConfigError, match=r"stopping\.anges-pp\.beta = -1"):
         trial_config_from_sweep({"beta": -1})
