@@ -316,13 +316,13 @@ ROWS: list[Fault] = [
     Fault(
         "cfg-alpha-above-1",
         train("--alpha", "1.5"),
-        message=r"stopping\.anges\.alpha = 1\.5: .*less than or equal to 1",
+        message=r"stopping\.anges-pp\.alpha = 1\.5: .*less than or equal to 1",
         check=nothing_new,
     ),
     Fault(
         "cfg-beta-negative",
         train("--beta", "-1"),
-        message=r"stopping\.anges\.beta = -1\.0: .*greater than or equal to 0",
+        message=r"stopping\.anges-pp\.beta = -1\.0: .*greater than or equal to 0",
         check=nothing_new,
     ),
     Fault("cfg-max-epochs-0", train("--max-epochs", "0"), message=r"optim\.max_epochs = 0", check=nothing_new),
@@ -349,7 +349,7 @@ ROWS: list[Fault] = [
     Fault(
         "cfg-set-wrong-type",
         train("--set", "alpha=abc"),
-        message=r"stopping\.anges\.alpha = 'abc': .*valid number",
+        message=r"stopping\.anges-pp\.alpha = 'abc': .*valid number",
         check=nothing_new,
     ),
     Fault(
@@ -491,7 +491,7 @@ ROWS: list[Fault] = [
     Fault(
         "cfg-sweep-alpha-out-of-range",
         SWEEP_VALIDATE,
-        message=r"parameters\.alpha = 1\.5: .*stopping\.anges\.alpha = 1\.5: .*less than or equal to 1",
+        message=r"parameters\.alpha = 1\.5: .*stopping\.anges-pp\.alpha = 1\.5: .*less than or equal to 1",
         prepare=files(s__yaml=sweep("  alpha: {values: [0.5, 1.5]}\n")),
     ),
     Fault(
