@@ -24,7 +24,7 @@ from greenft.analysis.records import RunRecord, curve_from_record
 from greenft.analysis.replay import parse_rule, replay
 from greenft.analysis.tuning import tune_live
 from greenft.cli import app
-from greenft.stopping import AnGesConfig, rule_label
+from greenft.stopping import parse_label, rule_label
 
 SHADOW_RULES: list[dict[str, Any]] = [
     {"rule": "anges"},
@@ -69,7 +69,7 @@ def test_replay_reproduces_every_shadow_rule(runs: dict[str, Any], name: str) ->
 def test_replay_reproduces_the_live_run_decision_by_decision(runs: dict[str, Any]) -> None:
     live = record_of(runs, "live")
     curve = curve_from_record(live)
-    result = replay(curve, AnGesConfig())
+    result = replay(curve, parse_label(live.summary["stop/rule"]))  # the live rule (the default, anges-pp)
     logged_stop = [row["epoch"] for row in live.history if row.get("stop/decision") == "stop"]
     assert (result.stop_epoch if result.triggered else None) == (logged_stop[0] if logged_stop else None)
     assert result.stop_epoch == live.summary["stop/epoch"]
@@ -84,7 +84,7 @@ def test_replay_on_the_shadow_curve_matches_the_live_run_with_the_same_seed(runs
     shadow, live = record_of(runs, "other"), record_of(runs, "live")
     live_curve, shadow_curve = curve_from_record(live), curve_from_record(shadow)
     assert shadow_curve.val[: live_curve.n_epochs] == live_curve.val  # deterministic training (threads 1)
-    predicted = replay(shadow_curve, AnGesConfig())
+    predicted = replay(shadow_curve, parse_label(live.summary["stop/rule"]))
     assert predicted.stop_epoch == live.summary["stop/epoch"]
     assert predicted.test_metric == live.summary["stop/test_roc_auc"]
 
