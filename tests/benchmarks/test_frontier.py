@@ -138,6 +138,7 @@ def _close(text: str, value: float) -> bool:
     return math.isclose(float(text), value, rel_tol=1e-9, abs_tol=1e-9)
 
 
+@pytest.mark.slow  # three real shadow runs (about a minute): the report stage of a benchmark, not the product
 def test_rows_equal_independent_replay(runs_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     script = _load_script()
     out = tmp_path / "report"
@@ -184,6 +185,7 @@ def test_rows_equal_independent_replay(runs_dir: Path, tmp_path: Path, capsys: p
     assert settings["runs_used"] == 3 and settings["planned"] == 3
 
 
+@pytest.mark.slow  # three real shadow runs (about a minute): the report stage of a benchmark, not the product
 def test_partial_grid_and_held_out_table(runs_dir: Path, tmp_path: Path) -> None:
     """A grid with fewer runs than planned says so; a held_out.json is shown fold by fold, pooled last."""
     script = _load_script()
