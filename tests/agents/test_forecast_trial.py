@@ -78,6 +78,7 @@ def _cli_run(tmp_path: Path, epochs: int, *flags: str) -> tuple[dict[str, Any], 
     return read_json_if_present(summary_file), read_jsonl(summary_file.parent / EPOCHS_FILE), result.output
 
 
+@pytest.mark.slow  # a second real run on a 40-epoch budget; the rule's decisions: tests/stopping/test_co2_budget.py
 def test_a_co2_budget_stops_the_run_before_the_forecast_crosses_it(full_run: TrialResult, tmp_path: Path) -> None:
     """``--budget-kg`` at 1.5 times what the same trial spent over 4 epochs, on a budget of 40 epochs (it stops
     near epoch 9 here).

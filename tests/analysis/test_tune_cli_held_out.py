@@ -19,6 +19,9 @@ runner = CliRunner()
 TINY = {"model": {"num_layers": 2, "emb_dim": 16, "dropout": 0.0}, "optim": {"max_epochs": 4}}
 
 
+pytestmark = pytest.mark.slow  # three real shadow runs; the folds themselves: tests/analysis/test_held_out.py
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("tune_held_out")
