@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 import pytest
+from hand_curves import MIN, make
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,26 +32,9 @@ from greenft.analysis.tradeoff import (
     score_rule,
 )
 from greenft.schema import Deploy
-from greenft.stopping import AnGesConfig, MetricDirection, PatienceConfig
+from greenft.stopping import AnGesConfig, PatienceConfig
 
-MAX, MIN = MetricDirection.MAXIMIZE, MetricDirection.MINIMIZE
 ANGES = "anges_a0.9_b0.2_w3"
-
-
-def make(val: list[float], test: list[float], emissions: list[float] | None = None, *, run_id: str = "r",
-         direction: MetricDirection = MAX, seed: int = 0) -> Curve:  # fmt: skip
-    return Curve(
-        run_id=run_id,
-        metric="roc_auc" if direction is MAX else "rmse",
-        direction=direction,
-        val=tuple(val),
-        test=tuple(test),
-        emissions_kg=tuple(emissions or [float(i) for i in range(1, len(val) + 1)]),
-        budget=len(val),
-        dataset="b3db",
-        model="gin",
-        seed=seed,
-    )
 
 
 # val rises to epoch 3, dips at 4 (AN-GES defaults stop there: first non-improving epoch after warm-up),

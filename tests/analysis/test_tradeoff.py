@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hand_curves import MAX, MIN, make
 
-from greenft.analysis.records import Curve
 from greenft.analysis.tradeoff import (
     BEST_VAL,
     FULL_BUDGET,
@@ -22,26 +22,9 @@ from greenft.analysis.tradeoff import (
     score_rule,
     spread,
 )
-from greenft.stopping import AnGesConfig, MetricDirection, PatienceConfig
+from greenft.stopping import AnGesConfig, PatienceConfig
 
 NAN = math.nan
-MAX, MIN = MetricDirection.MAXIMIZE, MetricDirection.MINIMIZE
-
-
-def make(val: list[float], test: list[float], emissions: list[float] | None = None, *, run_id: str = "r",
-         direction: MetricDirection = MAX, seed: int = 0, dataset: str = "b3db") -> Curve:  # fmt: skip
-    return Curve(
-        run_id=run_id,
-        metric="roc_auc" if direction is MAX else "rmse",
-        direction=direction,
-        val=tuple(val),
-        test=tuple(test),
-        emissions_kg=tuple(emissions or [float(i) for i in range(1, len(val) + 1)]),
-        budget=len(val),
-        dataset=dataset,
-        model="gin",
-        seed=seed,
-    )
 
 
 def test_definitions() -> None:
