@@ -11,30 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
+# A cumulative reading and a forecast are the forecaster's protocols (stopping, below schema): one definition.
+from greenft.stopping.forecast import CumulativeReading as ReadingLike
+from greenft.stopping.forecast import ForecastLike
+
 __all__ = ["DecisionLike", "EpochLike", "ForecastLike", "ReadingLike", "RuleLike"]
-
-
-class ReadingLike(Protocol):
-    """A cumulative emission reading (``greenft.tracking.EmissionReading``)."""
-
-    @property
-    def emissions_kg(self) -> float: ...
-
-    @property
-    def energy_kwh(self) -> float: ...
-
-    @property
-    def duration_s(self) -> float: ...
-
-
-class ForecastLike(ReadingLike, Protocol):
-    """The predicted cumulative totals of the whole budget (``greenft.stopping.Forecast``), made at ``epoch``."""
-
-    @property
-    def epoch(self) -> int: ...
-
-    @property
-    def budget_epochs(self) -> int: ...
 
 
 class DecisionLike(Protocol):
