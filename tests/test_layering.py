@@ -1,7 +1,7 @@
 """greenft's layers, read from the source itself: every ``import`` (module level *and* inside functions) goes
 down or sideways, never up, and no two modules import each other, directly or round a circle.
 
-    base (io, errors) < stopping, tracking < schema < data < models < agents, pretrain < sweeps, analysis < cli
+    base (io, errors) < stopping, tracking < schema < data < models < agents, pretrain, inference < sweeps, analysis < cli
 
 An import inside a function is still a dependency: hiding an upward import there only delays the cycle to run
 time, so this test reads them all (``ast`` over ``src/greenft``; nothing is imported).
@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "models": 4,
     "agents": 5,
     "pretrain": 5,
+    "inference": 5,  # saved models put to use: predict, evaluate, precision (issue 14)
     "sweeps": 6,
     "analysis": 6,
     "cli": 7,
