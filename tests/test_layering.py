@@ -1,7 +1,8 @@
 """greenft's layers, read from the source itself: every ``import`` (module level *and* inside functions) goes
 down or sideways, never up, and no two modules import each other, directly or round a circle.
 
-    base (io, errors) < stopping, tracking < schema < data < models < agents, pretrain, inference < sweeps, analysis < cli
+    base (io, errors) < stopping, tracking < schema < data < models < agents, pretrain, inference
+        < sweeps, analysis < cli
 
 An import inside a function is still a dependency: hiding an upward import there only delays the cycle to run
 time, so this test reads them all (``ast`` over ``src/greenft``; nothing is imported).
