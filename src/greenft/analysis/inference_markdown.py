@@ -69,7 +69,8 @@ at the live rule's stop (`stop/*` of the summary) and, for shadow runs only, at 
 molecules** is estimated from that phase: every epoch evaluates the test split once, so each epoch's increment
 divided by the test molecules, times {PER_MOLECULES:,}, is one forward pass over {PER_MOLECULES:,} molecules;
 the median over the run's epochs, then the mean over the runs. Features are cached by the trainer, so this is
-the model's forward cost (`greenft predict` also parses SMILES). Parameters: `derived.model.parameters`."""
+the model's forward cost (`greenft predict` also parses SMILES). Parameters: `derived.model.parameters`; runs:
+the runs with that figure / the runs of the model and dataset."""
 
 BREAK_EVEN_TEXT = f"""\
 How many predicted molecules make the model's inference emit the training CO2 a stopping rule saved against
@@ -94,49 +95,36 @@ NO_PRECISION_TEXT = (
 )
 
 
+PHASES = (
+    ("training, to the live rule's stop", "train_{}_stop", False),
+    ("training, full budget (shadow runs)", "train_{}_full", True),
+    ("evaluation (test set), to the stop", "eval_{}_stop", False),
+    (f"inference per {PER_MOLECULES:,} molecules (estimated)", "inference_{}_per_1000", False),
+)
+"""The seed's rows: (phase, the figure's name pattern over kg/kwh/s, whether only full runs have it)."""
+
+
 def _phase_table(rows: Sequence[PhaseRow]) -> tuple[list[str], list[list[str]]]:
-    header = [
-        "model",
-        "dataset",
-        "runs",
-        "full runs",
-        "parameters",
-        "test molecules",
-        "training kg CO2-eq (stop)",
-        "training kWh (stop)",
-        "training s (stop)",
-        "training kg CO2-eq (full budget)",
-        "training kWh (full budget)",
-        "evaluation kg CO2-eq (stop)",
-        "evaluation kWh (stop)",
-        f"inference kg CO2-eq / {PER_MOLECULES:,} molecules",
-        f"inference kWh / {PER_MOLECULES:,} molecules",
-        f"inference s / {PER_MOLECULES:,} molecules",
-    ]
-    figures = (
-        "train_kg_stop",
-        "train_kwh_stop",
-        "train_s_stop",
-        "train_kg_full",
-        "train_kwh_full",
-        "eval_kg_stop",
-        "eval_kwh_stop",
-        "inference_kg_per_1000",
-        "inference_kwh_per_1000",
-        "inference_s_per_1000",
-    )
-    body = [
-        [
-            r.model,
-            r.dataset,
-            str(r.n_runs),
-            str(r.n_full),
-            _range_text(r.parameters),
-            _range_text(r.test_molecules),
-            *(spread_text(r.figure(name)) for name in figures),
-        ]
-        for r in rows
-    ]
+    """One row per model, dataset and phase, as the seed's per-phase table (phase, CO2, energy, duration)."""
+    header = ["model", "dataset", "parameters", "test molecules", "phase", "runs", "kg CO2-eq", "kWh", "seconds"]
+    body = []
+    for r in rows:
+        for phase, pattern, full_only in PHASES:
+            spreads = [r.figure(pattern.format(unit)) for unit in ("kg", "kwh", "s")]
+            runs = r.n_full if full_only else spreads[0].n
+            if full_only and not runs:
+                continue  # no shadow run: no full budget to show
+            body.append(
+                [
+                    r.model,
+                    r.dataset,
+                    _range_text(r.parameters),
+                    _range_text(r.test_molecules),
+                    phase,
+                    f"{runs}/{r.n_runs}",
+                    *(spread_text(x) for x in spreads),
+                ]
+            )
     return header, body
 
 
