@@ -7,6 +7,7 @@ and exits with code 2, like every greenft user error.
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -130,9 +131,9 @@ def print_inference_summary(analysis: Analysis) -> None:
         if not r.supported:
             what = f"not supported: {r.note}" if r.note else "not supported"
         else:
-            change = f"{t.metric_change_pct:+.2f} %" if t.metric_change_pct == t.metric_change_pct else "-"
+            change = f"{t.metric_change_pct:+.2f} %" if math.isfinite(t.metric_change_pct) else "-"
             metric = "-" if r.metric is None else f"{r.metric_name} {r.metric:.4f}"
-            size = f"{t.size_ratio:.2f}x" if t.size_ratio == t.size_ratio else "-"
+            size = f"{t.size_ratio:.2f}x" if math.isfinite(t.size_ratio) else "-"
             what = (
                 f"{metric} ({change} vs float32), size {size}, {sci(r.seconds_per_1000)} s and "
                 f"{sci(r.kg_co2_per_1000)} kg per {per}"
