@@ -126,6 +126,10 @@ def test_phase_run_reads_each_phase_at_the_live_stop_and_the_full_budget() -> No
     assert a.inference_s_per_1000 == pytest.approx(5e-3) and a.saved_kg == pytest.approx(2e-6)
     c = phase_run(RUN_C)
     assert c is not None and c.full_epochs is None and math.isnan(c.train_kg_full) and math.isnan(c.saved_kg)
+    flat = {"model.name": "gin", "derived.dataset.split_sizes.test": 100, "derived.model.parameters": 4481}
+    online = phase_run(RunRecord("w", "wandb", "e/p/w", "finished", flat, RUN_A.summary, RUN_A.history))
+    assert online is not None and (online.test_molecules, online.parameters) == (100, 4481)  # W&B API configs
+    assert online.inference_kg_per_1000 == pytest.approx(5e-6)
     unfinished = RunRecord("x", "local", "/x", "interrupted", RUN_A.config, RUN_A.summary, RUN_A.history)
     assert phase_run(unfinished) is None
 

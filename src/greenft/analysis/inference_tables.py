@@ -58,6 +58,9 @@ PER_MOLECULES = 1000
 
 
 def _get(tree: Mapping[str, Any], dotted: str) -> Any:
+    """``tree["a"]["b"]`` for ``"a.b"``, or an already flattened ``tree["a.b"]`` (W&B API configs), as the records'."""
+    if dotted in tree:
+        return tree[dotted]
     node: Any = tree
     for part in dotted.split("."):
         if not isinstance(node, Mapping) or part not in node:
