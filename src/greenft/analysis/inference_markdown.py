@@ -69,7 +69,9 @@ at the live rule's stop (`stop/*` of the summary) and, for shadow runs only, at 
 molecules** is estimated from that phase: every epoch evaluates the test split once, so each epoch's increment
 divided by the test molecules, times {PER_MOLECULES:,}, is one forward pass over {PER_MOLECULES:,} molecules;
 the median over the run's epochs, then the mean over the runs. Features are cached by the trainer, so this is
-the model's forward cost (`greenft predict` also parses SMILES). Parameters: `derived.model.parameters`; runs:
+the model's forward cost (`greenft predict` also parses SMILES); on a small test split the fixed cost of a
+pass (loader, metric, meter reading) weighs in, so it over-estimates a large batched prediction, which
+`greenft predict` measures directly. Parameters: `derived.model.parameters`; runs:
 the runs with that figure / the runs of the model and dataset."""
 
 BREAK_EVEN_TEXT = f"""\
