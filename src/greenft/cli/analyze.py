@@ -1,8 +1,9 @@
 """``greenft analyze``: runs (offline directories or a W&B project) -> trade-off report folder.
 
 Reading shows a progress bar (it is the slow part on a large W&B project; re-runs hit the local cache). A
-source that cannot be read (W&B unreachable, no runs in the directory) or a malformed ``--rule`` prints one line
-and exits with code 2, like every greenft user error.
+source that cannot be read (W&B unreachable, no runs in the directory), a malformed ``--rule`` or a bad
+``--precision-table`` file (named, with the entry at fault) prints one line and exits with code 2, like every
+greenft user error; rules and precision tables are checked before a single run is read.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def analyze(
         ),
     ] = None,
 ) -> None:
-    """Trade-off report: CO2 saved vs metric per rule, Pareto fronts, replay checks, importance, plots."""
+    """Trade-off report: CO2 saved vs metric per rule, Pareto fronts, replay checks, importance, plots, CO2 per
+    phase (training, evaluation, inference per 1,000 molecules), break-even molecules, precision trade-off."""
     from greenft.analysis.precision_files import read_precision_tables
     from greenft.analysis.replay import parse_rule
     from greenft.analysis.report import analyze as run_analysis
