@@ -164,6 +164,7 @@ def test_analysis_has_the_break_even_of_the_live_and_the_replayed_rules() -> Non
     nothing = rows[("freesolv", f"live rule {LIVE}")]
     assert nothing.molecules is None and nothing.note == "nothing saved"
     page = render_markdown(a)
+    assert "at the measured precisions" not in page  # no precision table: no such section
     # full budget: mean (4e-6 + 5e-6) / 2 = 4.5e-6, sd sqrt(2 * 0.5e-6 ** 2 / 1) = 7.07e-7; kWh twice that
     full = "| gin | b3db | 4,481 | 100 | training, full budget (shadow runs) | 2/3 | 4.5e-06 ± 7.1e-07 | 9e-06 ±"
     for text in ("## Emissions per phase", full, "## Break-even", "| 171 |", "| 43 |", "n/a (nothing saved)",
@@ -172,10 +173,10 @@ def test_analysis_has_the_break_even_of_the_live_and_the_replayed_rules() -> Non
 
 
 def row(family: str, precision: str, metric: float | None, size: int | None, *, name: str = "roc_auc",
-        dataset: str = "b3db", device: str = "cpu", supported: bool = True, note: str = "",
+        dataset: str = "b3db", device: str = "cpu", supported: bool = True, note: str = "", kg: float = 2e-6,
         ) -> PrecisionRow:  # fmt: skip
-    return PrecisionRow(family, dataset, precision, supported, note, name, metric, 1_000_000, size, 500, 0.5, 2e-6,
-                        5e-6, device)  # fmt: skip
+    return PrecisionRow(family, dataset, precision, supported, note, name, metric, 1_000_000, size, 500, 0.5, kg,
+                        2.5 * kg, device)  # fmt: skip
 
 
 def test_precision_table_compares_each_precision_with_float32_of_the_same_model() -> None:
@@ -201,6 +202,26 @@ def test_precision_table_compares_each_precision_with_float32_of_the_same_model(
     assert cuda.reference is None and math.isnan(cuda.metric_change_pct)
     assert rmse32.metric_change_pct == 0.0 and rmse16.metric_change_pct == pytest.approx(-5.0)
     assert rmse16.size_ratio == pytest.approx(0.5)
+
+
+def test_break_even_at_each_measured_precision() -> None:
+    rows = [
+        row("gin", "float32", 0.8, 10_000_000, kg=2e-6),
+        row("gin", "dynamic-int8", 0.79, 3_000_000, kg=1e-6),
+        row("gin", "static-int8", None, None, supported=False, note="no int8 scatter kernels"),
+        row("gin", "float32", 0.8, 10_000_000, kg=4e-6, dataset="bace"),  # no GIN run on BACE: not used
+    ]
+    a = analyze([RUN_A, RUN_B, RUN_C, RUN_D], [PatienceConfig(patience=1)], grid=[], precision_rows=rows)
+    got = {(m.strategy, m.precision): m.molecules for m in a.break_even_measured}
+    # live rule: 2e-6 kg saved / (2e-6 / 1000) = 1,000 molecules at float32, / (1e-6 / 1000) = 2,000 at int8;
+    # patience 1: 0.5e-6 kg -> 250 and 500. FreeSolv's live rule saved nothing; static int8 is not supported.
+    live = f"live rule {LIVE}"
+    expected = {(live, "float32"): 1000.0, (live, "dynamic-int8"): 2000.0,
+                (PATIENCE_1, "float32"): 250.0, (PATIENCE_1, "dynamic-int8"): 500.0}  # fmt: skip
+    assert got == pytest.approx(expected)
+    page = render_markdown(a)
+    assert "## Break-even at the measured precisions" in page
+    assert "| dynamic-int8 | cpu | 2e-06 | 1e-06 | 2,000 |" in page
 
 
 def test_the_shipped_fixture_reads_and_renders_in_the_report() -> None:

@@ -18,10 +18,12 @@ from greenft.analysis.fronts import AbsolutePoint, Hypervolume, RelativePoint, c
 from greenft.analysis.importance import ImportanceResult, hyperparameter_importance
 from greenft.analysis.inference_tables import (
     BreakEvenRow,
+    MeasuredBreakEven,
     PhaseRow,
     PhaseRun,
     PrecisionTableRow,
     break_even_rows,
+    measured_break_even,
     phase_rows,
     phase_run,
     precision_table,
@@ -118,6 +120,7 @@ class Analysis:
     phases: list[PhaseRow] = field(default_factory=list)  # ... per model and dataset
     break_even: list[BreakEvenRow] = field(default_factory=list)
     precision: list[PrecisionTableRow] = field(default_factory=list)  # from --precision-table files
+    break_even_measured: list[MeasuredBreakEven] = field(default_factory=list)  # break-even x measured precision
 
     @property
     def groups(self) -> list[tuple[str, str]]:
@@ -202,6 +205,7 @@ def analyze(
     analysis.phases = phase_rows(analysis.phase_runs)
     analysis.break_even = break_even_rows(analysis.phase_runs, comparisons)
     analysis.precision = precision_table(precision_rows)
+    analysis.break_even_measured = measured_break_even(analysis.break_even, analysis.precision)
     return analysis
 
 

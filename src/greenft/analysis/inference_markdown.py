@@ -13,7 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from greenft.analysis.compute import Analysis
-from greenft.analysis.inference_tables import PER_MOLECULES, BreakEvenRow, PhaseRow, PrecisionTableRow
+from greenft.analysis.inference_tables import (
+    PER_MOLECULES,
+    BreakEvenRow,
+    MeasuredBreakEven,
+    PhaseRow,
+    PrecisionTableRow,
+)
 from greenft.analysis.tradeoff import Spread
 from greenft.schema.history import EMISSIONS, TEST_EVAL_EMISSIONS
 
@@ -149,6 +155,40 @@ def _break_even_table(rows: Sequence[BreakEvenRow]) -> tuple[list[str], list[lis
     return header, body
 
 
+MEASURED_TEXT = f"""\
+The savings of the break-even table, divided by the inference cost `greenft quantize` measured for each
+precision of the saved model of the same family and dataset (kg CO2-eq per {PER_MOLECULES:,} molecules, batched,
+featurisation included) instead of the test-evaluation estimate: how quantizing moves the break-even point.
+Rules that saved nothing are left out."""
+
+
+def _measured_table(rows: Sequence[MeasuredBreakEven]) -> tuple[list[str], list[list[str]]]:
+    header = [
+        "model",
+        "dataset",
+        "strategy",
+        "precision",
+        "device",
+        "training kg CO2-eq saved",
+        f"measured kg CO2-eq / {PER_MOLECULES:,} molecules",
+        "break-even (molecules predicted)",
+    ]
+    body = [
+        [
+            r.model,
+            r.dataset,
+            f"{r.strategy} ({r.source})",
+            r.precision,
+            r.device,
+            sci(r.saved_kg),
+            sci(r.kg_co2_per_1000),
+            count_text(r.molecules),
+        ]
+        for r in rows
+    ]
+    return header, body
+
+
 def _kb(value: int | None) -> str:
     return "-" if value is None else f"{value / 1000:,.1f}"
 
@@ -203,16 +243,21 @@ def _precision_table(rows: Sequence[PrecisionTableRow]) -> tuple[list[str], list
 
 
 def inference_sections(a: Analysis) -> list[Section]:
-    """The three sections, in report order; a section without rows says so instead of showing an empty table."""
+    """The sections in report order: per phase, break-even, precision trade-off, and (with a precision table whose
+    family and dataset match the runs') break-even at the measured precisions. A section without rows says so
+    instead of showing an empty table."""
     phases = Section("Emissions per phase: training, evaluation, inference", PHASE_TEXT)
     if a.phases:
         phases.tables.append(_phase_table(a.phases))
     break_even = Section("Break-even: molecules predicted for the CO2 early stopping saved", BREAK_EVEN_TEXT)
     if a.break_even:
         break_even.tables.append(_break_even_table(a.break_even))
+    measured = Section("Break-even at the measured precisions", MEASURED_TEXT)
+    if a.break_even_measured:
+        measured.tables.append(_measured_table(a.break_even_measured))
     precision = Section("Precision trade-off (post-training quantization)", PRECISION_TEXT)
     if a.precision:
         precision.tables.append(_precision_table(a.precision))
     else:
         precision = Section(precision.title, NO_PRECISION_TEXT)
-    return [phases, break_even, precision]
+    return [phases, break_even, precision, *([measured] if measured.tables else [])]

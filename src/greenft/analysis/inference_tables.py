@@ -42,12 +42,14 @@ from greenft.schema.summary import AT_EMISSIONS, AT_ENERGY, AT_EPOCH, AT_TIME, S
 __all__ = [
     "PER_MOLECULES",
     "BreakEvenRow",
+    "MeasuredBreakEven",
     "PhaseRow",
     "PhaseRun",
     "PrecisionTableRow",
     "break_even_molecules",
     "break_even_rows",
     "inference_per_1000",
+    "measured_break_even",
     "phase_rows",
     "phase_run",
     "precision_table",
@@ -401,4 +403,55 @@ def precision_table(rows: Iterable[PrecisionRow]) -> list[PrecisionTableRow]:
         change = _metric_change(row, ref) if ref is not None else math.nan
         size = _ratio(row.file_bytes, ref.file_bytes) if ref is not None else math.nan
         out.append(PrecisionTableRow(row, ref, change, size))
+    return out
+
+
+# ------------------------------------------------------------------- break-even at measured precisions
+
+
+@dataclass(frozen=True)
+class MeasuredBreakEven:
+    """A stopping rule's saving (a :class:`BreakEvenRow`) over the inference cost ``greenft quantize`` measured
+    for one precision of the same model family and dataset (a ``break_even_measured.csv`` row).
+
+    Why beside the estimate: the test-evaluation estimate is one small pass per epoch, whose fixed costs weigh
+    in; a precision row is a batched measurement of the saved model, and says how quantizing moves the point.
+    """
+
+    model: str
+    dataset: str
+    strategy: str
+    source: str
+    precision: str
+    device: str
+    saved_kg: float
+    kg_co2_per_1000: float
+    molecules: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def measured_break_even(
+    rows: Iterable[BreakEvenRow], precisions: Iterable[PrecisionTableRow]
+) -> list[MeasuredBreakEven]:
+    """Every rule that saved CO2 against every supported precision row of its (model family, dataset) that has a
+    measured kg CO2 per 1,000 molecules; rows in the order of ``rows``, then of ``precisions``."""
+    measured: dict[tuple[str, str], list[PrecisionRow]] = {}
+    for t in precisions:
+        r = t.row
+        if r.supported and r.kg_co2_per_1000 is not None and r.kg_co2_per_1000 > 0:
+            measured.setdefault((r.family, r.dataset), []).append(r)
+    out = []
+    for b in rows:
+        if not (math.isfinite(b.saved_kg.mean) and b.saved_kg.mean > 0.0):
+            continue
+        for p in measured.get((b.model, b.dataset), []):
+            cost = float(p.kg_co2_per_1000 or math.nan)
+            molecules = break_even_molecules(b.saved_kg.mean, cost)
+            out.append(
+                MeasuredBreakEven(
+                    b.model, b.dataset, b.strategy, b.source, p.precision, p.device, b.saved_kg.mean, cost, molecules
+                )
+            )
     return out
