@@ -174,8 +174,8 @@ def test_analysis_has_the_break_even_of_the_live_and_the_replayed_rules() -> Non
 
 def row(family: str, precision: str, metric: float | None, size: int | None, *, name: str = "roc_auc",
         dataset: str = "b3db", device: str = "cpu", supported: bool = True, note: str = "", kg: float = 2e-6,
-        ) -> PrecisionRow:  # fmt: skip
-    return PrecisionRow(family, dataset, precision, supported, note, name, metric, 1_000_000, size, 500, 0.5, kg,
+        parameters: int = 1_000_000) -> PrecisionRow:  # fmt: skip
+    return PrecisionRow(family, dataset, precision, supported, note, name, metric, parameters, size, 500, 0.5, kg,
                         2.5 * kg, device)  # fmt: skip
 
 
@@ -205,11 +205,12 @@ def test_precision_table_compares_each_precision_with_float32_of_the_same_model(
 
 
 def test_break_even_at_each_measured_precision() -> None:
-    rows = [
-        row("gin", "float32", 0.8, 10_000_000, kg=2e-6),
-        row("gin", "dynamic-int8", 0.79, 3_000_000, kg=1e-6),
+    rows = [  # the runs' GIN has 4,481 parameters (derived.model.parameters)
+        row("gin", "float32", 0.8, 18_000, kg=2e-6, parameters=4481),
+        row("gin", "dynamic-int8", 0.79, 6_000, kg=1e-6, parameters=4000),  # packed weights: its float32's count
         row("gin", "static-int8", None, None, supported=False, note="no int8 scatter kernels"),
-        row("gin", "float32", 0.8, 10_000_000, kg=4e-6, dataset="bace"),  # no GIN run on BACE: not used
+        row("gin", "float32", 0.8, 18_000, kg=4e-6, parameters=4481, dataset="bace"),  # no GIN run on BACE
+        row("gin", "float32", 0.8, 4_000_000, kg=1e-7, parameters=1_000_000, device="cuda"),  # another GIN size
     ]
     a = analyze([RUN_A, RUN_B, RUN_C, RUN_D], [PatienceConfig(patience=1)], grid=[], precision_rows=rows)
     got = {(m.strategy, m.precision): m.molecules for m in a.break_even_measured}

@@ -205,7 +205,7 @@ def analyze(
     analysis.phases = phase_rows(analysis.phase_runs)
     analysis.break_even = break_even_rows(analysis.phase_runs, comparisons)
     analysis.precision = precision_table(precision_rows)
-    analysis.break_even_measured = measured_break_even(analysis.break_even, analysis.precision)
+    analysis.break_even_measured = measured_break_even(analysis.break_even, analysis.precision, analysis.phases)
     return analysis
 
 

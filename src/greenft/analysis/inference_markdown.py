@@ -159,7 +159,8 @@ MEASURED_TEXT = f"""\
 The savings of the break-even table, divided by the inference cost `greenft quantize` measured for each
 precision of the saved model of the same family and dataset (kg CO2-eq per {PER_MOLECULES:,} molecules, batched,
 featurisation included) instead of the test-evaluation estimate: how quantizing moves the break-even point.
-Rules that saved nothing are left out."""
+Rules that saved nothing are left out, and so are precision rows of another size of the family (float32
+parameter count outside the runs' `derived.model.parameters`)."""
 
 
 def _measured_table(rows: Sequence[MeasuredBreakEven]) -> tuple[list[str], list[list[str]]]:

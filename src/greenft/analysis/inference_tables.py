@@ -432,16 +432,32 @@ class MeasuredBreakEven:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+def _same_model(precision: PrecisionTableRow, parameters: tuple[int, int] | None) -> bool:
+    """The measured model is the runs' model: its float32 parameter count (quantized copies pack their weights,
+    so their own count may differ) is within the runs' range; unknown on either side counts as the same."""
+    reference = precision.reference or precision.row
+    if reference.parameters is None or parameters is None:
+        return True
+    return parameters[0] <= reference.parameters <= parameters[1]
+
+
 def measured_break_even(
-    rows: Iterable[BreakEvenRow], precisions: Iterable[PrecisionTableRow]
+    rows: Iterable[BreakEvenRow], precisions: Iterable[PrecisionTableRow], phases: Iterable[PhaseRow] = ()
 ) -> list[MeasuredBreakEven]:
     """Every rule that saved CO2 against every supported precision row of its (model family, dataset) that has a
-    measured kg CO2 per 1,000 molecules; rows in the order of ``rows``, then of ``precisions``."""
+    measured kg CO2 per 1,000 molecules; rows in the order of ``rows``, then of ``precisions``.
+
+    A precision row of another size of the family (its float32 parameter count outside the range of the runs'
+    ``derived.model.parameters``, from ``phases``) is left out: its cost is not that of the runs' model.
+    """
+    parameters = {(p.model, p.dataset): p.parameters for p in phases}
     measured: dict[tuple[str, str], list[PrecisionRow]] = {}
     for t in precisions:
         r = t.row
-        if r.supported and r.kg_co2_per_1000 is not None and r.kg_co2_per_1000 > 0:
-            measured.setdefault((r.family, r.dataset), []).append(r)
+        key = (r.family, r.dataset)
+        costed = r.supported and r.kg_co2_per_1000 is not None and r.kg_co2_per_1000 > 0
+        if costed and _same_model(t, parameters.get(key)):
+            measured.setdefault(key, []).append(r)
     out = []
     for b in rows:
         if not (math.isfinite(b.saved_kg.mean) and b.saved_kg.mean > 0.0):
