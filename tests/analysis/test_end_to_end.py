@@ -8,8 +8,11 @@ reproduce exactly what the live rules logged: the stop epoch of every shadow rul
 
 from __future__ import annotations
 
+import csv
+import itertools
 import math
 import re
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +114,33 @@ def test_analyze_command_writes_the_report(runs: dict[str, Any]) -> None:
         assert heading in report, heading
     assert ("a live run that stopped" in report) == live_truncated
     assert "<script" in (out / "report.html").read_text()[:5_000_000]
+
+
+def test_analyze_with_a_precision_table_adds_the_life_cycle_tables(runs: dict[str, Any]) -> None:
+    """The per-phase, break-even and precision tables on real shadow runs, in report.md, the CSVs and the summary."""
+    out, fixture = runs["tmp"] / "report_precision", Path(__file__).parents[1] / "fixtures" / "precision_table.json"
+    args = ["analyze", "--source", str(runs["dir"]), "--out", str(out), "--cache-dir", str(runs["tmp"] / "cache")]
+    args += ["--no-png", "--no-html", "--no-grid", "--precision-table", str(fixture)]
+    result = runner.invoke(app, args, env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert "per phase   gin / b3db" in result.output and "break-even  gin / b3db" in result.output
+    assert "precision   gin / b3db / cpu dynamic-int8: roc_auc 0.8756 (-0.50 % vs float32)" in result.output
+    report = (out / "report.md").read_text()
+    for heading in ("## Emissions per phase", "## Break-even", "## Precision trade-off"):
+        assert heading in report, heading
+    (phases,) = list(csv.DictReader((out / "phase_summary.csv").open()))
+    assert (phases["n_runs"], phases["n_full"]) == ("3", "2")  # two shadow runs have a full budget
+    shadows = [record_of(runs, name).summary for name in ("shadow", "other")]
+    assert float(phases["train_kg_full_mean"]) == pytest.approx(sum(s["full/emissions_kg"] for s in shadows) / 2)
+    # The inference estimate of one run, recomputed from its history: median test-pass increment per 1,000 molecules
+    record = record_of(runs, "shadow")
+    cumulative = [0.0] + [row["emissions/test_eval_cumulative_kg"] for row in record.history]
+    molecules = record.config["derived"]["dataset"]["split_sizes"]["test"]
+    expected = statistics.median((b - a) / molecules * 1000 for a, b in itertools.pairwise(cumulative))
+    by_run = {row["run_id"]: row for row in csv.DictReader((out / "phase_runs.csv").open())}
+    assert float(by_run[record.run_id]["inference_kg_per_1000"]) == pytest.approx(expected)
+    precision = list(csv.DictReader((out / "precision_table.csv").open()))
+    assert len(precision) == 9 and {r["family"] for r in precision} == {"gin", "smiles-transformer"}
 
 
 def test_analyze_errors_exit_2(tmp_path: Path) -> None:

@@ -16,6 +16,18 @@ from typing import Any
 
 from greenft.analysis.fronts import AbsolutePoint, Hypervolume, RelativePoint, compute_fronts
 from greenft.analysis.importance import ImportanceResult, hyperparameter_importance
+from greenft.analysis.inference_tables import (
+    BreakEvenRow,
+    MeasuredBreakEven,
+    PhaseRow,
+    PhaseRun,
+    PrecisionTableRow,
+    break_even_rows,
+    measured_break_even,
+    phase_rows,
+    phase_run,
+    precision_table,
+)
 from greenft.analysis.records import Curve, CurveError, RunRecord, curve_from_record
 from greenft.analysis.replay import ReplayResult, RuleConfig, RuleSpecError, parse_rule, replay
 from greenft.analysis.tradeoff import (
@@ -27,6 +39,7 @@ from greenft.analysis.tradeoff import (
     compare_curve,
 )
 from greenft.schema import Point, RunStatus, point_key, shadow_stop_epochs
+from greenft.schema.inference import PrecisionRow
 from greenft.schema.summary import AT_EPOCH, STOP_RULE, STOP_TRIGGERED
 from greenft.stopping import AnGesConfig, PatienceConfig, rule_label
 
@@ -103,6 +116,11 @@ class Analysis:
     pareto_relative: list[RelativePoint] = field(default_factory=list)
     pareto_absolute: list[AbsolutePoint] = field(default_factory=list)
     hypervolumes: list[Hypervolume] = field(default_factory=list)
+    phase_runs: list[PhaseRun] = field(default_factory=list)  # training / evaluation / inference, per run
+    phases: list[PhaseRow] = field(default_factory=list)  # ... per model and dataset
+    break_even: list[BreakEvenRow] = field(default_factory=list)
+    precision: list[PrecisionTableRow] = field(default_factory=list)  # from --precision-table files
+    break_even_measured: list[MeasuredBreakEven] = field(default_factory=list)  # break-even x measured precision
 
     @property
     def groups(self) -> list[tuple[str, str]]:
@@ -116,12 +134,14 @@ def analyze(
     *,
     grid: Sequence[RuleConfig | str] | None = None,
     source: str = "",
+    precision_rows: Sequence[PrecisionRow] = (),
 ) -> Analysis:
     """Replay every rule on every complete curve and compute the comparisons, fronts and checks.
 
     ``rules`` are the headline rules (default: the seed's AN-GES and patience 5, plus every rule the runs
     logged); ``grid`` adds configs shown only on the Pareto front (default :func:`default_grid`; pass ``[]``
-    to skip).
+    to skip). ``precision_rows`` (``greenft quantize``'s measurements) feed the precision trade-off table;
+    the per-phase and break-even tables come from the runs (:mod:`greenft.analysis.inference_tables`).
     """
     headline = _dedup([*(parse_rule(r) for r in (rules if rules is not None else default_rules()))])
     if rules is None:
@@ -181,6 +201,11 @@ def analyze(
     fronts = compute_fronts(analysis.grid_summary, analysis.comparisons, headline_labels)
     analysis.pareto_relative, analysis.pareto_absolute = fronts.relative, fronts.absolute
     analysis.hypervolumes = fronts.hypervolumes
+    analysis.phase_runs = [run for run in map(phase_run, records) if run is not None]
+    analysis.phases = phase_rows(analysis.phase_runs)
+    analysis.break_even = break_even_rows(analysis.phase_runs, comparisons)
+    analysis.precision = precision_table(precision_rows)
+    analysis.break_even_measured = measured_break_even(analysis.break_even, analysis.precision, analysis.phases)
     return analysis
 
 

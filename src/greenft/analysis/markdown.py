@@ -13,6 +13,7 @@ from typing import Any
 
 from greenft.analysis.compute import Analysis
 from greenft.analysis.fronts import RelativePoint, by_group
+from greenft.analysis.inference_markdown import inference_sections
 from greenft.analysis.tradeoff import (
     BEST_TEST,
     BEST_VAL,
@@ -187,6 +188,10 @@ def render_markdown(analysis: Analysis, pngs: Sequence[Path] = (), html: Path | 
     if a.importance.notes:
         out.append("")
         out += [f"- {note}" for note in a.importance.notes]
+
+    for section in inference_sections(a):  # the seed thesis' life-cycle tables (training, use, precision)
+        out += ["", f"## {section.title}", "", section.text]
+        out += [line for header, rows in section.tables for line in ("", markdown_table(header, rows))]
 
     if a.skipped:
         out += ["", "## Runs not used for trade-offs", ""]

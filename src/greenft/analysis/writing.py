@@ -3,7 +3,9 @@
 ``report.md`` (everything in one readable page, figures embedded), ``report.html`` (interactive plotly),
 ``*.png`` (matplotlib), and the tables ``runs.csv``, ``epochs.csv``, ``tradeoff_runs.csv``,
 ``tradeoff_summary.csv``, ``tradeoff_overall.csv``, ``grid_summary.csv``, ``pareto_relative.csv``,
-``pareto_absolute.csv``, ``hypervolume.csv``, ``replay_check.csv``, ``anges_stops.csv``, ``importance.csv``.
+``pareto_absolute.csv``, ``hypervolume.csv``, ``replay_check.csv``, ``anges_stops.csv``, ``importance.csv``,
+``phase_runs.csv``, ``phase_summary.csv``, ``break_even.csv``, ``precision_table.csv`` and
+``break_even_measured.csv``.
 
 Why apart from the computing and the Markdown: this is the only part that touches the disk and the heavy
 stacks (pandas for CSV, matplotlib and plotly for figures), each imported when the report is written.
@@ -81,6 +83,11 @@ def write_report(
     table("replay_check.csv", [c.as_dict() for c in analysis.replay_checks])
     table("anges_stops.csv", [c.__dict__ for c in analysis.anges_checks])
     table("importance.csv", analysis.importance.rows)
+    table("phase_runs.csv", [r.as_dict() for r in analysis.phase_runs])
+    table("phase_summary.csv", [r.as_flat_dict() for r in analysis.phases])
+    table("break_even.csv", [r.as_flat_dict() for r in analysis.break_even])
+    table("precision_table.csv", [r.as_flat_dict() for r in analysis.precision])
+    table("break_even_measured.csv", [r.as_dict() for r in analysis.break_even_measured])
 
     pngs: list[Path] = []
     html_path: Path | None = None

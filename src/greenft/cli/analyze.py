@@ -1,21 +1,26 @@
 """``greenft analyze``: runs (offline directories or a W&B project) -> trade-off report folder.
 
 Reading shows a progress bar (it is the slow part on a large W&B project; re-runs hit the local cache). A
-source that cannot be read (W&B unreachable, no runs in the directory) or a malformed ``--rule`` prints one line
-and exits with code 2, like every greenft user error.
+source that cannot be read (W&B unreachable, no runs in the directory), a malformed ``--rule`` or a bad
+``--precision-table`` file (named, with the entry at fault) prints one line and exits with code 2, like every
+greenft user error; rules and precision tables are checked before a single run is read.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from greenft.cli.app import USER_ERRORS, app, console, fail
 from greenft.cli.reading import read_with_progress
 from greenft.io import OutputError, ensure_writable_directory
+
+if TYPE_CHECKING:
+    from greenft.analysis.compute import Analysis
 
 
 @app.command()
@@ -41,8 +46,19 @@ def analyze(
     png: Annotated[bool, typer.Option("--png/--no-png", help="matplotlib figures")] = True,
     html: Annotated[bool, typer.Option("--html/--no-html", help="interactive plotly page")] = True,
     max_curves: Annotated[int, typer.Option(min=1, help="runs drawn per dataset in per-epoch figures")] = 12,
+    precision_table: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--precision-table",
+            metavar="FILE",
+            help="a precision table (JSON rows written by greenft quantize) for the report's precision trade-off "
+            "table (repeat to join several)",
+        ),
+    ] = None,
 ) -> None:
-    """Trade-off report: CO2 saved vs metric per rule, Pareto fronts, replay checks, importance, plots."""
+    """Trade-off report: CO2 saved vs metric per rule, Pareto fronts, replay checks, importance, plots, CO2 per
+    phase (training, evaluation, inference per 1,000 molecules), break-even molecules, precision trade-off."""
+    from greenft.analysis.precision_files import read_precision_tables
     from greenft.analysis.replay import parse_rule
     from greenft.analysis.report import analyze as run_analysis
     from greenft.analysis.report import write_report
@@ -51,14 +67,17 @@ def analyze(
     start = time.perf_counter()
     try:
         rules = [parse_rule(r) for r in rule] if rule else None
+        precision_rows = read_precision_tables(precision_table or [])  # a bad file: named before any run is read
         ensure_writable_directory(out, "report folder (--out)")  # before reading a single run
-    except USER_ERRORS as err:  # a malformed --rule (RuleSpecError) or a folder that cannot be written
+    except USER_ERRORS as err:  # a malformed --rule or --precision-table, or a folder that cannot be written
         fail(err)
     records = read_with_progress(source, tag, cache_dir, cache)
     read_s = time.perf_counter() - start
     try:
         with console.status("replaying rules and writing the report"):
-            analysis = run_analysis(records, rules, grid=None if grid else [], source=source)
+            analysis = run_analysis(
+                records, rules, grid=None if grid else [], source=source, precision_rows=precision_rows
+            )
             files = write_report(analysis, out, png=png, html=html, max_curves=max_curves)
     except OutputError as err:  # the disk filled while writing: the files written before are whole
         fail(err)
@@ -77,9 +96,50 @@ def analyze(
             f"({row.n_runs} runs)",
             soft_wrap=True,
         )
+    print_inference_summary(analysis)
     console.print(
         f"[bold]report[/] {files.markdown}  ({len(files.tables)} tables, {len(files.pngs)} PNGs"
         + (f", {files.html.name}" if files.html else "")
         + f") in {time.perf_counter() - start:.1f} s",
         soft_wrap=True,
     )
+
+
+def print_inference_summary(analysis: Analysis) -> None:
+    """The life-cycle tables in a few lines: per-phase kg, break-even molecules, precision rows (report.md has all)."""
+    from greenft.analysis.inference_markdown import count_text, sci, spread_text
+    from greenft.analysis.inference_tables import PER_MOLECULES
+
+    per = f"{PER_MOLECULES:,} molecules"
+    for p in analysis.phases:
+        full = f" (full budget {spread_text(p.figure('train_kg_full'))} kg)" if p.n_full else ""
+        console.print(
+            f"  per phase   {p.model} / {p.dataset:<12} training {spread_text(p.figure('train_kg_stop'))} kg at the "
+            f"stop{full}, evaluation {spread_text(p.figure('eval_kg_stop'))} kg, inference "
+            f"{spread_text(p.figure('inference_kg_per_1000'))} kg per {per} ({p.n_runs} runs)",
+            soft_wrap=True,
+            markup=False,
+        )
+    for b in analysis.break_even:
+        even = f"{count_text(b.molecules)} molecules predicted" if b.molecules is not None else f"n/a ({b.note})"
+        console.print(
+            f"  break-even  {b.model} / {b.dataset:<12} {b.strategy} ({b.source}): saved "
+            f"{spread_text(b.saved_kg)} kg, break-even {even}",
+            soft_wrap=True,
+            markup=False,
+        )
+    for t in analysis.precision:
+        r = t.row
+        if not r.supported:
+            what = f"not supported: {r.note}" if r.note else "not supported"
+        else:
+            change = f"{t.metric_change_pct:+.2f} %" if math.isfinite(t.metric_change_pct) else "-"
+            metric = "-" if r.metric is None else f"{r.metric_name} {r.metric:.4f}"
+            size = f"{t.size_ratio:.2f}x" if math.isfinite(t.size_ratio) else "-"
+            what = (
+                f"{metric} ({change} vs float32), size {size}, {sci(r.seconds_per_1000)} s and "
+                f"{sci(r.kg_co2_per_1000)} kg per {per}"
+            )
+        console.print(
+            f"  precision   {r.family} / {r.dataset} / {r.device} {r.precision}: {what}", soft_wrap=True, markup=False
+        )
