@@ -60,7 +60,9 @@ def claim_all(storage: str, out_dir: Path, reverse: bool, barrier: Barrier, won:
 def test_two_processes_claim_each_label_exactly_once(tmp_path: Path, kind: str) -> None:
     storage = f"sqlite:///{tmp_path / 'study.db'}" if kind == "sqlite" else str(tmp_path / "study.log")
     if kind == "sqlite":  # Optuna's own tables first (seconds, and tested elsewhere); the study and claims race below
-        make_storage(storage, tmp_path)[0].engine.dispose()  # type: ignore[union-attr]
+        store = make_storage(storage, tmp_path)[0]
+        assert isinstance(store, optuna.storages.RDBStorage)
+        store.engine.dispose()
     context = multiprocessing.get_context("fork")  # no re-import of the test module; each child opens its own storage
     barrier, won = context.Barrier(2), context.Queue()
     procs = [context.Process(target=claim_all, args=(storage, tmp_path, i == 1, barrier, won)) for i in range(2)]

@@ -297,8 +297,7 @@ def make_storage(storage: str | None, out_dir: Path) -> tuple[optuna.storages.Ba
     kind = storage_kind(storage)
     if kind == "memory":
         return None, "memory (not persisted)"
-    if kind == "rdb":
-        assert storage is not None
+    if kind == "rdb" and storage is not None:
         return open_rdb_storage(storage), mask_credentials(storage)
     path = journal_path(storage, out_dir)
     blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
