@@ -53,7 +53,9 @@ def claim_all(storage: str, out_dir: Path, reverse: bool, barrier: Barrier, won:
     barrier.wait(timeout=120)
     _store, _created, claims = open_study(storage, out_dir)
     barrier.wait(timeout=120)
-    won.put(sorted(label for label in (reversed(LABELS) if reverse else LABELS) if claims.claim(label)))
+    won.put(
+        (f"w{os.getpid()}", sorted(label for label in (reversed(LABELS) if reverse else LABELS) if claims.claim(label)))
+    )
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "journal"])
@@ -68,20 +70,22 @@ def test_two_processes_claim_each_label_exactly_once(tmp_path: Path, kind: str) 
     procs = [context.Process(target=claim_all, args=(storage, tmp_path, i == 1, barrier, won)) for i in range(2)]
     for proc in procs:
         proc.start()
-    shares = [won.get(timeout=180) for _ in procs]
+    shares = dict(won.get(timeout=180) for _ in procs)
     for proc in procs:
         proc.join(timeout=60)
         assert proc.exitcode == 0
-    first, second = (set(share) for share in shares)
+    first, second = (set(share) for share in shares.values())
     assert not first & second, sorted(first & second)  # no label won twice
     assert first | second == set(LABELS)  # and none lost
     # (How the labels split depends on the scheduler: SQLite's busy wait can let one process win them all.)
     # A third opener (the study exists now) reads the same token and finds every label taken.
     _store, created, late = open_study(storage, tmp_path)
     assert not created and not any(late.claim(label) for label in LABELS)
-    if kind == "journal":
-        folder = tmp_path / "study.log.claims"
-        assert len([p for p in folder.rglob("*") if p.is_file()]) == len(LABELS)
+    if kind == "journal":  # one claim file per label, naming the worker that won it
+        files = [p for p in (tmp_path / "study.log.claims").rglob("*") if p.is_file()]
+        assert len(files) == len(LABELS)
+        for worker, labels in shares.items():
+            assert sum(p.read_text() == f"{worker}\n" for p in files) == len(labels)
     else:
         import sqlalchemy
 
@@ -89,7 +93,10 @@ def test_two_processes_claim_each_label_exactly_once(tmp_path: Path, kind: str) 
         with engine.connect() as connection:
             rows = connection.execute(sqlalchemy.text(f"SELECT label, worker FROM {CLAIMS_TABLE}")).all()
         engine.dispose()
-        assert sorted(r[0] for r in rows) == sorted(LABELS) and len({r[1] for r in rows}) == 2
+        stored: dict[str, list[str]] = {}
+        for label, worker in rows:
+            stored.setdefault(worker, []).append(label)
+        assert {w: sorted(labels) for w, labels in stored.items()} == {w: v for w, v in shares.items() if v}
 
 
 def test_a_claim_lost_to_another_worker_is_a_repeat_replaced_by_a_fresh_config() -> None:
