@@ -150,9 +150,8 @@ class RdbClaims:
                 except (exc.IntegrityError, exc.ProgrammingError, exc.OperationalError) as err:
                     connection.rollback()
                     if attempt == attempts - 1:
-                        raise StorageError(
-                            f"storage {shown}: cannot create the table {CLAIMS_TABLE}: {err.orig}"
-                        ) from None
+                        why = " ".join(str(err.orig).split())  # one line, as every StorageError
+                        raise StorageError(f"storage {shown}: cannot create the table {CLAIMS_TABLE}: {why}") from None
                     time.sleep(0.05 * 2**attempt * (0.5 + random.random()))
         return cls(engine, table, study_id, token, worker)
 
