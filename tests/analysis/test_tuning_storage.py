@@ -248,7 +248,8 @@ def test_two_workers_started_together_share_one_study(tmp_path: Path, kind: str)
     assert len({t.user_attrs["label"] for t in trials}) == 80  # no config stored twice (claimed before scored)
 
 
-@pytest.mark.parametrize("kind", ["journal", pytest.param("sqlite", marks=pytest.mark.slow)])  # sqlite: ~30 s
+@pytest.mark.slow  # two tune subprocesses: ~11 s on a journal, ~30 s on SQLite (fast: test_config_claims.py)
+@pytest.mark.parametrize("kind", ["journal", "sqlite"])
 def test_two_same_seed_workers_that_never_sync_still_store_no_config_twice(tmp_path: Path, kind: str) -> None:
     """The claim, not the sync, is the guarantee: two workers with one seed propose the same configs, and with
     no sync until their last trial each one learns nothing of the other's trials while it runs. Without the claim
