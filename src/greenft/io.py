@@ -168,6 +168,23 @@ def atomic_file(path: Path, mode: str = "w", encoding: str | None = "utf-8") -> 
             raise
 
 
+def create_exclusively(path: Path, text: str) -> bool:
+    """Create ``path`` holding ``text`` unless it exists: True for the one caller that created it, False for
+    every other (``O_CREAT | O_EXCL``: the existence test and the creation are one step, atomic on local file
+    systems and on NFS v3+). A claim, not a document: what matters is who created the file, so the text is
+    written after the creation and a crash half-way still leaves the claim in place."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        return False
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+    return True
+
+
 def cache_root() -> Path:
     """Where greenft caches what it can rebuild (featurised graphs, corpus samples, run reads, its own
     checkpoints): ``$GREENFT_CACHE_DIR``, else ``~/.cache/greenft``. Read at each call, so a test or a container

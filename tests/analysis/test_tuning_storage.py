@@ -195,8 +195,11 @@ def test_any_sqlalchemy_url_is_accepted(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------- several workers at once
 
 
-def run_workers(storage: str, tmp_path: Path, trials: int, seeds: list[int | None]) -> list[dict[str, Any]]:
-    """Worker processes (``tuning_helpers.py``) that all reach ``storage`` at the same moment (a file barrier)."""
+def run_workers(
+    storage: str, tmp_path: Path, trials: int, seeds: list[int | None], sync_every: int | None = None
+) -> list[dict[str, Any]]:
+    """Worker processes (``tuning_helpers.py``) that all reach ``storage`` at the same moment (a file barrier);
+    ``sync_every`` needs every seed given."""
     barrier = tmp_path / "barrier"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HELPERS.parent), os.environ.get("PYTHONPATH", "")])}
     procs = [
@@ -210,7 +213,8 @@ def run_workers(storage: str, tmp_path: Path, trials: int, seeds: list[int | Non
                 str(barrier),
                 str(len(seeds)),
             ]
-            + ([] if seed is None else [str(seed)]),
+            + ([] if seed is None else [str(seed)])
+            + ([] if sync_every is None else [str(sync_every)]),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -241,6 +245,22 @@ def test_two_workers_started_together_share_one_study(tmp_path: Path, kind: str)
     # The workers saw each other's trials while running: the one finishing last read in the other's.
     assert max(r["trials_from_others"] for r in results) > 0
     assert max(r["n_trials_total"] for r in results) == 80
+    assert len({t.user_attrs["label"] for t in trials}) == 80  # no config stored twice (claimed before scored)
+
+
+@pytest.mark.slow  # two tune subprocesses: ~11 s on a journal, ~30 s on SQLite (fast: test_config_claims.py)
+@pytest.mark.parametrize("kind", ["journal", "sqlite"])
+def test_two_same_seed_workers_that_never_sync_still_store_no_config_twice(tmp_path: Path, kind: str) -> None:
+    """The claim, not the sync, is the guarantee: two workers with one seed propose the same configs, and with
+    no sync until their last trial each one learns nothing of the other's trials while it runs. Without the claim
+    in the shared storage both would score (and store) their common proposals; with it, the second proposal of
+    each is a repeat, replaced by a fresh config."""
+    storage = str(tmp_path / "study.log") if kind == "journal" else f"sqlite:///{tmp_path / 'study.db'}"
+    results = run_workers(storage, tmp_path, trials=25, seeds=[5, 5], sync_every=1000)
+    trials = stored_trials(storage, tmp_path)
+    assert len(trials) == 50 and all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+    assert len({t.user_attrs["label"] for t in trials}) == 50, [t.user_attrs["label"] for t in trials]
+    assert sum(r["claimed_elsewhere"] for r in results) > 0  # a claim lost to the other worker was the check
 
 
 def test_an_interrupted_worker_keeps_the_trials_it_finished(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Hand-made curves for the tuning tests, and a ``tune_by_replay`` worker process for the tests that run
 several workers on one storage at once (kept free of torch so that a worker starts in a second or two):
 
-    python tuning_helpers.py STORAGE OUT TRIALS BARRIER_DIR WORKERS [SEED]
+    python tuning_helpers.py STORAGE OUT TRIALS BARRIER_DIR WORKERS [SEED [SYNC_EVERY]]
 
 The worker imports first, then waits at a file barrier (BARRIER_DIR, WORKERS) so that workers started together
 reach the storage at the same moment (the first-start races need that), tunes on :func:`curves`, and prints its
@@ -66,12 +66,19 @@ def wait_for_all(barrier: Path, workers: int, timeout_s: float = 240.0) -> None:
 def main(argv: list[str]) -> int:
     storage, out, trials, barrier, workers = argv[0], Path(argv[1]), int(argv[2]), Path(argv[3]), int(argv[4])
     seed = int(argv[5]) if len(argv) > 5 else None
+    sync_every = int(argv[6]) if len(argv) > 6 else 10
     wait_for_all(barrier, workers)
     try:
         # A replay trial on these tiny curves takes well under a millisecond: without a pause per trial one worker
         # can finish all of its trials before the other has opened the study, and nothing is left to share.
         result = tune_by_replay(
-            curves(), out, n_trials=trials, storage=storage, seed=seed, progress=lambda done, total: time.sleep(0.03)
+            curves(),
+            out,
+            n_trials=trials,
+            storage=storage,
+            seed=seed,
+            progress=lambda done, total: time.sleep(0.03),
+            sync_every=sync_every,
         )
     except StorageError as err:
         print(f"error: {err}")
@@ -84,6 +91,8 @@ def main(argv: list[str]) -> int:
                 "storage": result.storage,
                 "n_trials_total": result.n_trials_total,
                 "trials_from_others": result.trials_from_others,
+                "repeats_rejected": result.repeats_rejected,
+                "claimed_elsewhere": result.claimed_elsewhere,
             }
         )
     )

@@ -7,13 +7,20 @@ replay score is deterministic; a live trial would spend a whole training run on 
 this, so the objective asks :class:`FreshProposals` first: a repeat is rejected before it is scored, a random
 config the study lacks is queued in its place (the next trial takes it), and the rejected trial ends FAILED, which
 every Optuna sampler ignores and which a synced worker never writes to the shared storage.
+
+Across workers the check is exact through ``claims`` (:mod:`greenft.analysis.config_claims`): a config this
+worker has not seen is claimed in the shared storage before it is scored, and a claim another worker won first
+(since the last sync) makes the proposal a repeat too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from greenft.analysis.config_claims import ConfigClaims
 
 __all__ = ["MAX_ATTEMPTS_PER_TRIAL", "REPLACES_REPEAT", "FreshProposals", "RepeatedProposal"]
 
@@ -39,14 +46,17 @@ class FreshProposals:
 
     ``draw`` returns a random config of the search space (Optuna parameter names to values), ``label_of`` names a
     config as the study's trials name it (user attribute ``label``), ``size`` is the number of configs in the
-    space (None: continuous, never exhausted).
+    space (None: continuous, never exhausted), ``claims`` the study's shared claims (None: this worker's set is
+    the whole truth, as for an in-memory study).
     """
 
     draw: Callable[[], dict[str, Any]]
     label_of: Callable[[dict[str, Any]], str]
     size: int | None
+    claims: ConfigClaims | None = None
     evaluated: set[str] = field(default_factory=set)
     repeats_rejected: int = 0
+    claimed_elsewhere: int = 0  # of repeats_rejected: configs another worker claimed first, not yet synced here
 
     def learn(self, labels: Iterable[object]) -> None:
         """Add the labels of finished trials (this worker's or synced from others)."""
@@ -56,9 +66,18 @@ class FreshProposals:
         return self.size is not None and len(self.evaluated) >= self.size
 
     def check(self, label: str, enqueue: Callable[[dict[str, Any], dict[str, Any]], None]) -> None:
-        """Raise :class:`RepeatedProposal` for an evaluated ``label``, after queuing a fresh config for the next
-        trial with ``enqueue(params, user_attrs)``; else record ``label`` as evaluated."""
-        if label in self.evaluated and not self.exhausted():
+        """Raise :class:`RepeatedProposal` for an evaluated ``label`` or one another worker claimed first, after
+        queuing a fresh config for the next trial with ``enqueue(params, user_attrs)``; else record ``label`` as
+        evaluated (claimed by this worker). Once the space is exhausted every proposal is accepted."""
+        if self.exhausted():
+            self.evaluated.add(label)
+            return
+        repeat = label in self.evaluated
+        if not repeat and self.claims is not None and not self.claims.claim(label):
+            repeat = True
+            self.claimed_elsewhere += 1
+            self.evaluated.add(label)  # another worker's: never to be drawn as a fresh config here
+        if repeat:
             self.repeats_rejected += 1
             fresh = self._fresh()
             if fresh is not None:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from greenft.errors import UserError
 
@@ -96,7 +96,7 @@ SCHEMA_LOCK_TIMEOUT_S = 120.0
 
 
 @contextmanager
-def _schema_lock(connection: sqlalchemy.engine.Connection, shown: str) -> Iterator[None]:
+def schema_lock(connection: sqlalchemy.engine.Connection, shown: str) -> Iterator[None]:
     """Hold PostgreSQL's session-level advisory lock ``SCHEMA_LOCK_KEY`` (other dialects: nothing).
 
     ``pg_try_advisory_lock`` is polled rather than ``pg_advisory_lock`` so that a worker never waits forever
@@ -136,7 +136,7 @@ def open_rdb_storage(url: str, *, attempts: int = 6) -> optuna.storages.RDBStora
     Why a lock *and* retries: Optuna creates its tables, enum types, version row and alembic stamp on first
     use, in several statements that are not atomic; two workers started together on an empty database both
     see no tables and one of them fails (a duplicate type or key). On PostgreSQL the creation is serialised
-    with a session advisory lock (:func:`_schema_lock`): exact, no guessing about timing, released by the
+    with a session advisory lock (:func:`schema_lock`): exact, no guessing about timing, released by the
     server if a worker dies, and the second worker then finds the schema complete. Dialects without such a
     lock (SQLite, MySQL, ...) rely on the creation being idempotent: a creation that fails with an integrity,
     "already exists" or "database is locked" error is retried ``attempts`` times with a jittered exponential
@@ -181,7 +181,7 @@ def open_rdb_storage(url: str, *, attempts: int = 6) -> optuna.storages.RDBStora
             if _is_sqlite(url) and parsed.database:
                 hint = f" (does the directory {Path(parsed.database).parent} exist and is it writable?)"
             raise StorageError(f"storage {shown}: cannot connect: {_scrub(str(err.orig), url)}{hint}") from None
-        with connection, _schema_lock(connection, shown):
+        with connection, schema_lock(connection, shown):
             for attempt in range(attempts):
                 try:
                     return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
@@ -264,6 +264,25 @@ def _cut_half_line(path: Path, lock: Any) -> None:
         lock.release()
 
 
+StorageKind = Literal["memory", "rdb", "journal"]
+
+
+def storage_kind(storage: str | None) -> StorageKind:
+    """What ``--storage`` names: ``memory``, an RDB (a URL with ``://``) or a journal file (anything else,
+    ``None`` included): the one reading of the value, for :func:`make_storage` and for the config claims
+    (:mod:`greenft.analysis.config_claims`), which must sit in the same storage."""
+    if storage in ("memory", ":memory:"):
+        return "memory"
+    if storage is not None and "://" in storage:
+        return "rdb"
+    return "journal"
+
+
+def journal_path(storage: str | None, out_dir: Path) -> Path:
+    """The journal file of a journal ``storage``: the given path, or ``out_dir/optuna_journal.log``."""
+    return Path(storage) if storage is not None else out_dir / JOURNAL_FILE
+
+
 def make_storage(storage: str | None, out_dir: Path) -> tuple[optuna.storages.BaseStorage | None, str]:
     """The Optuna storage and how to name it in output (credentials masked: :func:`mask_credentials`).
 
@@ -275,11 +294,12 @@ def make_storage(storage: str | None, out_dir: Path) -> tuple[optuna.storages.Ba
     """
     from optuna.storages import JournalStorage
 
-    if storage in ("memory", ":memory:"):
+    kind = storage_kind(storage)
+    if kind == "memory":
         return None, "memory (not persisted)"
-    if storage is not None and "://" in storage:
+    if kind == "rdb" and storage is not None:
         return open_rdb_storage(storage), mask_credentials(storage)
-    path = Path(storage) if storage is not None else out_dir / JOURNAL_FILE
+    path = journal_path(storage, out_dir)
     blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:  # mkdir would only say "File exists"
         raise StorageError(f"journal file {path}: {blocking} is not a directory")

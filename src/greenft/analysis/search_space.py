@@ -29,6 +29,8 @@ from greenft.stopping import RULES, RuleConfig, rule_label
 if TYPE_CHECKING:
     import optuna
 
+    from greenft.analysis.config_claims import ConfigClaims
+
 __all__ = [
     "DEFAULT_RULES",
     "TUNABLE_RULES",
@@ -214,11 +216,15 @@ class SearchSpace:
         params = {p.name: p.draw(rng) for p in self.params_of(rule)}
         return {RULE_PARAM: rule, **params} if len(self.rules) > 1 else params
 
-    def fresh_proposals(self, seed: int) -> FreshProposals:
-        """The repeat guard of a study over this space (see :mod:`greenft.analysis.fresh_proposals`)."""
+    def fresh_proposals(self, seed: int, claims: ConfigClaims | None = None) -> FreshProposals:
+        """The repeat guard of a study over this space (see :mod:`greenft.analysis.fresh_proposals`), exact
+        across workers with the study's ``claims``."""
         rng = random.Random(seed)
         return FreshProposals(
-            draw=lambda: self.random_params(rng), label_of=lambda p: rule_label(config_of(p)), size=self.size()
+            draw=lambda: self.random_params(rng),
+            label_of=lambda p: rule_label(config_of(p)),
+            size=self.size(),
+            claims=claims,
         )
 
     def distance_to_defaults(self, params: dict[str, Any]) -> float:

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from greenft.analysis.config_claims import open_claims
 from greenft.analysis.fresh_proposals import MAX_ATTEMPTS_PER_TRIAL, FreshProposals, RepeatedProposal
 from greenft.analysis.optuna_storage import (
     StorageError,
@@ -174,6 +175,7 @@ class TuneResult:
     worker: str = ""  # this worker's id in the study (trial user attribute ``worker``)
     trials_from_others: int = 0  # trials other workers added to the study during this call
     repeats_rejected: int = 0  # proposals of configs the study already held, replaced (see fresh_proposals)
+    claimed_elsewhere: int = 0  # of those, configs another worker had claimed first (see config_claims)
     warnings: list[str] = field(default_factory=list)  # why to read the recommendation with care (curve_warnings)
     rules: tuple[str, ...] = ("anges",)  # the rules the space offered
     budget: int | None = None  # the curves' epoch budget the W/patience ranges were scaled to
@@ -372,6 +374,9 @@ def tune_by_replay(
     PostgreSQL 53 s vs 23 s. Nothing is lost between syncs: the last sync also runs when the call is
     interrupted or fails, and a trial is written only by the worker that ran it (no copies, no gaps).
     ``per_trial_writes=True`` runs every trial on the stored study (to watch a study live on a dashboard).
+    No config is scored twice, across workers too: each one is claimed in the storage before it is scored
+    (:mod:`greenft.analysis.config_claims`), and a config another worker claimed first is a repeat even before
+    the sync brings its trial; the sync teaches the samplers, the claim is the guarantee.
     """
     import optuna
     from optuna.trial import TrialState
@@ -412,12 +417,13 @@ def tune_by_replay(
                 if trial.user_attrs.get("worker") != worker:
                     study.add_trial(trial)
 
+    claims = open_claims(storage, out_dir, store, study_name, created, worker, where)  # before any trial
     sync()
     stored_before = len(study.trials)
     if created and space.contains(space.defaults_params()):
         study.enqueue_trial(space.defaults_params())
     cache: dict[str, ConfigScore] = {}
-    fresh = space.fresh_proposals(seed)
+    fresh = space.fresh_proposals(seed, claims)
 
     def objective(trial: optuna.Trial) -> tuple[float, float]:
         config = space.suggest(trial)
@@ -475,6 +481,7 @@ def tune_by_replay(
             if t.state == TrialState.COMPLETE and t.user_attrs.get("worker") != worker
         ),
         repeats_rejected=fresh.repeats_rejected,
+        claimed_elsewhere=fresh.claimed_elsewhere,
         rules=space.rules,
         budget=budget,
         max_loss=max_loss,
@@ -621,10 +628,11 @@ def tune_live(
     study, created = _open_study(store, study_name, make_sampler(sampler, seed), where)
     with storage_errors(where, "naming the objectives"):
         _set_metric_names(study, ["emissions_kg", "val_metric_oriented"])
+    claims = open_claims(storage, out_dir, store, study_name, created, worker, where)  # before any trial
     if created and space.contains(space.defaults_params()):
         study.enqueue_trial(space.defaults_params())
 
-    fresh = space.fresh_proposals(seed)
+    fresh = space.fresh_proposals(seed, claims)
 
     def objective(trial: optuna.Trial) -> tuple[float, float]:
         config = space.suggest(trial)
@@ -663,6 +671,7 @@ def tune_live(
         seed=seed,
         worker=worker,
         repeats_rejected=fresh.repeats_rejected,
+        claimed_elsewhere=fresh.claimed_elsewhere,
     )
 
     def live_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
@@ -821,7 +830,8 @@ def render_tuning_markdown(result: TuneResult) -> str:
         f"{result.seed}): {result.n_trials_run} trials in {result.elapsed_s:.1f} s, {result.n_trials_total} in the "
         "study"
         + (f" ({result.trials_from_others} added meanwhile by other workers)" if result.trials_from_others else "")
-        + f"; {result.repeats_rejected} proposals of configs the study already held were replaced by fresh ones"
+        + f"; {result.repeats_rejected} proposals of configs the study already held were replaced by fresh ones "
+        f"({result.claimed_elsewhere} of them claimed first by another worker)"
         + (f", scored by replay on {result.curves} curves" if result.mode == "replay" else "")
         + f". Objectives: minimise {result.objective_names[0]}, maximise {result.objective_names[1]}."
     )

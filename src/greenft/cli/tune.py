@@ -235,7 +235,8 @@ def tune(
     others = f", {result.trials_from_others} added meanwhile by other workers" if result.trials_from_others else ""
     console.print(
         f"study {result.study_name!r}: {result.n_trials_total} trials{others}; {result.repeats_rejected} repeated "
-        "proposals replaced by fresh configs; this worker's sampler seed "
+        f"proposals replaced by fresh configs ({result.claimed_elsewhere} of them claimed first by another worker); "
+        "this worker's sampler seed "
         f"{result.seed} (--seed {result.seed} repeats its proposals)",
         soft_wrap=True,
         markup=False,
