@@ -118,7 +118,7 @@ def test_evaluate_a_labelled_file_scores_every_metric_with_a_column_the_model_do
     args = ["evaluate", "--model", str(model_file), "--data-file", str(labelled), "--label-column", "y"]
     result = runner.invoke(app, [*args, "--out", str(out)], env=WIDE)
     assert result.exit_code == 0, result.output
-    assert "roc_auc" in result.output and "mcc" in result.output and "per 1,000 molecules" in result.output
+    assert "ROC-AUC" in result.output and "MCC" in result.output and "per 1,000 molecules" in result.output
     report = json.loads(out.read_text())
     assert report["data"]["molecules"] == 4 and report["data"]["dropped_rows"] == 1  # the loader drops 'C1CC'
     # independent: the loaded model's probabilities and scikit-learn's ROC-AUC on the 4 valid molecules
@@ -184,7 +184,8 @@ TRAIN += ["--threads", "1", "--set", "logging.system_metrics=false", "--set", "t
 
 def _greenft(*args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, WANDB_MODE="offline", WANDB_SILENT="true", WANDB_DISABLE_GIT="true", COLUMNS="250")
-    return subprocess.run([sys.executable, "-m", "greenft", *args], env=env, capture_output=True, text=True, check=False)
+    command = [sys.executable, "-m", "greenft", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -202,9 +203,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_evaluate_reproduces_the_test_metric_the_run_logged(trained: Path, tmp_path: Path, which: str) -> None:
     model = trained / f"model_{which}.pt"
     header = load_saved_model(model).header
-    logged = {
-        row["epoch"]: row for row in map(json.loads, (trained / "greenft_epochs.jsonl").read_text().splitlines())
-    }
+    logged = {row["epoch"]: row for row in map(json.loads, (trained / "greenft_epochs.jsonl").read_text().splitlines())}
     test_key = next(key for key in logged[header.epoch] if key.startswith("test/") and key.endswith("roc_auc"))
     out = tmp_path / "metrics.json"
     result = runner.invoke(app, ["evaluate", "--model", str(model), "--out", str(out)], env=WIDE)

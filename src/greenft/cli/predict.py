@@ -30,6 +30,19 @@ if TYPE_CHECKING:
 MODEL_HELP = "a greenft model file (a run's model_best.pt / model_stop.pt)"
 MAX_LISTED_INVALID = 5
 """Invalid rows named on the terminal (all of them are in the output's ``error`` column and its JSON record)."""
+METRIC_LABELS: dict[str, str] = {
+    "roc_auc": "ROC-AUC",
+    "pr_auc": "PR-AUC",
+    "accuracy": "acc",
+    "precision_macro": "P macro",
+    "recall_macro": "R macro",
+    "f1_macro": "F1 macro",
+    "mcc": "MCC",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "r2": "R2",
+}
+"""Short column heads, so the table fits an 80-column terminal (``--out`` JSON keeps the full names)."""
 
 
 def _check_output(out: Path, option: str) -> None:
@@ -177,7 +190,7 @@ def evaluate(
     table.add_column("task")
     table.add_column("n", justify="right")
     for metric in evaluation.scores.metrics:
-        table.add_column(metric, justify="right")
+        table.add_column(METRIC_LABELS.get(metric, metric), justify="right")
     for name, values in evaluation.scores.per_task.items():
         n = str(evaluation.scores.labelled[name])
         table.add_row(name, n, *(_fmt(values[m]) for m in evaluation.scores.metrics))
