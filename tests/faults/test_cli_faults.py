@@ -56,11 +56,29 @@ _molecules_csv = _molecules_csv_column("smiles")
 EVALUATE_ID_AND_SMILES = ["--label-column", "id", "--label-column", "smiles", "--out", "{tmp}/m.json"]
 
 
+def _model_and_molecules(workspace: Workspace) -> None:
+    """``{tmp}/model.pt`` (a tiny saved GIN, built once per process: no training in a row) and ``in.csv``."""
+    from model_files import tiny_model_bytes
+
+    workspace.write("model.pt", tiny_model_bytes())
+    _molecules_csv(workspace)
+
+
 def _truncated_model(workspace: Workspace) -> None:
-    """``{tmp}/half.pt``: the first half of the prior run's saved model (a copy cut short), and ``in.csv``."""
-    whole = (workspace.prior_run / "model_best.pt").read_bytes()
+    """``{tmp}/half.pt``: the first half of a saved model (a copy cut short), and ``in.csv``."""
+    from model_files import tiny_model_bytes
+
+    whole = tiny_model_bytes()
     workspace.write("half.pt", whole[: len(whole) // 2])
     _molecules_csv(workspace)
+
+
+def _model_with_column(column: str) -> Callable[[Workspace], None]:
+    def prepare(workspace: Workspace) -> None:
+        _model_and_molecules(workspace)
+        _molecules_csv_column(column)(workspace)
+
+    return prepare
 
 
 def _not_written(*names: str) -> Callable[[Outcome], None]:
@@ -160,7 +178,7 @@ ROWS: list[Fault] = [
         ["agent", "--params", "{tmp}/absent.json"],
         message=r"sweep parameter file not found: .*absent\.json",
     ),
-    # --- predict / evaluate a saved model (the prior run's model_best.pt): refused before any prediction
+    # --- predict / evaluate a saved model (a tiny one built by the row): refused before any prediction
     Fault(
         "predict-missing-model",
         ["predict", "--model", "{tmp}/absent.pt", "--data-file", "{tmp}/in.csv", "--out", "{tmp}/p.csv"],
@@ -177,15 +195,15 @@ ROWS: list[Fault] = [
     ),
     Fault(
         "predict-missing-smiles-column",
-        ["predict", "--model", "{prior}/model_best.pt", "--data-file", "{tmp}/in.csv", "--out", "{tmp}/p.csv"],
-        prepare=_molecules_csv_column("SMILES"),
+        ["predict", "--model", "{tmp}/model.pt", "--data-file", "{tmp}/in.csv", "--out", "{tmp}/p.csv"],
+        prepare=_model_with_column("SMILES"),
         message=r"column\(s\) \['smiles'\] not found; the file has columns \['id', 'SMILES'\].*did you mean 'SMILES'",
         check=_not_written("p.csv", "p.csv.json"),
     ),
     Fault(
         "evaluate-label-columns-do-not-match-the-model",
-        ["evaluate", "--model", "{prior}/model_best.pt", "--data-file", "{tmp}/in.csv", *EVALUATE_ID_AND_SMILES],
-        prepare=_molecules_csv,
+        ["evaluate", "--model", "{tmp}/model.pt", "--data-file", "{tmp}/in.csv", *EVALUATE_ID_AND_SMILES],
+        prepare=_model_and_molecules,
         message=r"has 2 task\(s\) \['id', 'smiles'\], the model predicts 1 ",
         check=_not_written("m.json"),
     ),

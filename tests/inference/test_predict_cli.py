@@ -14,18 +14,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from typer.testing import CliRunner
 
-from greenft.agents.config import TrialConfig
 from greenft.cli import app
-from greenft.models import ModelConfig, count_parameters, get_family
-from greenft.models.saved import SAVED_MODEL_FORMAT, SAVED_MODEL_VERSION, SavedModelHeader, load_saved_model, save_model
+from greenft.models.saved import load_saved_model
+from model_files import tiny_model
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
@@ -33,45 +30,9 @@ INPUT = ["CCO", "C1CC", "c1ccccc1O", "", "not a molecule", "CC(=O)Nc1ccc(O)cc1"]
 INVALID = {1: "RDKit cannot parse 'C1CC'", 3: "empty SMILES", 4: "RDKit cannot parse 'not a molecule'"}
 
 
-def _tiny_model(path: Path, training_config: dict[str, Any]) -> Path:
-    """A 2 x 16 GIN for bbbp's one task, random weights, saved as a run would save it."""
-    torch.manual_seed(0)
-    config = ModelConfig(name="gin", num_layers=2, emb_dim=16)
-    model = get_family("gin").build(config, 1).model
-    header = SavedModelHeader(
-        format=SAVED_MODEL_FORMAT,
-        version=SAVED_MODEL_VERSION,
-        greenft_version="0.1.0",
-        family="gin",
-        model=config.model_dump(mode="json"),
-        vocabulary=None,
-        num_tasks=1,
-        task_names=["p_np"],
-        task_type="classification",
-        metric="roc_auc",
-        dataset="bbbp",
-        target_mean=[0.0],
-        target_std=[1.0],
-        which="best",
-        epoch=1,
-        val_metric=0.5,
-        test_metric=0.5,
-        parameters=count_parameters(model),
-        emissions_kg=1e-6,
-        energy_kwh=1e-5,
-        run_id=None,
-        run_path=None,
-        training_config=training_config,
-    )
-    return save_model(path, model, header)
-
-
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    config = TrialConfig.model_validate(
-        {"data": {"dataset": "bbbp", "limit": 200}, "tracking": {"measure_power_secs": 1.0}}
-    )
-    return _tiny_model(tmp_path_factory.mktemp("model") / "model_best.pt", config.model_dump(mode="json"))
+    return tiny_model(tmp_path_factory.mktemp("model") / "model_best.pt")
 
 
 def _input_csv(tmp_path: Path) -> Path:
