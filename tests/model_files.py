@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 
-def tiny_model(path: Path, training_config: dict[str, Any] | None = None) -> Path:
+def tiny_model(path: Path, training_config: dict[str, Any] | None = None, **changes: Any) -> Path:
     """A 2 x 16 GIN for bbbp's task ``p_np``, seeded random weights, written to ``path``; ``training_config``
-    defaults to a bbbp trial of 200 molecules (what ``greenft evaluate`` rebuilds the split from)."""
+    defaults to a bbbp trial of 200 molecules (what ``greenft evaluate`` rebuilds the split from); ``changes``
+    replace header fields (e.g. a regression task with its target scaler)."""
     import torch
 
     from greenft.agents.config import TrialConfig
@@ -25,7 +26,7 @@ def tiny_model(path: Path, training_config: dict[str, Any] | None = None) -> Pat
     torch.manual_seed(0)
     config = ModelConfig(name="gin", num_layers=2, emb_dim=16)
     model = get_family("gin").build(config, 1).model
-    header = SavedModelHeader(
+    fields: dict[str, Any] = dict(
         format=SAVED_MODEL_FORMAT,
         version=SAVED_MODEL_VERSION,
         greenft_version="0.1.0",
@@ -50,7 +51,7 @@ def tiny_model(path: Path, training_config: dict[str, Any] | None = None) -> Pat
         run_path=None,
         training_config=training_config,
     )
-    return save_model(path, model, header)
+    return save_model(path, model, SavedModelHeader.model_validate({**fields, **changes}))
 
 
 @cache

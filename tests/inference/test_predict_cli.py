@@ -92,6 +92,33 @@ def test_evaluate_a_labelled_file_scores_every_metric_with_a_column_the_model_do
     assert report["emissions"]["molecules"] == 4
 
 
+def test_regression_values_are_in_original_units_and_scored_so(tmp_path: Path) -> None:
+    regression = {"task_type": "regression", "metric": "rmse", "task_names": ["logS"]}
+    model = tiny_model(tmp_path / "reg.pt", target_mean=[-3.0], target_std=[2.5], **regression)
+    smiles = ["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1", "CCCCCC", "OCC(O)CO"]
+    labels = [-0.5, -1.0, -1.5, -4.0, 1.0]
+    labelled = tmp_path / "sol.csv"
+    pd.DataFrame({"smiles": smiles, "logS": labels}).to_csv(labelled, index=False)
+    out = tmp_path / "metrics.json"
+    result = runner.invoke(app, ["evaluate", "--model", str(model), "--data-file", str(labelled), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    # independent: the loaded model's raw outputs, un-standardised by hand, against the labels
+    loaded = load_saved_model(model)
+    _, items, _ = loaded.encode(smiles)
+    values = loaded.raw_outputs(items).numpy()[:, 0].astype(np.float64) * 2.5 - 3.0
+    errors = values - np.array(labels)
+    assert report["per_task"]["logS"]["rmse"] == pytest.approx(math.sqrt(np.mean(errors**2)), rel=1e-5)
+    assert report["per_task"]["logS"]["mae"] == pytest.approx(np.mean(np.abs(errors)), rel=1e-5)
+    assert set(report["per_task"]["logS"]) == {"rmse", "mae", "r2"}
+    preds = tmp_path / "preds.csv"
+    result = runner.invoke(app, ["predict", "--model", str(model), "--data-file", str(labelled), "--out", str(preds)])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(preds)
+    assert list(frame.columns) == ["smiles", "logS", "logS_predicted", "error"]  # the label column is kept
+    assert frame["logS_predicted"].to_numpy() == pytest.approx(values, rel=1e-5)
+
+
 @pytest.mark.parametrize(
     ("case", "message"),
     [
@@ -174,6 +201,12 @@ def test_evaluate_reproduces_the_test_metric_the_run_logged(trained: Path, tmp_p
     # the epoch log itself, not only the header, holds the value reproduced
     assert math.isclose(report["metric_value"], logged[header.epoch][test_key], rel_tol=1e-6)
     assert "reproduced" in result.output
+    if which == "best":  # the validation part reproduces the logged validation metric the same way
+        val = runner.invoke(app, ["evaluate", "--model", str(model), "--split", "val", "--out", str(out)], env=WIDE)
+        assert val.exit_code == 0, val.output
+        report = json.loads(out.read_text())
+        assert report["data"]["part"] == "val" and report["logged"]["reproduced"] is True
+        assert math.isclose(report["metric_value"], header.val_metric, rel_tol=1e-6)
 
 
 @pytest.mark.slow
