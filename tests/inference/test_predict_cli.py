@@ -128,6 +128,9 @@ def test_regression_values_are_in_original_units_and_scored_so(tmp_path: Path) -
         ("missing-smiles-column", r"column\(s\) \['smiles'\] not found; the file has columns \['id', 'SMILES'\]"),
         ("out-is-a-folder", r"--out .*: is a folder"),
         ("label-columns-mismatch", r"has 2 task\(s\) \['a', 'b'\], the model predicts 1 \['p_np'\]"),
+        ("dataset-of-other-task-type", r"--dataset 'esol' is regression, the model is classification"),
+        ("dataset-and-data-file", r"give --dataset or --data-file, not both"),
+        ("unknown-split", r"--split 'dev': expected one of train, val, test, all"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(
@@ -154,7 +157,13 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     elif case == "label-columns-mismatch":
         command, extra = "evaluate", ["--label-column", "a", "--label-column", "b"]
         out = tmp_path / "metrics.json"
-    args = [command, "--model", str(model), "--data-file", str(data), "--out", str(out), *extra]
+    elif case.startswith("dataset-") or case == "unknown-split":
+        command, out = "evaluate", tmp_path / "metrics.json"
+        extra = ["--dataset", "esol"] if case == "dataset-of-other-task-type" else []
+        extra += ["--split", "dev"] if case == "unknown-split" else []
+        extra += ["--dataset", "bbbp", "--data-file", str(data)] if case == "dataset-and-data-file" else []
+    source = ["--data-file", str(data)] if command == "predict" or case == "label-columns-mismatch" else []
+    args = [command, "--model", str(model), *source, "--out", str(out), *extra]
     result = runner.invoke(app, args, env=WIDE)
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
