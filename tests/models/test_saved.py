@@ -178,3 +178,18 @@ def test_header_is_frozen_and_refuses_unknown_fields(tmp_path: Path) -> None:
         SavedModelHeader.model_validate({**header.model_dump(), "extra": 1})
     with pytest.raises(ValueError):
         header.epoch = 2  # type: ignore[misc]
+
+
+def test_hub_models_cannot_be_saved_and_say_why() -> None:
+    """A hub model's tokenizer is a Hugging Face one (here greenft's SMILES vocabulary in its HF form), which a
+    saved file does not carry: refused in one line instead of a file that cannot rebuild."""
+    from transformers import RobertaModel
+
+    from greenft.models.sequence.tokenizers import MolTokenizer
+    from greenft.models.sequence.transformer import HubBatchTokenizer, roberta_config
+
+    tokenizer = MolTokenizer.base("smiles", 32)
+    encoder = RobertaModel(roberta_config(tokenizer.vocab_size, 1, 16, 2, 32, 0.0), add_pooling_layer=False)
+    model = SequencePropertyModel(encoder, HubBatchTokenizer(tokenizer.to_hf(), 32, "local"), 1)
+    with pytest.raises(SavedModelError, match="hub models are not supported"):
+        rebuild_parts(model)

@@ -150,6 +150,16 @@ class SavedModel:
     def classification(self) -> bool:
         return self.header.task_type == "classification"
 
+    @property
+    def file_bytes(self) -> int:
+        """The size of the file it was loaded from (the precision table's "file size" of float32)."""
+        return self.path.stat().st_size
+
+    def to(self, device: torch.device | str) -> SavedModel:
+        """Move the model (e.g. to a GPU); batches follow the model's device in :meth:`raw_outputs`."""
+        self.model.to(device)
+        return self
+
     def encode(self, smiles: Sequence[str], offset: int = 0) -> tuple[list[int], list[Any], dict[int, str]]:
         """Items for the molecules that can be predicted: (their positions in ``smiles``, the items, the invalid
         ones as position + ``offset`` -> why). Never raises for a bad molecule."""
