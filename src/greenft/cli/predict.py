@@ -88,10 +88,10 @@ def predict(
     except USER_ERRORS as err:
         fail(err)
     from greenft.inference.measure import measure, tracking_of
-    from greenft.inference.predict import canonical, prediction_frame, write_outputs
+    from greenft.inference.predict import prediction_frame, write_outputs
 
     header = saved.header
-    smiles = canonical(table.smiles)
+    smiles = table.smiles  # read as the trainer read its dataset: SavedModel.predict canonicalises each
     console.print(
         f"[bold]model[/] {header.family} for {header.dataset} ({header.task_type}, {header.num_tasks} task(s): "
         f"{', '.join(header.task_names)}), {header.which} epoch {header.epoch}, {header.parameters:,} parameters",

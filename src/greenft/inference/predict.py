@@ -10,14 +10,13 @@ Both files are written atomically (:mod:`greenft.io`): a reader sees the old fil
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from greenft.data.rdkit_quiet import rdkit_quiet
 from greenft.data.tables import check_columns, check_file, read_table
 from greenft.io import atomic_write_json, atomic_write_text
 
@@ -69,19 +68,6 @@ def read_input(path: Path, smiles_column: str) -> InputTable:
     frame = read_table(path, separator)
     check_columns(path, frame, smiles_column, [], separator)
     return InputTable(path, frame, smiles_column)
-
-
-def canonical(smiles: Sequence[str]) -> list[str]:
-    """RDKit's canonical SMILES of each input, as the trainer fed them (a sequence model reads the text itself);
-    an input RDKit cannot read is passed through unchanged, for the model to report by row."""
-    from rdkit import Chem
-
-    out: list[str] = []
-    with rdkit_quiet():
-        for text in smiles:
-            mol = Chem.MolFromSmiles(text) if text else None
-            out.append(Chem.MolToSmiles(mol) if mol is not None and mol.GetNumAtoms() > 0 else text)
-    return out
 
 
 def output_columns(task_names: Sequence[str], existing: Sequence[str]) -> tuple[list[str], str]:
@@ -158,6 +144,3 @@ def write_outputs(
     atomic_write_text(out, text)
     json_path = atomic_write_json(record_path(out), record, indent=2, default=str)
     return out, json_path
-
-
-ProgressCallback = Callable[[int], None]
