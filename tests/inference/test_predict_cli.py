@@ -46,7 +46,7 @@ def test_predict_keeps_every_row_names_the_invalid_ones_and_prints_co2_per_1000(
 ) -> None:
     out = tmp_path / "preds.csv"
     args = ["predict", "--model", str(model_file), "--data-file", str(_input_csv(tmp_path)), "--out", str(out)]
-    result = runner.invoke(app, args, env=WIDE)
+    result = runner.invoke(app, [*args, "--device", "cpu", "--batch-size", "2"], env=WIDE)
     assert result.exit_code == 0, result.output
     assert "predicted 3 of 6 molecules; 3 invalid" in result.output
     assert "per 1,000 molecules:" in result.output and "kg CO2-eq" in result.output
@@ -67,6 +67,7 @@ def test_predict_keeps_every_row_names_the_invalid_ones_and_prints_co2_per_1000(
     assert emissions["molecules"] == 3 and emissions["emissions_kg"] > 0
     assert emissions["kg_co2_per_1000"] == pytest.approx(emissions["emissions_kg"] * 1000 / 3)
     assert record["header"]["family"] == "gin" and record["header"]["task_names"] == ["p_np"]
+    assert record["file_bytes"] == model_file.stat().st_size and record["device"] == "cpu"
 
 
 def test_evaluate_a_labelled_file_scores_every_metric_with_a_column_the_model_does_not_name(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.table import Table
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from greenft.inference.measure import Measured
     from greenft.models.saved import SavedModel
 
+Device = Literal["auto", "cpu", "cuda"]
 MODEL_HELP = "a greenft model file (a run's model_best.pt / model_stop.pt)"
 MAX_LISTED_INVALID = 5
 """Invalid rows named on the terminal (all of them are in the output's ``error`` column and its JSON record)."""
@@ -52,12 +53,20 @@ def _check_output(out: Path, option: str) -> None:
     ensure_writable_directory(out.parent if str(out.parent) else Path("."), f"{option} folder")
 
 
-def _load(model: Path) -> SavedModel:
+def _load(model: Path, device: str) -> SavedModel:
+    """The model on ``device`` (``auto``: CUDA when torch sees a GPU, as ``greenft train`` chooses)."""
     from greenft.models.saved import SavedModelError, load_saved_model
 
     if not model.exists():  # told before torch is imported; the loader says the same of a missing file
         raise SavedModelError(f"model file not found: {model}")
-    return load_saved_model(model)
+    saved = load_saved_model(model)
+    from greenft.agents.trial import resolve_device
+
+    return saved.to(resolve_device(device))
+
+
+def _device_of(saved: SavedModel) -> str:
+    return str(next(iter(saved.model.parameters())).device)
 
 
 def _measured_lines(measured: Measured[Any], what: str) -> list[str]:
@@ -77,6 +86,7 @@ def predict(
     out: Annotated[Path, typer.Option("--out", help="output table: the input columns, one per task, and 'error'")],
     smiles_column: Annotated[str, typer.Option("--smiles-column", help="the column holding SMILES")] = "smiles",
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="molecules per forward pass")] = 256,
+    device: Annotated[Device, typer.Option("--device", help="auto: CUDA when torch sees a GPU, else CPU")] = "auto",
 ) -> None:
     """Predict every molecule of a file with a saved model; print CO2 and kWh per 1,000 molecules."""
     from greenft.inference.predict import read_input, record_path
@@ -84,7 +94,7 @@ def predict(
     try:
         _check_output(out, "--out")
         table = read_input(data_file, smiles_column)
-        saved = _load(model)
+        saved = _load(model, device)
     except USER_ERRORS as err:
         fail(err)
     from greenft.inference.measure import measure, tracking_of
@@ -94,7 +104,8 @@ def predict(
     smiles = table.smiles  # read as the trainer read its dataset: SavedModel.predict canonicalises each
     console.print(
         f"[bold]model[/] {header.family} for {header.dataset} ({header.task_type}, {header.num_tasks} task(s): "
-        f"{', '.join(header.task_names)}), {header.which} epoch {header.epoch}, {header.parameters:,} parameters",
+        f"{', '.join(header.task_names)}), {header.which} epoch {header.epoch}, {header.parameters:,} parameters, "
+        f"{saved.file_bytes:,} bytes, on {_device_of(saved)}",
         highlight=False,
         soft_wrap=True,
     )
@@ -152,6 +163,7 @@ def evaluate(
         typer.Option("--label-column", help="with --data-file: one per model task, in order (default: task names)"),
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="molecules per forward pass")] = 256,
+    device: Annotated[Device, typer.Option("--device", help="auto: CUDA when torch sees a GPU, else CPU")] = "auto",
     out: Annotated[Path | None, typer.Option("--out", help="write the metrics and emissions as JSON")] = None,
 ) -> None:
     """Score a saved model (ROC-AUC, PR-AUC, accuracy, macro P/R/F1, MCC; or RMSE, MAE, R2) and its emissions."""
@@ -164,7 +176,7 @@ def evaluate(
             raise EvaluationError("--label-column needs --data-file (a built-in dataset has its own label columns)")
         if out is not None:
             _check_output(out, "--out")
-        saved = _load(model)
+        saved = _load(model, device)
         data = data_for(saved.header, dataset, split, data_file, smiles_column, label_columns or ())
     except USER_ERRORS as err:
         fail(err)
@@ -184,7 +196,11 @@ def evaluate(
         except USER_ERRORS as err:
             fail(err)
     evaluation = measured.result
-    console.print(f"[bold]model[/] {saved.path}: {header.family}, {header.which} epoch {header.epoch}", soft_wrap=True)
+    console.print(
+        f"[bold]model[/] {saved.path}: {header.family}, {header.which} epoch {header.epoch}, "
+        f"{header.parameters:,} parameters, {saved.file_bytes:,} bytes, on {_device_of(saved)}",
+        soft_wrap=True,
+    )
     console.print(f"[bold]data[/] {data.description}", soft_wrap=True, highlight=False)
     table = Table(title=f"{header.task_type} metrics", title_justify="left")
     table.add_column("task")
@@ -211,6 +227,8 @@ def evaluate(
         payload = {
             "model": str(saved.path),
             "header": header_essentials(header),
+            "file_bytes": saved.file_bytes,
+            "device": _device_of(saved),
             "data": {
                 "description": data.description,
                 "dataset": data.dataset,

@@ -132,6 +132,8 @@ def write_outputs(
     record = {
         "model": str(saved.path),
         "header": header_essentials(saved.header),
+        "file_bytes": saved.file_bytes,
+        "device": str(next(iter(saved.model.parameters())).device),
         "input": str(table.path),
         "smiles_column": table.smiles_column,
         "output": str(out),
