@@ -43,6 +43,54 @@ def _threads_recorded(
     return check
 
 
+def _molecules_csv_column(column: str) -> Callable[[Workspace], None]:
+    """A ``prepare`` writing ``{tmp}/in.csv``: an id column and molecules in ``column``."""
+
+    def prepare(workspace: Workspace) -> None:
+        workspace.write("in.csv", f"id,{column}\nm0,CCO\nm1,c1ccccc1O\n")
+
+    return prepare
+
+
+_molecules_csv = _molecules_csv_column("smiles")
+EVALUATE_ID_AND_SMILES = ["--label-column", "id", "--label-column", "smiles", "--out", "{tmp}/m.json"]
+
+
+def _model_and_molecules(workspace: Workspace) -> None:
+    """``{tmp}/model.pt`` (a tiny saved GIN, built once per process: no training in a row) and ``in.csv``."""
+    from model_files import tiny_model_bytes
+
+    workspace.write("model.pt", tiny_model_bytes())
+    _molecules_csv(workspace)
+
+
+def _truncated_model(workspace: Workspace) -> None:
+    """``{tmp}/half.pt``: the first half of a saved model (a copy cut short), and ``in.csv``."""
+    from model_files import tiny_model_bytes
+
+    whole = tiny_model_bytes()
+    workspace.write("half.pt", whole[: len(whole) // 2])
+    _molecules_csv(workspace)
+
+
+def _model_with_column(column: str) -> Callable[[Workspace], None]:
+    def prepare(workspace: Workspace) -> None:
+        _model_and_molecules(workspace)
+        _molecules_csv_column(column)(workspace)
+
+    return prepare
+
+
+def _not_written(*names: str) -> Callable[[Outcome], None]:
+    """A ``check``: the refused command wrote none of these outputs."""
+
+    def check(outcome: Outcome) -> None:
+        present = [name for name in names if outcome.workspace.path(name).exists()]
+        assert not present, f"written although refused: {present}"
+
+    return check
+
+
 ROWS: list[Fault] = [
     # --- train: names, files and values, found before torch is imported
     Fault("train-unknown-dataset", ["train", "--dataset", "nope", "--runs-dir", "{runs}"], message=r"nope"),
@@ -129,6 +177,35 @@ ROWS: list[Fault] = [
         "agent-missing-params-file",
         ["agent", "--params", "{tmp}/absent.json"],
         message=r"sweep parameter file not found: .*absent\.json",
+    ),
+    # --- predict / evaluate a saved model (a tiny one built by the row): refused before any prediction
+    Fault(
+        "predict-missing-model",
+        ["predict", "--model", "{tmp}/absent.pt", "--data-file", "{tmp}/in.csv", "--out", "{tmp}/p.csv"],
+        prepare=_molecules_csv,
+        message=r"model file not found: .*absent\.pt",
+        check=_not_written("p.csv", "p.csv.json"),
+    ),
+    Fault(
+        "predict-truncated-model",
+        ["predict", "--model", "{tmp}/half.pt", "--data-file", "{tmp}/in.csv", "--out", "{tmp}/p.csv"],
+        prepare=_truncated_model,
+        message=r"half\.pt: truncated or corrupt greenft model file",
+        check=_not_written("p.csv", "p.csv.json"),
+    ),
+    Fault(
+        "predict-missing-smiles-column",
+        ["predict", "--model", "{tmp}/model.pt", "--data-file", "{tmp}/in.csv", "--out", "{tmp}/p.csv"],
+        prepare=_model_with_column("SMILES"),
+        message=r"column\(s\) \['smiles'\] not found; the file has columns \['id', 'SMILES'\].*did you mean 'SMILES'",
+        check=_not_written("p.csv", "p.csv.json"),
+    ),
+    Fault(
+        "evaluate-label-columns-do-not-match-the-model",
+        ["evaluate", "--model", "{tmp}/model.pt", "--data-file", "{tmp}/in.csv", *EVALUATE_ID_AND_SMILES],
+        prepare=_model_and_molecules,
+        message=r"has 2 task\(s\) \['id', 'smiles'\], the model predicts 1 ",
+        check=_not_written("m.json"),
     ),
     # --- the torch thread default: the cores actually free, recorded with the reason
     Fault(
