@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from greenft.models.config import ModelConfig
+from greenft.models.errors import CheckpointError
 
 
 @dataclass
@@ -54,3 +55,24 @@ class ModelFamily(ABC):
         self, items: Sequence[Any], batch_size: int, shuffle: bool, generator: torch.Generator | None = None
     ) -> Iterable[Any]:
         """Batches of items; each batch has ``.y`` and ``.to(device)``."""
+
+    def build_for_weights(
+        self,
+        config: ModelConfig,
+        num_tasks: int,
+        vocabulary: list[str] | None,
+        encoder_config: dict[str, Any] | None,
+    ) -> nn.Module:
+        """The architecture a saved model's weights fit (random weights), with no checkpoint, data or network.
+
+        ``config`` is the model section the trained run recorded (the checkpoint's decided sizes applied, see
+        :mod:`greenft.models.applied`); ``vocabulary`` and ``encoder_config`` are what a sequence model needs
+        beyond it (its tokens in id order, its transformers config). Why not :meth:`build`: ``build`` reads the
+        pretrained checkpoint, which a user's box that only received the saved file does not have.
+        """
+        raise CheckpointError(f"model {self.name!r} cannot be rebuilt from a saved file (no weights-only builder)")
+
+    def encode_unlabelled(self, smiles: list[str], num_tasks: int) -> Sequence[Any]:
+        """Items for inference: NaN labels. Families with a disk cache override this to skip it, since a
+        prediction run featurises each molecule once and must not fill the user's cache with its inputs."""
+        return self.encode(smiles, np.full((len(smiles), num_tasks), np.nan))

@@ -13,10 +13,12 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 from torch_geometric.data import Data
 from torch_geometric.loader import DataLoader
 
 from greenft.data.graph_cache import featurise
+from greenft.data.rdkit_quiet import rdkit_quiet
 from greenft.models.applied import architecture_applied, options_of_other_families
 from greenft.models.base import BuiltModel, ModelFamily, count_parameters
 from greenft.models.config import ModelConfig
@@ -72,6 +74,27 @@ class GraphFamily(ModelFamily):
 
     def encode(self, smiles: list[str], labels: np.ndarray, cache_dir: Path | None = None) -> Sequence[Data]:
         return featurise(smiles, labels, cache_dir, self.layout.featurizer)
+
+    def build_for_weights(
+        self,
+        config: ModelConfig,
+        num_tasks: int,
+        vocabulary: list[str] | None,
+        encoder_config: dict[str, Any] | None,
+    ) -> nn.Module:
+        """The layout's encoder at the recorded sizes (the checkpoint's, when one trained) with the run's head."""
+        encoder = self.layout.build(config.num_layers, config.emb_dim, config.dropout)
+        return GraphPropertyModel(encoder, num_tasks, config.pooling)
+
+    def encode_unlabelled(self, smiles: list[str], num_tasks: int) -> Sequence[Data]:
+        """Graphs with NaN labels, featurised without the disk cache (a ValueError for a SMILES RDKit rejects)."""
+        graphs = []
+        with rdkit_quiet():
+            for text in smiles:
+                graph = self.layout.featurizer.smiles_to_graph(text)
+                graph.y = torch.full((1, num_tasks), float("nan"))
+                graphs.append(graph)
+        return graphs
 
     def loader(
         self, items: Sequence[Any], batch_size: int, shuffle: bool, generator: torch.Generator | None = None

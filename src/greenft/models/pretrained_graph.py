@@ -86,6 +86,19 @@ class PretrainedGraphFamily(ModelFamily):
     ) -> Iterable[Any]:
         return self.base.loader(items, batch_size, shuffle, generator)
 
+    def build_for_weights(
+        self,
+        config: ModelConfig,
+        num_tasks: int,
+        vocabulary: list[str] | None,
+        encoder_config: dict[str, Any] | None,
+    ) -> nn.Module:
+        """The base model's architecture: the pretrained checkpoint only decided its sizes, recorded in ``config``."""
+        return self.base.build_for_weights(config, num_tasks, vocabulary, encoder_config)
+
+    def encode_unlabelled(self, smiles: list[str], num_tasks: int) -> Sequence[Any]:
+        return self.base.encode_unlabelled(smiles, num_tasks)
+
     def checkpoint_file(self, config: ModelConfig) -> Path:
         """``model.checkpoint`` (a file, a checkpoint directory or a run directory) or the default location."""
         if config.checkpoint is not None:

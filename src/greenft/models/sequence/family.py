@@ -26,6 +26,7 @@ from typing import Any, cast
 
 import numpy as np
 import torch
+from torch import nn
 
 from greenft.models.applied import architecture_applied, options_of_other_families
 from greenft.models.base import BuiltModel, ModelFamily, count_parameters
@@ -93,6 +94,39 @@ class SequenceTransformerFamily(ModelFamily):
         self, items: Sequence[Any], batch_size: int, shuffle: bool, generator: torch.Generator | None = None
     ) -> Iterable[Any]:
         return SequenceLoader(items, batch_size, shuffle, generator)
+
+    def build_for_weights(
+        self,
+        config: ModelConfig,
+        num_tasks: int,
+        vocabulary: list[str] | None,
+        encoder_config: dict[str, Any] | None,
+    ) -> nn.Module:
+        """The transformer of a saved model: its vocabulary (ids as trained) and its transformers config (the
+        checkpoint's, e.g. its position table, which the model section alone cannot tell)."""
+        from transformers import RobertaConfig, RobertaModel
+
+        from greenft.models.sequence.transformer import GreenftBatchTokenizer, SequencePropertyModel, roberta_config
+
+        _quiet_transformers()
+        if vocabulary is None:
+            raise CheckpointError(f"model {self.name!r} needs its vocabulary to be rebuilt; the saved file has none")
+        tokenizer = MolTokenizer(self.kind, list(vocabulary), config.max_length)
+        if encoder_config is not None:
+            rcfg = RobertaConfig.from_dict(encoder_config)
+        else:
+            rcfg = roberta_config(
+                tokenizer.vocab_size,
+                config.num_layers,
+                config.emb_dim,
+                config.num_heads,
+                config.max_length,
+                config.dropout,
+            )
+        encoder = RobertaModel(rcfg, add_pooling_layer=False)
+        return SequencePropertyModel(
+            encoder, GreenftBatchTokenizer(tokenizer), num_tasks, config.pooling, config.dropout
+        )
 
     def _checkpoint_path(self, config: ModelConfig) -> Path | None:
         if config.checkpoint is not None:
