@@ -12,7 +12,8 @@ Usage::
 
     python benchmarks/inference.py                               # bbbp, gin + smiles-transformer, 3 epochs, CPU
     python benchmarks/inference.py --device cuda --out-dir benchmarks/results/inference-cuda   # a GPU machine
-    python benchmarks/inference.py --from-json benchmarks/results/inference/precision_table.json   # re-render
+    python benchmarks/inference.py --from-json benchmarks/results/inference/precision_table.json \\
+        --doc docs/inference.md                                   # re-render (into the doc, between markers)
 
 Writes ``precision_table.json`` (PrecisionRow list, :mod:`greenft.schema.inference`), ``context.json`` (machine,
 load, versions, the CodeCarbon power method) and ``precision_table.md`` into ``--out-dir``, and the saved
@@ -173,6 +174,19 @@ def markdown(rows: list[PrecisionRow], context: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+BEGIN, END = "<!-- BEGIN precision_table -->", "<!-- END precision_table -->"
+
+
+def write_doc(doc: Path, text: str) -> None:
+    """Put ``text`` between the markers in ``doc`` (appended with them if absent)."""
+    content = doc.read_text() if doc.is_file() else ""
+    if BEGIN not in content or END not in content:
+        content += f"\n{BEGIN}\n{END}\n"
+    head, rest = content.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    atomic_write_text(doc, f"{head}{BEGIN}\n{text}\n{END}{tail}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="bbbp")
@@ -189,11 +203,15 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path, default=Path("benchmarks/results/inference"))
     parser.add_argument("--models-dir", type=Path, default=Path(tempfile.gettempdir()) / "greenft-inference-models")
     parser.add_argument("--from-json", type=Path, default=None, help="re-render a previous table, no measuring")
+    parser.add_argument("--doc", type=Path, default=None, help="also write the Markdown table into this file")
     args = parser.parse_args()
     if args.from_json is not None:
         context_file = args.from_json.parent / "context.json"
         context = json.loads(context_file.read_text()) if context_file.is_file() else {}
-        print(markdown(precision_rows_from_json(args.from_json.read_text()), context))
+        text = markdown(precision_rows_from_json(args.from_json.read_text()), context)
+        print(text)
+        if args.doc is not None:
+            write_doc(args.doc, text)
         return
     precisions = parse_precisions(args.precisions)
     torch.set_num_threads(1)
@@ -251,6 +269,8 @@ def main() -> None:
     text = markdown(rows, context)
     atomic_write_text(args.out_dir / "precision_table.md", text + "\n")
     print(text)
+    if args.doc is not None:
+        write_doc(args.doc, text)
     print(
         "\nOn a GPU machine: python benchmarks/inference.py --device cuda --out-dir benchmarks/results/inference-cuda"
         " (int8 rows are CPU only: they read 'unsupported' there)"
