@@ -62,11 +62,13 @@ def quantize(
 ) -> None:
     """A saved model at float32 / float16 / bfloat16 / dynamic int8 / static int8: size, metric, time, CO2."""
     try:
-        from greenft.inference.precision import parse_precisions
+        from greenft.inference.precision_names import parse_precisions
 
-        chosen = parse_precisions(precisions)
+        chosen = parse_precisions(precisions)  # typos and a missing file are answered before torch is imported
         if device not in ("cpu", "cuda"):
             fail(f"--device {device!r}: expected cpu or cuda")
+        if not model.exists():
+            fail(f"model file not found: {model}")
         from greenft.agents.trial import resolve_device
         from greenft.inference.precision_table import precision_table
         from greenft.inference.quantize import meter_factory, precision_task

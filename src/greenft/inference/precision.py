@@ -33,7 +33,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from greenft.errors import UserError
+from greenft.inference.precision_names import UnknownPrecisionError, parse_precisions
 from greenft.schema.inference import Precision
 
 __all__ = [
@@ -63,28 +63,8 @@ PRECISION_NOTES: dict[Precision, str] = {
 _FLOAT_DTYPES = {Precision.FLOAT16: torch.float16, Precision.BFLOAT16: torch.bfloat16}
 
 
-class UnknownPrecisionError(UserError):
-    """A precision name that is not one of :class:`~greenft.schema.inference.Precision`."""
-
-
 class PrecisionUnsupported(Exception):
     """The precision cannot be applied to this model here; the message says exactly why."""
-
-
-def parse_precisions(text: str) -> list[Precision]:
-    """``"float32,dynamic-int8"`` -> the precisions in the given order (duplicates dropped).
-
-    An unknown or empty name is a user error naming it and listing the valid ones."""
-    valid = ", ".join(p.value for p in Precision)
-    chosen: list[Precision] = []
-    for name in (part.strip() for part in text.split(",")):
-        try:
-            precision = Precision(name)
-        except ValueError:
-            raise UnknownPrecisionError(f"--precisions: unknown precision {name!r} (valid: {valid})") from None
-        if precision not in chosen:
-            chosen.append(precision)
-    return chosen
 
 
 class _StaticLinear(nn.Module):
