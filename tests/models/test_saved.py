@@ -21,7 +21,9 @@ from greenft.models.saved import (
     SAVED_MODEL_VERSION,
     SavedModelError,
     SavedModelHeader,
+    canonical,
     load_saved_model,
+    rebuild_parts,
     save_model,
 )
 from greenft.models.sequence.transformer import SequencePropertyModel
@@ -31,10 +33,8 @@ VALID = [0, 1, 2, 6, 7]
 
 
 def header_for(name: str, model: torch.nn.Module, config: ModelConfig, **changes: Any) -> SavedModelHeader:
-    vocabulary = encoder_config = None
-    if isinstance(model, SequencePropertyModel):
-        vocabulary = list(model.tokenizer.tokenizer.tokens)  # type: ignore[attr-defined]
-        encoder_config = model.encoder.config.to_dict()
+    vocabulary, encoder_config = rebuild_parts(model)
+    assert (vocabulary is not None) == isinstance(model, SequencePropertyModel)
     fields: dict[str, Any] = {
         "format": SAVED_MODEL_FORMAT,
         "version": SAVED_MODEL_VERSION,
@@ -76,6 +76,7 @@ def saved(tmp_path: Path, name: str = "gin", **changes: Any) -> tuple[Path, torc
 def direct_outputs(model: torch.nn.Module, name: str, smiles: list[str]) -> torch.Tensor:
     """The unsaved model's outputs on valid molecules, through the family's training-time encode and loader."""
     family = get_family(name)
+    smiles = [str(canonical(text)[0]) for text in smiles]  # the trainer reads datasets as canonical SMILES
     items = family.encode(smiles, np.full((len(smiles), 2), np.nan), cache_dir=None)
     with torch.no_grad():
         return torch.cat([model(batch) for batch in family.loader(items, 64, shuffle=False)])
@@ -177,3 +178,18 @@ def test_header_is_frozen_and_refuses_unknown_fields(tmp_path: Path) -> None:
         SavedModelHeader.model_validate({**header.model_dump(), "extra": 1})
     with pytest.raises(ValueError):
         header.epoch = 2  # type: ignore[misc]
+
+
+def test_hub_models_cannot_be_saved_and_say_why() -> None:
+    """A hub model's tokenizer is a Hugging Face one (here greenft's SMILES vocabulary in its HF form), which a
+    saved file does not carry: refused in one line instead of a file that cannot rebuild."""
+    from transformers import RobertaModel
+
+    from greenft.models.sequence.tokenizers import MolTokenizer
+    from greenft.models.sequence.transformer import HubBatchTokenizer, roberta_config
+
+    tokenizer = MolTokenizer.base("smiles", 32)
+    encoder = RobertaModel(roberta_config(tokenizer.vocab_size, 1, 16, 2, 32, 0.0), add_pooling_layer=False)
+    model = SequencePropertyModel(encoder, HubBatchTokenizer(tokenizer.to_hf(), 32, "local"), 1)
+    with pytest.raises(SavedModelError, match="hub models are not supported"):
+        rebuild_parts(model)

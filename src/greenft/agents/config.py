@@ -82,6 +82,8 @@ class OptimConfig(_Strict):
 
 
 WandbMode = Literal["offline", "online", "disabled"]
+SaveModels = Literal["both", "best", "stop", "none"]
+"""Which saved models a trial writes (greenft.agents.saved_models): model_best.pt, model_stop.pt, both, none."""
 WANDB_NAME_MAX = 128
 WANDB_TAG_MAX = 64
 WANDB_PROJECT_FORBIDDEN = ("/", "\\", "#", "?", "%", ":")
@@ -160,6 +162,11 @@ class TrialConfig(_Strict):
     deploy: Deploy = Field(
         Deploy.BEST,
         description="weights saved at the end: best (best validation epoch so far, kept in memory) or last",
+    )
+    save_models: SaveModels = Field(
+        "both",
+        description="saved models written at the end (greenft.models.saved): model_best.pt (best validation epoch "
+        "up to the stop), model_stop.pt (the live rule's stop), both, or none",
     )
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     forecast_after: int = Field(

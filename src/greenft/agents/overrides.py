@@ -102,6 +102,7 @@ _FIXED_HEAD: tuple[Override, ...] = (
 _FIXED_TAIL: tuple[Override, ...] = (
     Override("mode", "mode", "train the full budget, record rules", Switch("--shadow", "--live", "shadow", "live")),
     Override("deploy", "deploy", "weights saved at the end: best (best val so far) or last"),
+    Override("save_models", "save_models", "saved models: both (model_best.pt, model_stop.pt), best, stop, none"),
     Override("max_epochs", "optim.max_epochs", "epoch budget"),
     Override("lr", "optim.lr", "learning rate"),
     Override("weight_decay", "optim.weight_decay", "AdamW weight decay"),

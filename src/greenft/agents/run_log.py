@@ -224,6 +224,28 @@ class RunLog:
         if self._run is not None:
             self._run.summary.update(summary)
 
+    def log_model(self, path: Path, name: str, metadata: Mapping[str, Any]) -> None:
+        """An online run: ``path`` as a W&B model Artifact linked to the run (offline runs: nothing here, the
+        summary records the path and ``wandb sync`` uploads the files directory).
+
+        Best effort with a warning: the file is on disk whatever W&B answers, and a refused upload must not
+        cost the run its closing records.
+        """
+        if self._run is None or self.settings.wandb_mode != "online":
+            return
+        import warnings
+
+        import wandb
+
+        from greenft.errors import GreenftWarning
+
+        try:
+            artifact = wandb.Artifact(name, type="model", metadata=dict(metadata))
+            artifact.add_file(str(path))
+            self._run.log_artifact(artifact)
+        except Exception as err:  # wandb raises many types (network, validation): the file itself is kept
+            warnings.warn(GreenftWarning(f"{path.name} not logged as a W&B artifact: {err}"), stacklevel=2)
+
     def mark_preempting(self) -> None:
         """Tell W&B this run is being preempted: with a non-zero exit code a W&B sweep then re-queues it.
 

@@ -35,6 +35,7 @@ from greenft.agents.deploy import DeployKeeper
 from greenft.agents.finite import NonFiniteError, check_finite
 from greenft.agents.fit import TargetScaler, evaluate, train_epoch
 from greenft.agents.run_log import RunLog
+from greenft.agents.saved_models import SavedModelKeeper
 from greenft.agents.threads import apply_threads, choose_threads
 from greenft.agents.validation import validate
 from greenft.data import (
@@ -252,6 +253,9 @@ def run_trial(
 
     run_config = config.model_dump(mode="json")
     run_config["model"].update(built.applied)  # what trained, where the checkpoint decided (models.applied)
+    models = SavedModelKeeper(
+        config.save_models, metric.direction, config, run_config["model"], built, molecules, scaler
+    )  # model_best.pt / model_stop.pt (greenft.agents.saved_models)
     dataset_info = {
         "name": molecules.spec.name,
         "source": molecules.spec.source,
@@ -335,6 +339,7 @@ def run_trial(
                     epochs.append(record)
                     log.log_epoch(epoch_row(record, metric.value, live_label))
                     keeper.observe(model, [e.val_metric for e in epochs])
+                    models.observe(model, [e.val_metric for e in epochs], rules[live_label].stopped)
                 reraise_first(held)
                 if on_epoch is not None:
                     external_stop = on_epoch(record, context) or None
@@ -343,6 +348,7 @@ def run_trial(
                 if config.mode == "live" and rules[live_label].stopped:
                     break
             keeper.save(log.files_dir, epochs, metric.value)  # a failed write fails the run (one line naming it)
+            models.save(log, epochs)
     except KeyboardInterrupt:
         status, exit_code = interrupted, 130
         raise
@@ -355,6 +361,8 @@ def run_trial(
             try:
                 if status != RunStatus.FINISHED:
                     keeper.save_after_error(log.files_dir, epochs, metric.value)
+                    models.save_after_error(log, epochs)
+                models.publish(log)
                 active_meter.stop()
             finally:
                 if status == RunStatus.PREEMPTED:
@@ -370,6 +378,7 @@ def run_trial(
                     meter=meter_info,
                     external_stop=external_stop,
                     deploy=config.deploy,
+                    models=models.summary(),
                 )
                 summary = build_summary(facts)
                 if failure is not None:

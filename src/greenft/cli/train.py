@@ -33,6 +33,10 @@ from greenft.schema.summary import (
     FORECAST_EPOCH,
     FORECAST_ERROR,
     MODE,
+    MODEL_BEST_EPOCH,
+    MODEL_BEST_FILE,
+    MODEL_STOP_EPOCH,
+    MODEL_STOP_FILE,
     SHADOW_EMISSIONS,
     SHADOW_TEST,
     STOP_REASON,
@@ -40,6 +44,12 @@ from greenft.schema.summary import (
     TOTAL_TEST_EVAL_EMISSIONS,
 )
 from greenft.signals import reraise_first, signals_held
+
+SAVED_MODEL_KEYS = {
+    "best validation up to the stop": (MODEL_BEST_FILE, MODEL_BEST_EPOCH),
+    "at the stop": (MODEL_STOP_FILE, MODEL_STOP_EPOCH),
+}
+"""The saved models `greenft train` points to at the end (load with greenft.models.saved.load_saved_model)."""
 
 
 def _fmt(value: float | None, spec: str = ".4f") -> str:
@@ -275,3 +285,6 @@ def _print_summary(result: Any) -> None:
     if deployed.is_file():
         epoch = s.get(point_key(Point.DEPLOYED, AT_EPOCH))
         console.print(f"  deployed weights (epoch {epoch}): {deployed}", soft_wrap=True)
+    for what, (file_key, epoch_key) in SAVED_MODEL_KEYS.items():
+        if file_key in s:
+            console.print(f"  saved model, {what} (epoch {s.get(epoch_key)}): {s[file_key]}", soft_wrap=True)

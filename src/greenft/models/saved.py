@@ -36,6 +36,7 @@ from greenft.io import atomic_save
 from greenft.models.base import ModelFamily, count_parameters
 from greenft.models.config import ModelConfig
 from greenft.models.errors import CheckpointError
+from greenft.models.sequence.tokenizers import MolTokenizer
 from greenft.models.torch_io import load_torch_file
 
 __all__ = [
@@ -45,7 +46,9 @@ __all__ = [
     "SavedModel",
     "SavedModelError",
     "SavedModelHeader",
+    "canonical",
     "load_saved_model",
+    "rebuild_parts",
     "save_model",
     "save_state",
 ]
@@ -112,17 +115,20 @@ def _one_line(text: object) -> str:
     return lines[0] if lines else ""
 
 
-def _reason(smiles: object) -> str | None:
-    """Why a molecule cannot be predicted before featurising it (None: RDKit reads it)."""
+def canonical(smiles: object) -> tuple[str | None, str | None]:
+    """(RDKit's canonical SMILES, None) or (None, why it cannot be predicted): the trainer's own reading of a
+    dataset row (greenft.data.loading: stripped, parsed, canonicalised), so a sequence model sees the same
+    tokens for a molecule whichever way the user wrote it."""
     if not isinstance(smiles, str) or not smiles.strip():
-        return "empty SMILES"
+        return None, "empty SMILES"
+    text = smiles.strip()
     with rdkit_quiet():
-        mol = Chem.MolFromSmiles(smiles)
+        mol = Chem.MolFromSmiles(text)
     if mol is None:
-        return f"RDKit cannot parse {smiles!r}"
+        return None, f"RDKit cannot parse {text!r}"
     if mol.GetNumAtoms() == 0:
-        return f"no atoms in {smiles!r}"
-    return None
+        return None, f"no atoms in {text!r}"
+    return Chem.MolToSmiles(mol), None
 
 
 def _model_device(model: nn.Module) -> torch.device:
@@ -144,18 +150,29 @@ class SavedModel:
     def classification(self) -> bool:
         return self.header.task_type == "classification"
 
+    @property
+    def file_bytes(self) -> int:
+        """The size of the file it was loaded from (the precision table's "file size" of float32)."""
+        return self.path.stat().st_size
+
+    def to(self, device: torch.device | str) -> SavedModel:
+        """Move the model (e.g. to a GPU); batches follow the model's device in :meth:`raw_outputs`."""
+        self.model.to(device)
+        return self
+
     def encode(self, smiles: Sequence[str], offset: int = 0) -> tuple[list[int], list[Any], dict[int, str]]:
         """Items for the molecules that can be predicted: (their positions in ``smiles``, the items, the invalid
         ones as position + ``offset`` -> why). Never raises for a bad molecule."""
         invalid: dict[int, str] = {}
         positions: list[int] = []
-        for position, text in enumerate(smiles):
-            reason = _reason(text)
-            if reason is None:
-                positions.append(position)
+        texts: list[str] = []
+        for position, raw in enumerate(smiles):
+            text, reason = canonical(raw)
+            if text is None:
+                invalid[position + offset] = reason or "invalid SMILES"
             else:
-                invalid[position + offset] = reason
-        texts = [str(smiles[p]) for p in positions]
+                positions.append(position)
+                texts.append(text)
         num_tasks = self.header.num_tasks
         try:
             with warnings.catch_warnings():
@@ -216,6 +233,24 @@ class SavedModel:
             if on_batch is not None:
                 on_batch(min(start + batch_size, count))
         return Predictions(values, dict(sorted(invalid.items())))
+
+
+def rebuild_parts(model: nn.Module) -> tuple[list[str] | None, dict[str, Any] | None]:
+    """What a header needs beyond the model section: (vocabulary, encoder config) of a greenft sequence model,
+    (None, None) for a graph model. A hub model's tokenizer lives in its hub checkpoint, not in greenft's
+    vocabulary format, so its weights alone cannot rebuild it: :class:`SavedModelError`."""
+    adapter = getattr(model, "tokenizer", None)
+    if adapter is None:
+        return None, None
+    tokenizer = getattr(adapter, "tokenizer", None)
+    if not isinstance(tokenizer, MolTokenizer):
+        raise SavedModelError(
+            f"{type(model).__name__} with a {type(adapter).__name__} cannot be saved as a greenft model file: "
+            "its tokenizer belongs to a Hugging Face checkpoint (hub models are not supported)"
+        )
+    encoder = getattr(model, "encoder", None)
+    encoder_config = encoder.config.to_dict() if encoder is not None and hasattr(encoder, "config") else None
+    return list(tokenizer.tokens), encoder_config
 
 
 def save_state(path: Path, state_dict: dict[str, torch.Tensor], header: SavedModelHeader) -> Path:

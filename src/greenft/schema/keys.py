@@ -19,6 +19,7 @@ from functools import lru_cache
 from greenft.stopping import MetricDirection
 
 __all__ = [
+    "BEST_MODEL_FILE",
     "CODECARBON_FILE",
     "CONFIG_FILE",
     "DEPLOYED_MODEL_FILE",
@@ -29,6 +30,7 @@ __all__ = [
     "POINTS",
     "RUN_FILES",
     "SPLIT_FILE",
+    "STOP_MODEL_FILE",
     "SUMMARY_FILE",
     "Decision",
     "Mode",
@@ -53,6 +55,8 @@ DROPPED_ROWS_FILE = "greenft_dropped_rows.json"  # rows the loader dropped, and 
 METER_FILE = "greenft_meter.json"  # how energy is measured
 CODECARBON_FILE = "emissions.csv"  # CodeCarbon's own log (written by CodeCarbon, named here for the docs)
 DEPLOYED_MODEL_FILE = "deployed_model.pt"  # the weights the run hands over (deploy: best | last), at the end
+BEST_MODEL_FILE = "model_best.pt"  # a saved model (greenft.models.saved) of the best validation epoch <= the stop
+STOP_MODEL_FILE = "model_stop.pt"  # a saved model of the live rule's stop epoch (or the last epoch trained)
 RUN_FILES = (
     EPOCHS_FILE,
     SUMMARY_FILE,
@@ -62,6 +66,8 @@ RUN_FILES = (
     METER_FILE,
     CODECARBON_FILE,
     DEPLOYED_MODEL_FILE,
+    BEST_MODEL_FILE,
+    STOP_MODEL_FILE,
 )
 
 # --------------------------------------------------------------------------------------------------- metrics

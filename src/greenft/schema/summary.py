@@ -38,6 +38,13 @@ __all__ = [
     "METER_NOTE",
     "METRIC",
     "MODE",
+    "MODEL_BEST_EPOCH",
+    "MODEL_BEST_FILE",
+    "MODEL_BEST_FILE_BYTES",
+    "MODEL_PARAMETERS",
+    "MODEL_STOP_EPOCH",
+    "MODEL_STOP_FILE",
+    "MODEL_STOP_FILE_BYTES",
     "POINT_FIELDS",
     "RUN_COLUMNS",
     "SHADOW_COLUMNS",
@@ -91,6 +98,15 @@ FORECAST_EPOCH = "forecast/epoch"
 FORECAST_ERROR = "forecast/error_pct"
 FORECAST_ENERGY_ERROR = "forecast/energy_error_pct"
 FORECAST_TIME_ERROR = "forecast/time_error_pct"
+# The saved models (greenft.agents.saved_models): the trainer puts these keys, with their values, in
+# SummaryFacts.models; a file the run did not write (save_models, no finished epoch) has no keys.
+MODEL_PARAMETERS = "model/parameters"
+MODEL_BEST_FILE = "model/best_file"
+MODEL_BEST_FILE_BYTES = "model/best_file_bytes"
+MODEL_STOP_FILE = "model/stop_file"
+MODEL_STOP_FILE_BYTES = "model/stop_file_bytes"
+MODEL_BEST_EPOCH = "model/best_epoch"
+MODEL_STOP_EPOCH = "model/stop_epoch"
 
 # Fields of every point: ``<point>/<field>``, e.g. ``stop/val_roc_auc`` (use keys.point_key to build one).
 AT_EPOCH = "epoch"
@@ -170,6 +186,7 @@ class SummaryFacts:
     meter: Mapping[str, Any] = field(default_factory=dict)
     external_stop: str | None = None
     deploy: Deploy | str = Deploy.BEST
+    models: Mapping[str, Any] = field(default_factory=dict)  # ``model/*`` summary key -> value (see MODEL_*)
 
     @property
     def trained(self) -> bool:
@@ -260,6 +277,11 @@ def _forecast(read: Callable[[ForecastError], Any]) -> Callable[[SummaryFacts], 
     return value
 
 
+def _model_column(name: str, kind: type) -> Column[SummaryFacts]:
+    """A ``model/*`` key: written when the trainer gave its value (SummaryFacts.models)."""
+    return Column(name, kind, lambda facts: facts.models[name], lambda facts: name in facts.models)
+
+
 #: Run-wide keys. The first four are written even when no epoch was trained.
 RUN_COLUMNS: tuple[Column[SummaryFacts], ...] = (
     Column(STATUS, str, lambda f: str(f.status)),
@@ -282,6 +304,13 @@ RUN_COLUMNS: tuple[Column[SummaryFacts], ...] = (
     Column(FORECAST_TIME_ERROR, float, _forecast(lambda e: e.time_pct), _forecast_checked),
     Column(METER, str, lambda f: f.meter.get("meter")),
     Column(METER_NOTE, str, lambda f: f.meter.get("note")),
+    _model_column(MODEL_PARAMETERS, int),
+    _model_column(MODEL_BEST_FILE, str),
+    _model_column(MODEL_BEST_FILE_BYTES, int),
+    _model_column(MODEL_BEST_EPOCH, int),
+    _model_column(MODEL_STOP_FILE, str),
+    _model_column(MODEL_STOP_FILE_BYTES, int),
+    _model_column(MODEL_STOP_EPOCH, int),
 )
 
 #: Written under each point that exists (``stop/epoch``, ``best/val_<metric>``, ...).
