@@ -1,9 +1,9 @@
 """Inference throughput and CO2 per 1,000 molecules of fine-tuned models at each numeric precision.
 
 For each model family (default GIN and the SMILES transformer): fine-tune on the dataset's scaffold split with
-greenft's own training step (:func:`greenft.agents.fit.train_epoch`, Adam, no stopping rule, ``--epochs``
-epochs), keep the best-validation epoch's weights and save them as a greenft model file
-(:mod:`greenft.models.saved`, the format ``greenft train`` writes), then measure that file the way
+greenft's trainer (:func:`greenft.agents.trial.run_trial`, what ``greenft train`` runs: stopping rule ``none``,
+``--epochs`` epochs, W&B offline, runs under ``--models-dir``), take the run's ``model_best.pt`` (the
+best-validation epoch, :mod:`greenft.models.saved`), then measure that file the way
 ``greenft quantize`` does (:mod:`greenft.inference.quantize`): float32, float16, bfloat16, dynamic int8 and
 static int8 on the run's test molecules, one torch thread, CodeCarbon per precision. Molecules/s is
 ``1000 / seconds_per_1000``: featurisation, batching and forward passes (model loading excluded).
@@ -16,45 +16,33 @@ Usage::
         --doc docs/inference.md                                   # re-render (into the doc, between markers)
 
 Writes ``precision_table.json`` (PrecisionRow list, :mod:`greenft.schema.inference`), ``context.json`` (machine,
-load, versions, the CodeCarbon power method) and ``precision_table.md`` into ``--out-dir``, and the saved
-models under ``--models-dir`` (default: the temp directory; outputs, rebuilt in minutes, never committed).
+load, versions, the CodeCarbon power method, each fine-tune) and ``precision_table.md`` into ``--out-dir``; the
+runs and their model files go under ``--models-dir`` (default: the temp directory; never committed).
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import platform
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from greenft.agents.config import TrialConfig
-from greenft.agents.fit import TargetScaler, evaluate, train_epoch
-from greenft.agents.trial import load_data, seed_everything
-from greenft.data.splits import make_split
+from greenft.agents.trial import run_trial
 from greenft.inference.precision import parse_precisions
 from greenft.inference.precision_table import precision_table
 from greenft.inference.quantize import meter_factory, precision_task
 from greenft.io import atomic_write_json, atomic_write_text
-from greenft.models import count_parameters, get_family
-from greenft.models.saved import (
-    SAVED_MODEL_FORMAT,
-    SAVED_MODEL_VERSION,
-    SavedModelHeader,
-    load_saved_model,
-    save_model,
-)
-from greenft.models.sequence.transformer import SequencePropertyModel
+from greenft.models.saved import load_saved_model
 from greenft.schema.inference import PRECISION_TABLE_FILE, Precision, PrecisionRow, precision_rows_from_json
 from greenft.schema.inference import precision_rows_to_json as rows_to_json
-from greenft.stopping import MetricDirection
+from greenft.schema.keys import BEST_MODEL_FILE, SPLIT_FILE
 from greenft.tracking import CodeCarbonMeter
 
 DEFAULT_MODELS = ("gin", "smiles-transformer")
@@ -70,80 +58,23 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def fine_tune_and_save(config: TrialConfig, path: Path, device: torch.device) -> tuple[Path, dict[str, Any]]:
-    """Fine-tune ``config``'s model on its data and split; save the best-validation epoch as a model file."""
-    molecules = load_data(config)
-    metric, task = molecules.spec.metric, molecules.spec.task_type
-    split = make_split(molecules.smiles, config.data.split, config.seed, config.data.split_fractions)
-    family = get_family(config.model.name)
-    items = family.encode(molecules.smiles, molecules.labels)
-    seed_everything(config.seed)
-    built = family.build(config.model, molecules.num_tasks)
-    model = built.model.to(device)
-    scaler = TargetScaler.fit(molecules.labels[split.train], task)
-    batch = config.optim.batch_size
-    train = family.loader([items[i] for i in split.train], batch, True, torch.Generator().manual_seed(config.seed))
-    val = family.loader([items[i] for i in split.val], batch, shuffle=False)
-    test = family.loader([items[i] for i in split.test], batch, shuffle=False)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay)
-    meter = CodeCarbonMeter(country_iso_code=config.tracking.country_iso_code, measure_power_secs=1.0)
-    meter.start()
-    best: dict[str, Any] = {}
-    started = time.perf_counter()
-    for epoch in range(1, config.optim.max_epochs + 1):
-        train_epoch(model, train, optimizer, task, scaler, device)
-        val_metric = evaluate(model, val, task, metric, scaler, device)
-        reading = meter.read()
-        maximise = metric.direction is MetricDirection.MAXIMIZE
-        if not best or (val_metric > best["val"] if maximise else val_metric < best["val"]):
-            test_metric = evaluate(model, test, task, metric, scaler, device)
-            state = copy.deepcopy({k: v.cpu() for k, v in model.state_dict().items()})
-            best = {"epoch": epoch, "val": val_metric, "test": test_metric, "state": state, "reading": reading}
-    meter.stop()
-    model.load_state_dict(best["state"])
-    model = model.to("cpu").eval()
-    vocabulary = encoder_config = None
-    if isinstance(model, SequencePropertyModel):
-        vocabulary = list(model.tokenizer.tokenizer.tokens)  # type: ignore[attr-defined]
-        encoder_config = model.encoder.config.to_dict()
-    model_section = config.model.model_dump(mode="json") | built.applied
-    header = SavedModelHeader(
-        format=SAVED_MODEL_FORMAT,
-        version=SAVED_MODEL_VERSION,
-        greenft_version="benchmark",
-        family=config.model.name,
-        model={**model_section, "checkpoint": None},
-        vocabulary=vocabulary,
-        num_tasks=molecules.num_tasks,
-        task_names=list(molecules.spec.target_columns),
-        task_type=task.value,
-        metric=metric.value,
-        dataset=molecules.spec.name,
-        target_mean=[float(v) for v in scaler.mean],
-        target_std=[float(v) for v in scaler.std],
-        which="best",
-        epoch=best["epoch"],
-        val_metric=best["val"],
-        test_metric=best["test"],
-        parameters=count_parameters(model),
-        emissions_kg=best["reading"].emissions_kg,
-        energy_kwh=best["reading"].energy_kwh,
-        run_id=None,
-        run_path=None,
-        training_config=config.model_dump(mode="json"),
-        encoder_config=encoder_config,
-    )
+def fine_tune_and_save(config: TrialConfig) -> tuple[Path, dict[str, Any]]:
+    """Fine-tune with greenft's trainer (:func:`run_trial`, W&B offline); the run's best-validation model file."""
+    result = run_trial(config)
+    path = result.files_dir / BEST_MODEL_FILE
+    header = load_saved_model(path).header
     info = {
         "model": config.model.name,
-        "best_epoch": best["epoch"],
-        "val_metric": best["val"],
-        "test_metric_logged": best["test"],
-        "train_seconds": time.perf_counter() - started,
-        "train_kg_co2_to_best": best["reading"].emissions_kg,
-        "train_molecules": len(split.train),
-        "test_molecules": len(split.test),
+        "run_path": str(result.run_path),
+        "best_epoch": header.epoch,
+        "stop_epoch": result.stop_epoch,
+        "val_metric": header.val_metric,
+        "test_metric_logged": next(r.test_metric for r in result.epochs if r.epoch == header.epoch),
+        "train_kg_co2_to_best": header.emissions_kg,
+        "train_kwh_to_best": header.energy_kwh,
+        "test_molecules": len(json.loads((result.files_dir / SPLIT_FILE).read_text())["test"]),
     }
-    return save_model(path, model, header), info
+    return path, info
 
 
 def markdown(rows: list[PrecisionRow], context: dict[str, Any]) -> str:
@@ -229,10 +160,12 @@ def main() -> None:
                 "data": {"dataset": args.dataset, "limit": args.limit or None},
                 "model": {"name": name, "num_layers": args.layers, "emb_dim": args.emb_dim},
                 "optim": {"max_epochs": args.epochs, "batch_size": args.batch_size},
+                "stopping": {"rule": "none"},
+                "logging": {"runs_dir": str(args.models_dir), "system_metrics": False, "wandb_mode": "offline"},
             }
         )
         print(f"fine-tuning {name} on {args.dataset} ({args.epochs} epochs) ...", file=sys.stderr)
-        path, info = fine_tune_and_save(config, args.models_dir / f"{name}.pt", device)
+        path, info = fine_tune_and_save(config)
         trained.append(info)
         saved = load_saved_model(path)
         task = precision_task(saved, repeats=args.repeats, device=device)

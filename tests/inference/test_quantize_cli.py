@@ -1,8 +1,8 @@
 """``greenft quantize``: bad input in one line (fast), and a real fine-tuned model measured end to end (slow).
 
-The slow test fine-tunes with benchmarks/inference.py's own ``fine_tune_and_save`` (the trainer's step, the
-best-validation epoch saved as a greenft model file with its test metric in the header), then runs the command
-as a user would, in a subprocess: the float32 row must reproduce the test metric the fine-tune logged.
+The slow test fine-tunes with benchmarks/inference.py's ``fine_tune_and_save`` (greenft's trainer, which saves
+``model_best.pt`` with its test metric in the header), then runs the command as a user would, in a subprocess:
+the float32 row must reproduce the test metric the run logged, on the run's own test split (its split file).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from greenft.agents.config import TrialConfig
@@ -67,9 +66,10 @@ def test_quantize_a_fine_tuned_model(tmp_path: Path, name: str) -> None:
             "data": {"dataset": "bbbp", "limit": 120},
             "model": {"name": name, "num_layers": 2, "emb_dim": 16},
             "optim": {"max_epochs": 2, "batch_size": 32},
+            "logging": {"runs_dir": str(tmp_path / "runs"), "system_metrics": False},
         }
     )
-    path, info = _benchmark().fine_tune_and_save(config, tmp_path / "model.pt", torch.device("cpu"))
+    path, info = _benchmark().fine_tune_and_save(config)
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     out = tmp_path / "table.json"
