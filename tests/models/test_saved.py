@@ -82,7 +82,7 @@ def direct_outputs(model: torch.nn.Module, name: str, smiles: list[str]) -> torc
         return torch.cat([model(batch) for batch in family.loader(items, 64, shuffle=False)])
 
 
-@pytest.mark.parametrize("name", ["gin", "smiles-transformer"])
+@pytest.mark.parametrize("name", ["gin", "smiles-transformer", "selfies-transformer", "gcn-molclr"])
 def test_saved_model_predicts_as_the_model_did_with_invalid_rows_nan(tmp_path: Path, name: str) -> None:
     path, model = saved(tmp_path, name)
     loaded = load_saved_model(path)

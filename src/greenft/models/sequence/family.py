@@ -95,6 +95,12 @@ class SequenceTransformerFamily(ModelFamily):
     ) -> Iterable[Any]:
         return SequenceLoader(items, batch_size, shuffle, generator)
 
+    def encode_unlabelled(self, smiles: list[str], num_tasks: int) -> Sequence[SequenceItem]:
+        """Items for inference; unlike :meth:`encode` (a training set keeps every row, as one ``<unk>``), a
+        molecule that cannot be written as tokens of this kind is a ValueError, so a prediction reports it."""
+        y = torch.full((1, num_tasks), float("nan"))
+        return [SequenceItem(text, tuple(split_molecule(text, self.kind)), y) for text in smiles]
+
     def build_for_weights(
         self,
         config: ModelConfig,
