@@ -45,6 +45,7 @@ def record(
     dataset: str = "b3db",
     metric: str = "roc_auc",
     parameters: int = 4481,
+    file_bytes: int | None = 28_821,
 ) -> RunRecord:
     """A finished run as greenft logs it: per-epoch cumulative kg of training and of the test evaluation, the
     summary's stop/full points read off those curves (kWh = 2 x kg, seconds = 1000 x kg, to tell them apart)."""
@@ -64,6 +65,8 @@ def record(
         for e in range(1, n + 1)
     ]
     summary: dict[str, Any] = {"status": "finished", "mode": mode, "metric": metric, "stop/rule": LIVE}
+    if file_bytes is not None:
+        summary["model/best_file_bytes"] = file_bytes
     points = {"stop": stop, **({"full": n} if mode == "shadow" else {})}
     for point, epoch in points.items():
         kg = train_kg[epoch - 1]
@@ -94,10 +97,12 @@ RUN_A = record("a", mode="shadow", stop=2, val=[0.6, 0.7, 0.65, 0.66], train_kg=
                eval_kg=[0.5e-6, 1.0e-6, 1.6e-6, 2.0e-6])  # fmt: skip
 RUN_B = record("b", mode="shadow", stop=3, val=[0.6, 0.7, 0.8, 0.75], train_kg=[1e-6, 2e-6, 3e-6, 5e-6],
                eval_kg=[1e-6, 2e-6, 3e-6, 4e-6])  # fmt: skip
-RUN_C = record("c", mode="live", stop=2, val=[0.6, 0.7], train_kg=[1e-6, 2e-6], eval_kg=[2e-6, 4e-6])
+RUN_C = record("c", mode="live", stop=2, val=[0.6, 0.7], train_kg=[1e-6, 2e-6], eval_kg=[2e-6, 4e-6],
+               file_bytes=30_000)  # fmt: skip
 # FreeSolv (RMSE, 50 test molecules): the live rule never stopped, so it saved nothing.
 RUN_D = record("d", mode="shadow", stop=3, val=[3.0, 2.5, 2.0], train_kg=[1e-6, 2e-6, 3e-6], eval_kg=[1e-7, 2e-7, 3e-7],
-               budget=3, test_molecules=50, dataset="freesolv", metric="rmse", parameters=5000)  # fmt: skip
+               budget=3, test_molecules=50, dataset="freesolv", metric="rmse", parameters=5000,
+               file_bytes=None)  # fmt: skip
 GIN_INFERENCE = (5e-6 + 1e-5 + 2e-5) / 3  # the group's mean inference kg per 1,000 molecules
 
 
@@ -119,6 +124,7 @@ def test_break_even_molecules() -> None:
 def test_phase_run_reads_each_phase_at_the_live_stop_and_the_full_budget() -> None:
     a = phase_run(RUN_A)
     assert a is not None and (a.stop_epoch, a.full_epochs, a.parameters, a.test_molecules) == (2, 4, 4481, 100)
+    assert a.model_file_bytes == 28_821
     assert (a.train_kg_stop, a.train_kwh_stop, a.train_s_stop) == pytest.approx((2e-6, 4e-6, 2e-3))
     assert (a.train_kg_full, a.train_kwh_full) == pytest.approx((4e-6, 8e-6))
     assert (a.eval_kg_stop, a.eval_kwh_stop, a.eval_s_stop) == pytest.approx((1e-6, 2e-6, 1e-3))
@@ -139,13 +145,14 @@ def test_phase_rows_group_by_model_and_dataset() -> None:
     gin, freesolv = phase_rows(runs)  # sorted by (model, dataset): b3db before freesolv
     assert (gin.dataset, gin.n_runs, gin.n_full) == ("b3db", 3, 2)
     assert (gin.parameters, gin.test_molecules) == ((4481, 4481), (100, 100))
+    assert gin.model_file_bytes == (28_821, 30_000)  # runs a, b: 28,821 bytes; run c: 30,000
     assert gin.figure("train_kg_stop").mean == pytest.approx((2e-6 + 3e-6 + 2e-6) / 3)
     assert gin.figure("train_kg_full").mean == pytest.approx((4e-6 + 5e-6) / 2) and gin.figure("train_kg_full").n == 2
     assert gin.figure("eval_kg_stop").mean == pytest.approx((1e-6 + 3e-6 + 4e-6) / 3)
     assert gin.figure("inference_kg_per_1000").mean == pytest.approx(GIN_INFERENCE)
     # FreeSolv: increments 1e-7 over 50 molecules -> 2e-6 per 1,000
     assert freesolv.figure("inference_kg_per_1000").mean == pytest.approx(2e-6)
-    assert freesolv.parameters == (5000, 5000)
+    assert freesolv.parameters == (5000, 5000) and freesolv.model_file_bytes is None  # saved no model
 
 
 def test_analysis_has_the_break_even_of_the_live_and_the_replayed_rules() -> None:
@@ -166,7 +173,7 @@ def test_analysis_has_the_break_even_of_the_live_and_the_replayed_rules() -> Non
     page = render_markdown(a)
     assert "at the measured precisions" not in page  # no precision table: no such section
     # full budget: mean (4e-6 + 5e-6) / 2 = 4.5e-6, sd sqrt(2 * 0.5e-6 ** 2 / 1) = 7.07e-7; kWh twice that
-    full = "| gin | b3db | 4,481 | 100 | training, full budget (shadow runs) | 2/3 | 4.5e-06 ± 7.1e-07 | 9e-06 ±"
+    full = "| gin | b3db | 4,481 | 28.8–30.0 kB | 100 | training, full budget (shadow runs) | 2/3 | 4.5e-06 ± 7.1e-07 |"
     for text in ("## Emissions per phase", full, "## Break-even", "| 171 |", "| 43 |", "n/a (nothing saved)",
                  "No precision table given"):  # fmt: skip
         assert text in page, text

@@ -58,6 +58,14 @@ def count_text(value: float | None) -> str:
     return NOT_APPLICABLE if value is None or not math.isfinite(value) else f"{value:,.0f}"
 
 
+def _bytes_text(pair: tuple[int, int] | None) -> str:
+    """A file size in kB (one value when the runs agree, else their range)."""
+    if pair is None:
+        return "-"
+    low, high = (round(b / 1000, 1) for b in pair)
+    return f"{low:,} kB" if low == high else f"{low:,}–{high:,} kB"
+
+
 def _range_text(pair: tuple[int, int] | None) -> str:
     if pair is None:
         return "-"
@@ -77,7 +85,8 @@ divided by the test molecules, times {PER_MOLECULES:,}, is one forward pass over
 the median over the run's epochs, then the mean over the runs. Features are cached by the trainer, so this is
 the model's forward cost (`greenft predict` also parses SMILES); on a small test split the fixed cost of a
 pass (loader, metric, meter reading) weighs in, so it over-estimates a large batched prediction, which
-`greenft predict` measures directly. Parameters: `derived.model.parameters`; runs:
+`greenft predict` measures directly. Parameters: `derived.model.parameters`; model file: the saved
+best-validation model (`model/best_file_bytes`, "-" where a run saved none); runs:
 the runs with that figure / the runs of the model and dataset."""
 
 BREAK_EVEN_TEXT = f"""\
@@ -114,7 +123,8 @@ PHASES = (
 
 def _phase_table(rows: Sequence[PhaseRow]) -> tuple[list[str], list[list[str]]]:
     """One row per model, dataset and phase, as the seed's per-phase table (phase, CO2, energy, duration)."""
-    header = ["model", "dataset", "parameters", "test molecules", "phase", "runs", "kg CO2-eq", "kWh", "seconds"]
+    header = ["model", "dataset", "parameters", "model file", "test molecules", "phase", "runs"]
+    header += ["kg CO2-eq", "kWh", "seconds"]
     body = []
     for r in rows:
         for phase, pattern, full_only in PHASES:
@@ -127,6 +137,7 @@ def _phase_table(rows: Sequence[PhaseRow]) -> tuple[list[str], list[list[str]]]:
                     r.model,
                     r.dataset,
                     _range_text(r.parameters),
+                    _bytes_text(r.model_file_bytes),
                     _range_text(r.test_molecules),
                     phase,
                     f"{runs}/{r.n_runs}",

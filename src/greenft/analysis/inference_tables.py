@@ -37,7 +37,7 @@ from greenft.analysis.tradeoff import Comparison, Spread, metric_change_pct, spr
 from greenft.schema import METRIC_DIRECTIONS, Mode, Point, RunStatus, number, point_key
 from greenft.schema.history import EPOCH, TEST_EVAL_EMISSIONS, TEST_EVAL_ENERGY, TEST_EVAL_TIME
 from greenft.schema.inference import Precision, PrecisionRow
-from greenft.schema.summary import AT_EMISSIONS, AT_ENERGY, AT_EPOCH, AT_TIME, STOP_RULE
+from greenft.schema.summary import AT_EMISSIONS, AT_ENERGY, AT_EPOCH, AT_TIME, MODEL_BEST_FILE_BYTES, STOP_RULE
 
 __all__ = [
     "PER_MOLECULES",
@@ -102,6 +102,7 @@ class PhaseRun:
     mode: str | None
     live_rule: str | None
     parameters: int | None
+    model_file_bytes: int | None  # the saved best-validation model (``model/best_file_bytes``); None: not saved
     test_molecules: int | None
     stop_epoch: int | None
     full_epochs: int | None  # shadow runs: the budget trained; else None
@@ -154,6 +155,7 @@ def phase_run(record: RunRecord) -> PhaseRun | None:
         mode=record.mode,
         live_rule=str(s[STOP_RULE]) if s.get(STOP_RULE) is not None else None,
         parameters=_count(_get(record.config, "derived.model.parameters")),
+        model_file_bytes=_count(s.get(MODEL_BEST_FILE_BYTES)),
         test_molecules=molecules,
         stop_epoch=stop_epoch,
         full_epochs=_count(s.get(point_key(Point.FULL, AT_EPOCH))),
@@ -201,6 +203,7 @@ class PhaseRow:
     n_runs: int
     n_full: int
     parameters: tuple[int, int] | None  # (min, max) over the runs that logged it
+    model_file_bytes: tuple[int, int] | None
     test_molecules: tuple[int, int] | None
     figures: dict[str, Spread]
 
@@ -210,7 +213,12 @@ class PhaseRow:
     def as_flat_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"model": self.model, "dataset": self.dataset, "n_runs": self.n_runs}
         out["n_full"] = self.n_full
-        for name, pair in (("parameters", self.parameters), ("test_molecules", self.test_molecules)):
+        pairs = (
+            ("parameters", self.parameters),
+            ("model_file_bytes", self.model_file_bytes),
+            ("test_molecules", self.test_molecules),
+        )
+        for name, pair in pairs:
             out[f"{name}_min"], out[f"{name}_max"] = pair if pair is not None else (None, None)
         for name, s in self.figures.items():
             out.update({f"{name}_mean": s.mean, f"{name}_std": s.std, f"{name}_n": s.n})
@@ -240,6 +248,7 @@ def phase_rows(runs: Iterable[PhaseRun]) -> list[PhaseRow]:
                 n_runs=len(group),
                 n_full=sum(math.isfinite(r.train_kg_full) for r in group),
                 parameters=_range(r.parameters for r in group),
+                model_file_bytes=_range(r.model_file_bytes for r in group),
                 test_molecules=_range(r.test_molecules for r in group),
                 figures={name: spread(getattr(r, name) for r in group) for name in _PHASE_FIGURES},
             )
