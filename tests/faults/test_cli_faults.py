@@ -214,6 +214,7 @@ ROWS: list[Fault] = [
         env=NO_THREAD_SETTINGS,
         exit_code=0,
         check=_threads_recorded("free cores"),
+        slow=True,  # a whole training; the fast set keeps train-threads-given (the same record, one thread)
     ),
     Fault(
         "train-threads-given",
@@ -228,6 +229,7 @@ ROWS: list[Fault] = [
         env={"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "ACTIVE"},  # the user's wait policy is kept
         exit_code=0,
         check=_threads_recorded("OMP_NUM_THREADS", threads=1, policy="ACTIVE"),
+        slow=True,  # a whole training, as train-threads-given in the fast set
     ),
 ]
 

@@ -563,6 +563,7 @@ ROWS: list[Fault] = [
         r"1 regression \(b3db-regression: rmse\)",
         prepare=pooled_source,
         check=pooled_warning_in_report,
+        slow=True,  # tunes on two real shadow runs; cfg-tune rows above keep the warning path fast
     ),
 ]
 
