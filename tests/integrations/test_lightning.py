@@ -88,19 +88,17 @@ class FingerprintMLP(L.LightningModule):
 
 
 def trainer(tmp_path: Path, max_epochs: int, callbacks: list[Callback], **kwargs: Any) -> L.Trainer:
-    return L.Trainer(
-        max_epochs=max_epochs,
-        accelerator="cpu",
-        devices=1,
-        callbacks=callbacks,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        logger=False,
-        enable_checkpointing=any(isinstance(c, ModelCheckpoint) for c in callbacks),
-        default_root_dir=tmp_path,
-        num_sanity_val_steps=0,
-        **kwargs,
-    )
+    settings: dict[str, Any] = {
+        "accelerator": "cpu",
+        "devices": 1,
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+        "logger": False,
+        "enable_checkpointing": any(isinstance(c, ModelCheckpoint) for c in callbacks),
+        "default_root_dir": tmp_path,
+        "num_sanity_val_steps": 0,
+    }
+    return L.Trainer(max_epochs=max_epochs, callbacks=callbacks, **{**settings, **kwargs})
 
 
 class Snapshots(Callback):
@@ -192,7 +190,7 @@ def test_deploy_hands_over_the_deployed_epochs_weights(tmp_path: Path, deploy: s
     L.seed_everything(1, workers=True)
     train, val = bbbp_loaders(limit=300, seed=1)
     snapshots = Snapshots()
-    callback = green(tmp_path, rule="none", deploy=deploy, tracking={"meter": "wallclock"})
+    callback = green(tmp_path, rule="none", deploy=deploy, tracking={"meter": "wallclock"}, shadow_rules=["patience"])
     module = FingerprintMLP(lr=3e-2)  # overfits fast: the last epoch is rarely the best
     trainer(tmp_path, 6, [callback, snapshots]).fit(module, train, val)
 
@@ -206,6 +204,9 @@ def test_deploy_hands_over_the_deployed_epochs_weights(tmp_path: Path, deploy: s
     assert saved["epoch"] == expected + 1 and saved["deploy"] == deploy
     assert callback.summary is not None
     assert callback.summary[point_key(Point.DEPLOYED, AT_EPOCH)] == expected + 1
+    # the shadow rule is fed and logged beside the live one (live mode: no shadow summary keys)
+    rows = read_runs(parse_source(tmp_path / "runs"), cache_dir=None)[0].history
+    assert len(rows) == 6 and all("shadow/patience_p5_d0.0/decision" in row for row in rows)  # stops at 6 earliest
 
 
 def test_arguments_that_cannot_work_are_refused_in_one_line() -> None:
@@ -230,3 +231,32 @@ def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     namespace: dict[str, Any] = {"model": FingerprintMLP(), "train_loader": train_loader, "val_loader": val_loader}
     exec(compile(code.group(1).replace("max_epochs=30", "max_epochs=4"), "README.md", "exec"), namespace)
     assert list((tmp_path / "runs").rglob("greenft_summary.json"))
+
+
+@pytest.mark.slow  # W&B's start and close: about 14 s on a loaded 2-core box
+def test_rows_go_to_the_trainers_wandb_logger_with_shadow_rules_beside_the_live_one(tmp_path: Path) -> None:
+    """With a WandbLogger the rows (shadow columns included) go to its run; greenft opens no second W&B run."""
+    from lightning.pytorch.loggers import WandbLogger
+
+    from conftest import wait_for_wandb_exit
+    from greenft.analysis import find_offline_runs, read_offline_run
+
+    L.seed_everything(0, workers=True)
+    train, val = bbbp_loaders(limit=200)
+    logger = WandbLogger(project="greenft-lightning-test", save_dir=str(tmp_path / "wandb"), offline=True)
+    callback = green(tmp_path, rule="patience_p1_d0.0", shadow_rules=["anges"], shadow=True)
+    fit = trainer(tmp_path, 3, [callback], logger=logger)
+    fit.fit(FingerprintMLP(lr=3e-2), train, val)
+    logger.experiment.finish()
+
+    assert fit.current_epoch == 3  # shadow: the whole budget, whatever the rules say
+    assert not find_offline_runs(tmp_path / "runs")  # greenft's own files only, no second W&B run
+    [run_file] = find_offline_runs(tmp_path / "wandb")
+    wait_for_wandb_exit(run_file)
+    logged = [row for row in read_offline_run(run_file).history if "stop/decision" in row]
+    assert [row["epoch"] for row in logged] == [1, 2, 3]
+    assert all("shadow/anges_a0.9_b0.2_w3/decision" in row for row in logged)
+    local = read_runs(parse_source(tmp_path / "runs"), cache_dir=None)[0]
+    assert [row["val/roc_auc"] for row in local.history] == pytest.approx([row["val/roc_auc"] for row in logged])
+    assert callback.summary is not None and callback.summary["mode"] == "shadow"
+    assert "shadow/anges_a0.9_b0.2_w3/stop_epoch" in callback.summary
