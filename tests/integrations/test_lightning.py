@@ -43,10 +43,12 @@ from greenft.stopping import AnGesConfig, MetricDirection, Phase
 README = Path(__file__).parents[2] / "README.md"
 
 
-def bbbp_loaders(limit: int = 400, seed: int = 0) -> tuple[DataLoader[Any], DataLoader[Any]]:
-    """1024-bit Morgan fingerprints of a scaffold-split BBBP sample: training and validation loaders."""
+def bbbp_loaders(
+    limit: int = 400, seed: int = 0, fractions: tuple[float, float, float] = (0.8, 0.2, 0.0)
+) -> tuple[DataLoader[Any], ...]:
+    """1024-bit Morgan fingerprints of a scaffold-split BBBP sample: training, validation (and test) loaders."""
     molecules = load_molecules(get_dataset_spec("bbbp"), limit=limit)
-    split = make_split(molecules.smiles, SplitKind.SCAFFOLD, seed, (0.8, 0.2, 0.0))
+    split = make_split(molecules.smiles, SplitKind.SCAFFOLD, seed, fractions)
     generator = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=1024)
     features = np.stack([generator.GetFingerprintAsNumPy(Chem.MolFromSmiles(s)) for s in molecules.smiles])
     x = torch.tensor(features, dtype=torch.float32)
@@ -56,16 +58,18 @@ def bbbp_loaders(limit: int = 400, seed: int = 0) -> tuple[DataLoader[Any], Data
         index = torch.as_tensor(list(indices))
         return DataLoader(TensorDataset(x[index], y[index]), batch_size=64, shuffle=shuffle)
 
-    return part(split.train, True), part(split.val, False)
+    loaders = part(split.train, True), part(split.val, False)
+    return (*loaders, part(split.test, False)) if len(split.test) else loaders
 
 
 class FingerprintMLP(L.LightningModule):
     """Logs ``val/roc_auc`` and ``val_loss`` per validation run, as a user's module would."""
 
-    def __init__(self, lr: float = 3e-3) -> None:
+    def __init__(self, lr: float = 3e-3, test: DataLoader[Any] | None = None) -> None:
         super().__init__()
         self.net = nn.Sequential(nn.Linear(1024, 128), nn.ReLU(), nn.Linear(128, 1))
         self.lr = lr
+        self.test = test  # scored at each validation end and logged as test/roc_auc (greenft's analysis-only test)
         self._val: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
@@ -82,6 +86,11 @@ class FingerprintMLP(L.LightningModule):
         self._val.clear()
         self.log("val_loss", nn.functional.binary_cross_entropy_with_logits(logits, y))
         self.log("val/roc_auc", float(roc_auc_score(y.numpy(), logits.numpy())))
+        if self.test is not None:
+            with torch.no_grad():
+                pairs = [(self.net(x).squeeze(-1), t) for x, t in self.test]
+            scores, labels = torch.cat([p for p, _ in pairs]), torch.cat([t for _, t in pairs])
+            self.log("test/roc_auc", float(roc_auc_score(labels.numpy(), scores.numpy())))
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.parameters(), lr=self.lr)
@@ -188,10 +197,13 @@ def test_a_checkpoint_resumes_the_rule_ledger_and_epochs(tmp_path: Path) -> None
 @pytest.mark.parametrize("deploy", ["best", "last"])
 def test_deploy_hands_over_the_deployed_epochs_weights(tmp_path: Path, deploy: str) -> None:
     L.seed_everything(1, workers=True)
-    train, val = bbbp_loaders(limit=300, seed=1)
+    train, val, test = bbbp_loaders(limit=300, seed=1, fractions=(0.7, 0.15, 0.15))
     snapshots = Snapshots()
-    callback = green(tmp_path, rule="none", deploy=deploy, tracking={"meter": "wallclock"}, shadow_rules=["patience"])
-    module = FingerprintMLP(lr=3e-2)  # overfits fast: the last epoch is rarely the best
+    callback = green(
+        tmp_path, rule="none", deploy=deploy, tracking={"meter": "wallclock"}, shadow_rules=["patience"],
+        test_monitor="test/roc_auc",
+    )  # fmt: skip
+    module = FingerprintMLP(lr=3e-2, test=test)  # overfits fast: the last epoch is rarely the best
     trainer(tmp_path, 6, [callback, snapshots]).fit(module, train, val)
 
     vals = [e.val_metric for e in callback.epochs]
@@ -202,6 +214,8 @@ def test_deploy_hands_over_the_deployed_epochs_weights(tmp_path: Path, deploy: s
     assert callback.files_dir is not None
     saved = torch.load(callback.files_dir / DEPLOYED_MODEL_FILE, weights_only=True)
     assert saved["epoch"] == expected + 1 and saved["deploy"] == deploy
+    tests = [e.test_metric for e in callback.epochs]
+    assert all(0.0 <= t <= 1.0 for t in tests) and saved["test_metric"] == tests[expected]  # test_monitor read
     assert callback.summary is not None
     assert callback.summary[point_key(Point.DEPLOYED, AT_EPOCH)] == expected + 1
     # the shadow rule is fed and logged beside the live one (live mode: no shadow summary keys)

@@ -26,6 +26,10 @@ training loss of an epoch is the mean of the losses ``training_step`` returned s
 A test metric is read when the module logs one during validation (``test_monitor``), else it is NaN (analysis
 then has no test quality for the run, everything else works); a test set evaluated that way is charged to
 ``fit``, since Lightning runs it inside validation. ``trainer.test`` after ``fit`` is not measured.
+
+A fit resumed from a checkpoint is a new greenft run (a new folder under ``output_dir``) whose files hold the whole
+curve, the restored epochs first; the interrupted run's folder stays as it was (no summary: analysis reports it
+as incomplete). One process is assumed: under DDP every rank would write its own run files.
 """
 
 from __future__ import annotations
@@ -305,7 +309,7 @@ class GreenStopping(Callback):
         self._reset()
         budget = self._budget(trainer)
         self._build_rules(budget)
-        self.forecaster = EmissionForecaster(budget or 1_000_000, self.forecast_after)
+        self.forecaster = EmissionForecaster(budget, self.forecast_after) if budget else None  # no budget: no forecast
         if restored is not None:
             self._load(restored)
         # With a WandbLogger the rows go to its run; a second W&B run in the same process would clash with it.
@@ -350,7 +354,7 @@ class GreenStopping(Callback):
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if self._skip(trainer):
             return
-        assert self.meter is not None and self.log is not None and self.forecaster is not None
+        assert self.meter is not None and self.log is not None
         metrics = trainer.callback_metrics
         if self.monitor not in metrics:
             raise CallbackConfigError(
@@ -375,7 +379,7 @@ class GreenStopping(Callback):
             self.ledger.total(TEST_EVAL),
             decisions,
             val_loss=val_loss,
-            forecast=self.forecaster.update(fit_total),
+            forecast=self.forecaster.update(fit_total) if self.forecaster is not None else None,
         )
         self.epochs.append(record)
         self._log_row(trainer, record)
@@ -478,9 +482,9 @@ class GreenStopping(Callback):
         self.ledger.totals = {phase: EmissionReading(**v) for phase, v in state["ledger"]["totals"].items()}
         self.ledger.clamped_readings = int(state["ledger"]["clamped_readings"])
         self.epochs = [_record_from(e) for e in state["epochs"]]
-        assert self.forecaster is not None
-        for record in self.epochs:
-            self.forecaster.update(record.fit)
+        if self.forecaster is not None:
+            for record in self.epochs:
+                self.forecaster.update(record.fit)
         keeper = state["keeper"]
         self.keeper.index, self.keeper.state = keeper["index"], keeper["state"]
         live = self.rules[self.live_label]
