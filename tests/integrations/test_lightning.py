@@ -148,6 +148,7 @@ def test_exact_anges_stops_the_trainer_and_its_curve_replays_to_the_same_decisio
     record = records[0]
     assert record.state == "finished" and record.summary[STATUS] == "finished"
     assert record.dataset == "bbbp" and record.metric == "roc_auc"
+    assert record.config["derived"]["meter"]["meter"] == "codecarbon-offline"  # greenft's trainer's meter
     rows = [row for row in record.history if "epoch" in row]
     assert [row["epoch"] for row in rows] == list(range(1, callback.stopped_epoch + 1))
     assert set(rows[0]) == {key(c.template, "roc_auc") for c in EPOCH_COLUMNS}

@@ -61,7 +61,7 @@ from greenft.stopping import (
     rule_label,
 )
 from greenft.stopping.forecast import DEFAULT_FORECAST_AFTER
-from greenft.tracking import CodeCarbonMeter, EmissionMeter, EmissionReading, PhaseLedger, WallClockMeter
+from greenft.tracking import EmissionMeter, EmissionReading, PhaseLedger, meter_for
 from greenft.tracking.config import TrackingConfig
 
 try:
@@ -129,17 +129,6 @@ def _direction(metric: str, mode: str | None) -> MetricDirection:
                 f"mode = {mode!r}: {metric} is better {right}imised, mode {right!r} (or leave it out)"
             )
     return direction
-
-
-def make_meter(tracking: TrackingConfig, output_dir: Path) -> EmissionMeter:
-    """The meter greenft's trainer builds for the same ``tracking`` settings."""
-    if tracking.meter == "wallclock":
-        return WallClockMeter()
-    return CodeCarbonMeter(
-        country_iso_code=tracking.country_iso_code,
-        measure_power_secs=tracking.measure_power_secs,
-        output_dir=output_dir,
-    )
 
 
 def _number(value: Any) -> float:
@@ -319,7 +308,7 @@ class GreenStopping(Callback):
         self.log = RunLog(settings, config)
         self._files_dir = self.log.files_dir
         try:
-            self.meter = self._given_meter or make_meter(self.tracking, self.log.files_dir)
+            self.meter = self._given_meter or meter_for(self.tracking, self.log.files_dir)
             self.meter.start()  # before describe(): CodeCarbon settles its hardware methods on start
             self.meter_info = self.meter.describe()
             self.log.update_config({"derived": {**config["derived"], "meter": self.meter_info}})
