@@ -275,3 +275,13 @@ def test_rows_go_to_the_trainers_wandb_logger_with_shadow_rules_beside_the_live_
     assert [row["val/roc_auc"] for row in local.history] == pytest.approx([row["val/roc_auc"] for row in logged])
     assert callback.summary is not None and callback.summary["mode"] == "shadow"
     assert "shadow/anges_a0.9_b0.2_w3/stop_epoch" in callback.summary
+
+
+def test_a_monitor_the_module_never_logs_fails_the_fit_in_one_line_and_closes_the_run(tmp_path: Path) -> None:
+    train, val = bbbp_loaders(limit=150)
+    callback = GreenStopping("val/auc", metric="roc_auc", output_dir=tmp_path / "runs", tracking={"meter": "wallclock"})
+    expected = r"monitor = 'val/auc': the module logged no such metric during validation \(logged: .*val/roc_auc"
+    with pytest.raises(CallbackConfigError, match=expected):
+        trainer(tmp_path, 2, [callback]).fit(FingerprintMLP(), train, val)
+    record = read_runs(parse_source(tmp_path / "runs"), cache_dir=None)[0]
+    assert record.summary[STATUS] == "failed" and record.history == []

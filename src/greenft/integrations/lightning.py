@@ -262,7 +262,7 @@ class GreenStopping(Callback):
         for config in self.shadow_configs:
             self.rules.setdefault(rule_label(config), build_rule(config, self.direction, budget))
 
-    def _config(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
+    def _config(self, trainer: Trainer, pl_module: LightningModule, wandb_mode: str) -> dict[str, Any]:
         config: dict[str, Any] = {
             "integration": "lightning",
             "seed": None,
@@ -275,7 +275,7 @@ class GreenStopping(Callback):
             "optim": {"max_epochs": self._budget(trainer)},
             "model": {"name": type(pl_module).__name__},
             "data": {"dataset": "unknown"},
-            "logging": {"wandb_mode": self.wandb_mode, "runs_dir": str(self.output_dir)},
+            "logging": {"wandb_mode": wandb_mode, "runs_dir": str(self.output_dir)},
         }
         for name, value in self.run_config.items():
             if isinstance(value, Mapping) and isinstance(config.get(name), dict):
@@ -304,7 +304,7 @@ class GreenStopping(Callback):
         # With a WandbLogger the rows go to its run; a second W&B run in the same process would clash with it.
         mode = "disabled" if self._wandb_loggers(trainer) else self.wandb_mode
         settings = LoggingConfig(wandb_mode=mode, runs_dir=self.output_dir, system_metrics=False)
-        config = self._config(trainer, pl_module)
+        config = self._config(trainer, pl_module, mode)
         self.log = RunLog(settings, config)
         self._files_dir = self.log.files_dir
         try:
@@ -315,7 +315,8 @@ class GreenStopping(Callback):
             for record in self.epochs:  # a resumed run: its files hold the whole curve, the epochs before included
                 self._log_row(trainer, record)
         except BaseException:
-            self.log.finish({"status": RunStatus.FAILED.value}, exit_code=1)
+            log, self.log = self.log, None  # closed here: on_exception, which Lightning calls next, finds no run
+            log.finish({"status": RunStatus.FAILED.value}, exit_code=1)
             raise
 
     # ------------------------------------------------------------------------------------------- each epoch
