@@ -35,7 +35,7 @@ from greenft.analysis.replay import replay
 from greenft.data import get_dataset_spec, load_molecules, make_split
 from greenft.data.registry import SplitKind
 from greenft.integrations.lightning import CallbackConfigError, GreenStopping
-from greenft.schema import DEPLOYED_MODEL_FILE, Point, key, point_key
+from greenft.schema import DEPLOYED_MODEL_FILE, METER_FILE, Point, key, point_key
 from greenft.schema.history import EPOCH_COLUMNS
 from greenft.schema.summary import AT_EPOCH, STATUS, STOP_REASON
 from greenft.stopping import AnGesConfig, MetricDirection, Phase
@@ -149,6 +149,7 @@ def test_exact_anges_stops_the_trainer_and_its_curve_replays_to_the_same_decisio
     assert record.state == "finished" and record.summary[STATUS] == "finished"
     assert record.dataset == "bbbp" and record.metric == "roc_auc"
     assert record.config["derived"]["meter"]["meter"] == "codecarbon-offline"  # greenft's trainer's meter
+    assert callback.files_dir is not None and (callback.files_dir / METER_FILE).is_file()
     rows = [row for row in record.history if "epoch" in row]
     assert [row["epoch"] for row in rows] == list(range(1, callback.stopped_epoch + 1))
     assert set(rows[0]) == {key(c.template, "roc_auc") for c in EPOCH_COLUMNS}

@@ -45,7 +45,7 @@ from greenft.agents.deploy import DeployKeeper
 from greenft.agents.run_log import RunLog
 from greenft.agents.trial import FIT, TEST_EVAL, EpochRecord
 from greenft.errors import UserError
-from greenft.schema import METRIC_DIRECTIONS, Deploy, RunStatus, SummaryFacts, build_summary, epoch_row
+from greenft.schema import METER_FILE, METRIC_DIRECTIONS, Deploy, RunStatus, SummaryFacts, build_summary, epoch_row
 from greenft.stopping import (
     RULES,
     EmissionForecaster,
@@ -311,6 +311,7 @@ class GreenStopping(Callback):
             self.meter = self._given_meter or meter_for(self.tracking, self.log.files_dir)
             self.meter.start()  # before describe(): CodeCarbon settles its hardware methods on start
             self.meter_info = self.meter.describe()
+            self.log.write_json(METER_FILE, self.meter_info)
             self.log.update_config({"derived": {**config["derived"], "meter": self.meter_info}})
             for record in self.epochs:  # a resumed run: its files hold the whole curve, the epochs before included
                 self._log_row(trainer, record)
