@@ -34,6 +34,7 @@ LAYERS: dict[str, int] = {
     "inference": 5,  # saved models put to use: predict, evaluate, precision (issue 14)
     "sweeps": 6,
     "analysis": 6,
+    "integrations": 6,  # greenft inside other training loops (Lightning): uses agents, tracking, schema, stopping
     "cli": 7,
     "__main__": 7,
 }

@@ -16,9 +16,12 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from greenft.tracking.ledger import EmissionReading
+
+if TYPE_CHECKING:
+    from greenft.tracking.config import TrackingConfig
 
 
 class EmissionMeter(Protocol):
@@ -133,3 +136,15 @@ class CodeCarbonMeter:
             "cpu_power_estimated": estimated,
             "note": note,
         }
+
+
+def meter_for(tracking: TrackingConfig, output_dir: Path | None) -> EmissionMeter:
+    """The meter a ``tracking`` section asks for: one definition for greenft's trainer and its Lightning callback
+    (:mod:`greenft.integrations.lightning`), so both measure a run the same way."""
+    if tracking.meter == "wallclock":
+        return WallClockMeter()
+    return CodeCarbonMeter(
+        country_iso_code=tracking.country_iso_code,
+        measure_power_secs=tracking.measure_power_secs,
+        output_dir=output_dir,
+    )
