@@ -72,7 +72,7 @@ from greenft.stopping import (
     build_rule,
     rule_label,
 )
-from greenft.tracking import CodeCarbonMeter, EmissionMeter, EmissionReading, PhaseLedger, WallClockMeter
+from greenft.tracking import EmissionMeter, EmissionReading, PhaseLedger, make_emission_meter
 
 FIT, TEST_EVAL = "fit", "test_eval"
 
@@ -186,13 +186,8 @@ def resolve_device(choice: str) -> torch.device:
 
 
 def make_meter(config: TrialConfig, output_dir: Path) -> EmissionMeter:
-    if config.tracking.meter == "wallclock":
-        return WallClockMeter()
-    return CodeCarbonMeter(
-        country_iso_code=config.tracking.country_iso_code,
-        measure_power_secs=config.tracking.measure_power_secs,
-        output_dir=output_dir,
-    )
+    tracking = config.tracking
+    return make_emission_meter(tracking.meter, tracking.country_iso_code, tracking.measure_power_secs, output_dir)
 
 
 def build_rules(config: TrialConfig, metric: Metric) -> tuple[str, dict[str, StoppingRule]]:

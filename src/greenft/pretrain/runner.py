@@ -44,7 +44,7 @@ from greenft.models.checkpoint_paths import CHECKPOINT_SUBDIR, default_run_dir, 
 from greenft.models.torch_io import load_torch_file
 from greenft.pretrain.recipes import PretrainConfigError, PretrainSettings, Recipe, get_recipe, make_settings
 from greenft.signals import handling
-from greenft.tracking import CodeCarbonMeter, EmissionMeter, EmissionReading, WallClockMeter
+from greenft.tracking import EmissionMeter, EmissionReading, make_emission_meter
 
 STATE_FILE = "pretrain_state.pt"  # in the run directory, beside checkpoint/
 STATE_FORMAT = "greenft-pretrain-state"
@@ -293,13 +293,8 @@ class _StopRequest:
 
 
 def make_pretrain_meter(settings: PretrainSettings, run_dir: Path) -> EmissionMeter:
-    if settings.meter == "wallclock":
-        return WallClockMeter()
-    return CodeCarbonMeter(
-        country_iso_code=settings.country_iso_code,
-        measure_power_secs=settings.measure_power_secs,
-        output_dir=run_dir,
-        project_name="greenft-pretrain",
+    return make_emission_meter(
+        settings.meter, settings.country_iso_code, settings.measure_power_secs, run_dir, "greenft-pretrain"
     )
 
 

@@ -10,7 +10,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from greenft.tracking.emissions import CodeCarbonMeter, EmissionMeter, EmissionTrackingError, WallClockMeter
+    from greenft.tracking.emissions import (
+        CodeCarbonMeter,
+        EmissionMeter,
+        EmissionTrackingError,
+        WallClockMeter,
+        make_emission_meter,
+    )
     from greenft.tracking.ledger import EmissionReading, PhaseLedger
 
 _EXPORTS = {
@@ -18,6 +24,7 @@ _EXPORTS = {
     "EmissionMeter": "greenft.tracking.emissions",
     "EmissionTrackingError": "greenft.tracking.emissions",
     "WallClockMeter": "greenft.tracking.emissions",
+    "make_emission_meter": "greenft.tracking.emissions",
     "EmissionReading": "greenft.tracking.ledger",
     "PhaseLedger": "greenft.tracking.ledger",
 }
@@ -29,6 +36,7 @@ __all__ = [
     "EmissionTrackingError",
     "PhaseLedger",
     "WallClockMeter",
+    "make_emission_meter",
 ]
 
 

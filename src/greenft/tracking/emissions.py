@@ -133,3 +133,22 @@ class CodeCarbonMeter:
             "cpu_power_estimated": estimated,
             "note": note,
         }
+
+
+def make_emission_meter(
+    meter: str,
+    country_iso_code: str,
+    measure_power_secs: float,
+    output_dir: Path | None,
+    project_name: str = "greenft",
+) -> EmissionMeter:
+    """The meter a ``tracking``-style setting names: ``wallclock`` (seconds only) or else CodeCarbon's, with the
+    given grid country and sampling interval. The one factory training, pretraining and inference share."""
+    if meter == "wallclock":
+        return WallClockMeter()
+    return CodeCarbonMeter(
+        country_iso_code=country_iso_code,
+        measure_power_secs=measure_power_secs,
+        output_dir=output_dir,
+        project_name=project_name,
+    )
