@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -37,18 +36,9 @@ from greenft.agents.trial import seed_everything
 from greenft.data import get_dataset_spec, load_molecules, make_split
 from greenft.data.splits import SplitKind
 from greenft.models import ModelConfig, get_family, known_models
+from greenft.tracking.hardware import cpu_model
 
 DEFAULT_MODELS = ("gin", "gcn", "smiles-transformer", "selfies-transformer")
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def time_family(name: str, dataset: str, epochs: int, batch_size: int, seed: int) -> dict[str, Any]:

@@ -44,18 +44,9 @@ from greenft.schema.inference import PRECISION_TABLE_FILE, Precision, PrecisionR
 from greenft.schema.inference import precision_rows_to_json as rows_to_json
 from greenft.schema.keys import BEST_MODEL_FILE, SPLIT_FILE
 from greenft.tracking import CodeCarbonMeter
+from greenft.tracking.hardware import cpu_model
 
 DEFAULT_MODELS = ("gin", "smiles-transformer")
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def fine_tune_and_save(config: TrialConfig) -> tuple[Path, dict[str, Any]]:
