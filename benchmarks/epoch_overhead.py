@@ -64,6 +64,7 @@ from greenft.data import LabelledMolecules, Split, TaskType, get_dataset_spec, l
 from greenft.data.featurize import NUM_ATOM_TYPES, NUM_BOND_DIRECTIONS, NUM_BOND_TYPES, NUM_CHIRALITY_TAGS
 from greenft.models import ModelConfig, get_family
 from greenft.tracking import EmissionMeter, EmissionReading
+from greenft.tracking.hardware import cpu_model
 
 SEED = 0
 LR = 1e-3
@@ -82,16 +83,6 @@ def median(values: Iterable[float]) -> float:
 
 def pct(new: float, base: float) -> float:
     return 100.0 * (new - base) / base if base > 0 else float("nan")
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 @dataclass(frozen=True)
@@ -650,7 +641,7 @@ def print_context(
         ),
         (
             "CPU / device",
-            f"{cpu_model()} ({os.cpu_count()} logical CPUs); device {device}"
+            f"{cpu_model('unknown')} ({os.cpu_count()} logical CPUs); device {device}"
             + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "; no GPU used"),
         ),
         ("torch threads", f"{torch.get_num_threads()} intra-op, {torch.get_num_interop_threads()} inter-op"),
@@ -805,7 +796,7 @@ def main(argv: list[str] | None = None) -> int:
             "meter_info": meter_info,
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
-            "cpu": cpu_model(),
+            "cpu": cpu_model("unknown"),
             "molecules": len(molecules.smiles),
             "split_sizes": split.sizes(),
         }

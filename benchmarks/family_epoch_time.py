@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -36,19 +35,11 @@ from greenft.agents.fit import TargetScaler, evaluate, train_epoch
 from greenft.agents.trial import seed_everything
 from greenft.data import get_dataset_spec, load_molecules, make_split
 from greenft.data.splits import SplitKind
+from greenft.io import write_marked_section
 from greenft.models import ModelConfig, get_family, known_models
+from greenft.tracking.hardware import cpu_model
 
 DEFAULT_MODELS = ("gin", "gcn", "smiles-transformer", "selfies-transformer")
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def time_family(name: str, dataset: str, epochs: int, batch_size: int, seed: int) -> dict[str, Any]:
@@ -119,15 +110,6 @@ def markdown(rows: list[dict[str, Any]], context: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_doc(doc: Path, text: str) -> None:
-    content = doc.read_text() if doc.is_file() else ""
-    if BEGIN not in content or END not in content:
-        content += f"\n{BEGIN}\n{END}\n"
-    head, rest = content.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    doc.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="bbbp")
@@ -145,7 +127,7 @@ def main() -> None:
         text = markdown(saved["rows"], saved["context"])
         print(text)
         if args.doc is not None:
-            write_doc(args.doc, text)
+            write_marked_section(args.doc, BEGIN, END, text)
         return
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -188,7 +170,7 @@ def main() -> None:
     if args.json is not None:
         args.json.write_text(json.dumps({"context": context, "rows": rows}, indent=1))
     if args.doc is not None:
-        write_doc(args.doc, markdown(rows, context))
+        write_marked_section(args.doc, BEGIN, END, markdown(rows, context))
 
 
 if __name__ == "__main__":

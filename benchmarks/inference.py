@@ -38,24 +38,15 @@ from greenft.agents.trial import run_trial
 from greenft.inference.precision import parse_precisions
 from greenft.inference.precision_table import precision_table
 from greenft.inference.quantize import meter_factory, precision_task
-from greenft.io import atomic_write_json, atomic_write_text
+from greenft.io import atomic_write_json, atomic_write_text, write_marked_section
 from greenft.models.saved import load_saved_model
 from greenft.schema.inference import PRECISION_TABLE_FILE, Precision, PrecisionRow, precision_rows_from_json
 from greenft.schema.inference import precision_rows_to_json as rows_to_json
 from greenft.schema.keys import BEST_MODEL_FILE, SPLIT_FILE
 from greenft.tracking import CodeCarbonMeter
+from greenft.tracking.hardware import cpu_model
 
 DEFAULT_MODELS = ("gin", "smiles-transformer")
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def fine_tune_and_save(config: TrialConfig) -> tuple[Path, dict[str, Any]]:
@@ -108,16 +99,6 @@ def markdown(rows: list[PrecisionRow], context: dict[str, Any]) -> str:
 BEGIN, END = "<!-- BEGIN precision_table -->", "<!-- END precision_table -->"
 
 
-def write_doc(doc: Path, text: str) -> None:
-    """Put ``text`` between the markers in ``doc`` (appended with them if absent)."""
-    content = doc.read_text() if doc.is_file() else ""
-    if BEGIN not in content or END not in content:
-        content += f"\n{BEGIN}\n{END}\n"
-    head, rest = content.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    atomic_write_text(doc, f"{head}{BEGIN}\n{text}\n{END}{tail}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="bbbp")
@@ -142,7 +123,7 @@ def main() -> None:
         text = markdown(precision_rows_from_json(args.from_json.read_text()), context)
         print(text)
         if args.doc is not None:
-            write_doc(args.doc, text)
+            write_marked_section(args.doc, BEGIN, END, text)
         return
     precisions = parse_precisions(args.precisions)
     torch.set_num_threads(1)
@@ -203,7 +184,7 @@ def main() -> None:
     atomic_write_text(args.out_dir / "precision_table.md", text + "\n")
     print(text)
     if args.doc is not None:
-        write_doc(args.doc, text)
+        write_marked_section(args.doc, BEGIN, END, text)
     print(
         "\nOn a GPU machine: python benchmarks/inference.py --device cuda --out-dir benchmarks/results/inference-cuda"
         " (int8 rows are CPU only: they read 'unsupported' there)"

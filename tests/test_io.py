@@ -22,6 +22,7 @@ from greenft.io import (
     write_cache_entry,
     write_directory_atomically,
     write_files_into,
+    write_marked_section,
 )
 
 
@@ -149,3 +150,12 @@ def test_a_cache_that_cannot_be_written_costs_a_warning_not_the_run(tmp_path: Pa
     with pytest.warns(CacheNotWrittenWarning, match=r"cache \S+/cache/graphs not written \(a part of the path"):
         assert write_cache_entry(entry, lambda target: atomic_write_text(target, "graphs")) is False
     assert write_cache_entry(tmp_path / "ok" / "x.json", lambda target: atomic_write_text(target, "{}")) is True
+
+
+def test_write_marked_section_replaces_only_between_the_markers(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.md"
+    write_marked_section(doc, "<!-- B -->", "<!-- E -->", "one")  # absent file: the markers are appended
+    assert doc.read_text() == "\n<!-- B -->\none\n<!-- E -->\n"
+    doc.write_text("intro\n<!-- B -->\nold\n<!-- E -->\noutro\n")
+    write_marked_section(doc, "<!-- B -->", "<!-- E -->", "new")
+    assert doc.read_text() == "intro\n<!-- B -->\nnew\n<!-- E -->\noutro\n"

@@ -198,6 +198,17 @@ def atomic_write_text(path: Path, text: str) -> Path:
     return Path(path)
 
 
+def write_marked_section(doc: Path, begin: str, end: str, text: str) -> Path:
+    """Put ``text`` between the marker lines ``begin`` and ``end`` of ``doc`` (a benchmark's table in its doc),
+    appending the markers first where the file or either marker is absent; the rest of ``doc`` is kept."""
+    content = doc.read_text() if doc.is_file() else ""
+    if begin not in content or end not in content:
+        content += f"\n{begin}\n{end}\n"
+    head, rest = content.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return atomic_write_text(doc, f"{head}{begin}\n{text}\n{end}{tail}")
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     with atomic_file(path, "wb", encoding=None) as handle:
         handle.write(data)

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from greenft.analysis.records import RunRecord
+from greenft.analysis.records import RunRecord, get_dotted
 from greenft.analysis.tradeoff import Comparison, Spread, metric_change_pct, spread
 from greenft.schema import METRIC_DIRECTIONS, Mode, Point, RunStatus, number, point_key
 from greenft.schema.history import EPOCH, TEST_EVAL_EMISSIONS, TEST_EVAL_ENERGY, TEST_EVAL_TIME
@@ -57,18 +57,6 @@ __all__ = [
 
 PER_MOLECULES = 1000
 """Inference figures are per this many molecules (the seed's and ``greenft predict``'s unit)."""
-
-
-def _get(tree: Mapping[str, Any], dotted: str) -> Any:
-    """``tree["a"]["b"]`` for ``"a.b"``, or an already flattened ``tree["a.b"]`` (W&B API configs), as the records'."""
-    if dotted in tree:
-        return tree[dotted]
-    node: Any = tree
-    for part in dotted.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
 
 
 def _count(value: Any) -> int | None:
@@ -143,7 +131,7 @@ def phase_run(record: RunRecord) -> PhaseRun | None:
             rows[epoch] = row  # a repeated epoch keeps its last row, as the curve does
     epochs = [rows[e] for e in sorted(rows)]
     at_stop = rows.get(stop_epoch, {})
-    molecules = _count(_get(record.config, "derived.dataset.split_sizes.test"))
+    molecules = _count(get_dotted(record.config, "derived.dataset.split_sizes.test"))
 
     def series(column: str) -> list[float]:
         return [number(row.get(column)) for row in epochs]
@@ -154,7 +142,7 @@ def phase_run(record: RunRecord) -> PhaseRun | None:
         dataset=record.dataset,
         mode=record.mode,
         live_rule=str(s[STOP_RULE]) if s.get(STOP_RULE) is not None else None,
-        parameters=_count(_get(record.config, "derived.model.parameters")),
+        parameters=_count(get_dotted(record.config, "derived.model.parameters")),
         model_file_bytes=_count(s.get(MODEL_BEST_FILE_BYTES)),
         test_molecules=molecules,
         stop_epoch=stop_epoch,

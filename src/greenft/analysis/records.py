@@ -33,6 +33,7 @@ __all__ = [
     "RunRecord",
     "curve_from_record",
     "flatten",
+    "get_dotted",
 ]
 
 
@@ -103,7 +104,7 @@ class RunRecord:
     @property
     def metric(self) -> str | None:
         """The dataset's metric name: from the summary, else the derived config, else the logged ``val/`` key."""
-        found = self.summary.get(METRIC) or _get(self.config, "derived.dataset.metric")
+        found = self.summary.get(METRIC) or get_dotted(self.config, "derived.dataset.metric")
         if isinstance(found, str):
             return found
         for row in self.history:
@@ -115,12 +116,12 @@ class RunRecord:
 
     @property
     def dataset(self) -> str:
-        name = _get(self.config, "derived.dataset.name") or _get(self.config, "data.dataset")
+        name = get_dotted(self.config, "derived.dataset.name") or get_dotted(self.config, "data.dataset")
         return str(name) if name is not None else "unknown"
 
     @property
     def model(self) -> str:
-        name = _get(self.config, "model.name")
+        name = get_dotted(self.config, "model.name")
         return str(name) if name is not None else "unknown"
 
     @property
@@ -136,11 +137,11 @@ class RunRecord:
     @property
     def budget(self) -> int | None:
         """The epoch budget (``optim.max_epochs``), which tells a complete curve from a truncated one."""
-        value = _get(self.config, "optim.max_epochs")
+        value = get_dotted(self.config, "optim.max_epochs")
         return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _get(tree: Mapping[str, Any], dotted: str) -> Any:
+def get_dotted(tree: Mapping[str, Any], dotted: str) -> Any:
     """``tree["a"]["b"]`` for ``"a.b"``; also accepts an already flattened ``tree["a.b"]`` (W&B API configs)."""
     if dotted in tree:
         return tree[dotted]

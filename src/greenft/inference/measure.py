@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from greenft.tracking.config import TrackingConfig
-from greenft.tracking.emissions import CodeCarbonMeter, EmissionMeter, WallClockMeter
+from greenft.tracking.emissions import EmissionMeter, make_emission_meter
 
 __all__ = ["Measured", "make_inference_meter", "measure", "tracking_of"]
 
@@ -87,13 +87,8 @@ def tracking_of(training_config: Mapping[str, Any]) -> TrackingConfig:
 def make_inference_meter(tracking: TrackingConfig, output_dir: Path | None = None) -> EmissionMeter:
     """The meter :func:`greenft.agents.trial.make_meter` builds for training, from the same settings;
     ``output_dir`` None keeps CodeCarbon from writing its CSV (a prediction writes its own JSON)."""
-    if tracking.meter == "wallclock":
-        return WallClockMeter()
-    return CodeCarbonMeter(
-        country_iso_code=tracking.country_iso_code,
-        measure_power_secs=tracking.measure_power_secs,
-        output_dir=output_dir,
-        project_name="greenft-inference",
+    return make_emission_meter(
+        tracking.meter, tracking.country_iso_code, tracking.measure_power_secs, output_dir, "greenft-inference"
     )
 
 

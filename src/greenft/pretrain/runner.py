@@ -22,7 +22,6 @@ import datetime as dt
 import hashlib
 import json
 import math
-import platform
 import shutil
 import signal
 import time
@@ -44,7 +43,8 @@ from greenft.models.checkpoint_paths import CHECKPOINT_SUBDIR, default_run_dir, 
 from greenft.models.torch_io import load_torch_file
 from greenft.pretrain.recipes import PretrainConfigError, PretrainSettings, Recipe, get_recipe, make_settings
 from greenft.signals import handling
-from greenft.tracking import CodeCarbonMeter, EmissionMeter, EmissionReading, WallClockMeter
+from greenft.tracking import EmissionMeter, EmissionReading, make_emission_meter
+from greenft.tracking.hardware import cpu_model
 
 STATE_FILE = "pretrain_state.pt"  # in the run directory, beside checkpoint/
 STATE_FORMAT = "greenft-pretrain-state"
@@ -267,14 +267,6 @@ def _package_version(name: str) -> str | None:
         return None
 
 
-def _cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
-
-
 class _StopRequest:
     """First SIGINT/SIGTERM: set a flag (the loop saves and stops after this step); second SIGINT: interrupt now."""
 
@@ -293,13 +285,8 @@ class _StopRequest:
 
 
 def make_pretrain_meter(settings: PretrainSettings, run_dir: Path) -> EmissionMeter:
-    if settings.meter == "wallclock":
-        return WallClockMeter()
-    return CodeCarbonMeter(
-        country_iso_code=settings.country_iso_code,
-        measure_power_secs=settings.measure_power_secs,
-        output_dir=run_dir,
-        project_name="greenft-pretrain",
+    return make_emission_meter(
+        settings.meter, settings.country_iso_code, settings.measure_power_secs, run_dir, "greenft-pretrain"
     )
 
 
@@ -480,7 +467,7 @@ def run_pretraining(
         "duration_s": total.duration_s,
         "sessions": sessions,
         "codecarbon": meter_info,
-        "hardware": {"device": str(device), "cpu": _cpu_model(), "threads": torch.get_num_threads()},
+        "hardware": {"device": str(device), "cpu": cpu_model(), "threads": torch.get_num_threads()},
     }
     checkpoint = task.save(plan.checkpoint_dir, provenance)
     provenance["checkpoint_bytes"] = directory_bytes(checkpoint)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
         EmissionMeter,
         EmissionTrackingError,
         WallClockMeter,
+        make_emission_meter,
         meter_for,
     )
     from greenft.tracking.ledger import EmissionReading, PhaseLedger
@@ -24,6 +25,7 @@ _EXPORTS = {
     "EmissionMeter": "greenft.tracking.emissions",
     "EmissionTrackingError": "greenft.tracking.emissions",
     "WallClockMeter": "greenft.tracking.emissions",
+    "make_emission_meter": "greenft.tracking.emissions",
     "meter_for": "greenft.tracking.emissions",
     "EmissionReading": "greenft.tracking.ledger",
     "PhaseLedger": "greenft.tracking.ledger",
@@ -36,6 +38,7 @@ __all__ = [
     "EmissionTrackingError",
     "PhaseLedger",
     "WallClockMeter",
+    "make_emission_meter",
     "meter_for",
 ]
 

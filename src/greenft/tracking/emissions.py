@@ -138,13 +138,26 @@ class CodeCarbonMeter:
         }
 
 
+def make_emission_meter(
+    meter: str,
+    country_iso_code: str,
+    measure_power_secs: float,
+    output_dir: Path | None,
+    project_name: str = "greenft",
+) -> EmissionMeter:
+    """The meter a ``tracking``-style setting names: ``wallclock`` (seconds only) or else CodeCarbon's, with the
+    given grid country and sampling interval. The one factory training, pretraining and inference share."""
+    if meter == "wallclock":
+        return WallClockMeter()
+    return CodeCarbonMeter(
+        country_iso_code=country_iso_code,
+        measure_power_secs=measure_power_secs,
+        output_dir=output_dir,
+        project_name=project_name,
+    )
+
+
 def meter_for(tracking: TrackingConfig, output_dir: Path | None) -> EmissionMeter:
     """The meter a ``tracking`` section asks for: one definition for greenft's trainer and its Lightning callback
     (:mod:`greenft.integrations.lightning`), so both measure a run the same way."""
-    if tracking.meter == "wallclock":
-        return WallClockMeter()
-    return CodeCarbonMeter(
-        country_iso_code=tracking.country_iso_code,
-        measure_power_secs=tracking.measure_power_secs,
-        output_dir=output_dir,
-    )
+    return make_emission_meter(tracking.meter, tracking.country_iso_code, tracking.measure_power_secs, output_dir)

@@ -112,7 +112,11 @@ class SequenceTransformerFamily(ModelFamily):
         checkpoint's, e.g. its position table, which the model section alone cannot tell)."""
         from transformers import RobertaConfig, RobertaModel
 
-        from greenft.models.sequence.transformer import GreenftBatchTokenizer, SequencePropertyModel, roberta_config
+        from greenft.models.sequence.transformer import (
+            GreenftBatchTokenizer,
+            SequencePropertyModel,
+            model_roberta_config,
+        )
 
         _quiet_transformers()
         if vocabulary is None:
@@ -121,14 +125,7 @@ class SequenceTransformerFamily(ModelFamily):
         if encoder_config is not None:
             rcfg = RobertaConfig.from_dict(encoder_config)
         else:
-            rcfg = roberta_config(
-                tokenizer.vocab_size,
-                config.num_layers,
-                config.emb_dim,
-                config.num_heads,
-                config.max_length,
-                config.dropout,
-            )
+            rcfg = model_roberta_config(tokenizer.vocab_size, config)
         encoder = RobertaModel(rcfg, add_pooling_layer=False)
         return SequencePropertyModel(
             encoder, GreenftBatchTokenizer(tokenizer), num_tasks, config.pooling, config.dropout
@@ -148,7 +145,11 @@ class SequenceTransformerFamily(ModelFamily):
         from transformers import RobertaConfig, RobertaModel
 
         from greenft.models.sequence.checkpoint import read_sequence_checkpoint
-        from greenft.models.sequence.transformer import GreenftBatchTokenizer, SequencePropertyModel, roberta_config
+        from greenft.models.sequence.transformer import (
+            GreenftBatchTokenizer,
+            SequencePropertyModel,
+            model_roberta_config,
+        )
 
         _quiet_transformers()
         options_of_other_families(config, self.name, graph=False, has_checkpoint=False)
@@ -158,14 +159,7 @@ class SequenceTransformerFamily(ModelFamily):
         if path is None:
             tokenizer = MolTokenizer.base(self.kind, config.max_length)
             try:
-                rcfg = roberta_config(
-                    tokenizer.vocab_size,
-                    config.num_layers,
-                    config.emb_dim,
-                    config.num_heads,
-                    config.max_length,
-                    config.dropout,
-                )
+                rcfg = model_roberta_config(tokenizer.vocab_size, config)
             except ValueError as err:
                 raise CheckpointError(str(err)) from None
             encoder = RobertaModel(rcfg, add_pooling_layer=False)

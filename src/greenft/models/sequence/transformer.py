@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel, RobertaConfig
 
+from greenft.models.config import ModelConfig
 from greenft.models.sequence.batch import SequenceBatch
 from greenft.models.sequence.tokenizers import BOS_ID, EOS_ID, PAD_ID, MolTokenizer
 
@@ -92,6 +93,13 @@ def roberta_config(
         pad_token_id=PAD_ID,
         bos_token_id=BOS_ID,
         eos_token_id=EOS_ID,
+    )
+
+
+def model_roberta_config(vocab_size: int, config: ModelConfig) -> RobertaConfig:
+    """:func:`roberta_config` at a model section's sizes (a fresh encoder's, or a saved one's without its own)."""
+    return roberta_config(
+        vocab_size, config.num_layers, config.emb_dim, config.num_heads, config.max_length, config.dropout
     )
 
 
