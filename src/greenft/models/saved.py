@@ -273,12 +273,14 @@ def _describe_unreadable(path: Path, err: BaseException) -> str:
             start = handle.read(64)
     except OSError:
         start = b""
-    why = _one_line(err) or type(err).__name__
+    # torch's own text goes on with advice (weights_only=False: unsafe for a file one cannot trust): its first
+    # sentence is the fact the user needs
+    why = _one_line(err).split(". ")[0].rstrip(".") or type(err).__name__
     if start.startswith(b"PK"):
         return f"{path}: truncated or corrupt greenft model file (the torch archive cannot be read: {why})"
     if start.lstrip()[:1] in (b"{", b"["):
         return f"{path}: a JSON/text file, not a greenft model file (expected a torch file written by greenft)"
-    return f"{path}: not a greenft model file (it cannot be read as a torch file: {why})"
+    return f"{path}: not a greenft model file (not a torch zip archive; greenft writes its models with torch.save)"
 
 
 def _read(path: Path) -> dict[str, Any]:
