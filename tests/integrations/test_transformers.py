@@ -18,6 +18,9 @@ import numpy as np
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
+
+pytest.importorskip("accelerate", reason="the Hugging Face Trainer needs accelerate (pip install 'greenft[hf]')")
+
 from transformers import (
     DataCollatorWithPadding,
     RobertaConfig,
