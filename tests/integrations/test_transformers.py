@@ -279,3 +279,33 @@ def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, da
     exec(compile(source, "README.md", "exec"), namespace)
     [summary] = list((tmp_path / "runs").rglob("greenft_summary.json"))
     assert not math.isnan(namespace["green"].epochs[-1].val_metric) and summary.is_file()
+
+
+@pytest.mark.slow  # W&B's start and close: over 10 s on a loaded 2-core box
+def test_rows_go_to_the_trainers_wandb_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: Any) -> None:
+    """With report_to="wandb" greenft's rows (shadow columns included) and summary go to the Trainer's W&B run;
+    greenft opens no second W&B run."""
+    import wandb
+
+    from conftest import wait_for_wandb_exit
+    from greenft.analysis import find_offline_runs, read_offline_run
+
+    for name, value in {"WANDB_MODE": "offline", "WANDB_SILENT": "true", "WANDB_DISABLE_GIT": "true"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    monkeypatch.setenv("WANDB_PROJECT", "greenft-hf-test")
+    callback = green(tmp_path, rule="patience_p1_d0.0", shadow_rules=["anges"], shadow=True, wandb_mode="offline")
+    fit = trainer(tmp_path, 3, [callback], data, report_to=["wandb"], learning_rate=1e-2)
+    fit.train()
+    wandb.finish()
+
+    assert len(callback.epochs) == 3  # shadow: the whole budget, whatever the rules say
+    assert not find_offline_runs(tmp_path / "runs")  # greenft's own files only, no second W&B run
+    [run_file] = find_offline_runs(tmp_path / "wandb")
+    wait_for_wandb_exit(run_file)
+    logged = [row for row in read_offline_run(run_file).history if "stop/decision" in row]
+    assert [row["epoch"] for row in logged] == [1, 2, 3]
+    assert all("shadow/anges_a0.9_b0.2_w3/decision" in row for row in logged)
+    local = read_runs(parse_source(tmp_path / "runs"), cache_dir=None)[0]
+    assert [row["val/roc_auc"] for row in local.history] == pytest.approx([row["val/roc_auc"] for row in logged])
+    assert callback.summary is not None and "shadow/anges_a0.9_b0.2_w3/stop_epoch" in callback.summary
