@@ -148,8 +148,10 @@ def data() -> Any:
     return bbbp()
 
 
-def test_exact_anges_stops_the_trainer_and_its_curve_replays_to_the_same_decisions(tmp_path: Path, data: Any) -> None:
-    callback = green(tmp_path, rule={"name": "anges"})
+def test_exact_anges_stops_the_trainer_and_its_curve_replays_to_the_same_decisions(
+    tmp_path: Path, data: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    callback = green(tmp_path, rule={"name": "anges"}, verbose=True)
     fit = trainer(tmp_path, 30, [callback], data, learning_rate=3e-3)
     fit.train()
 
@@ -157,6 +159,8 @@ def test_exact_anges_stops_the_trainer_and_its_curve_replays_to_the_same_decisio
     assert len(callback.epochs) == callback.stopped_epoch < 30
     assert round(fit.state.epoch or 0) == callback.stopped_epoch  # the Trainer stopped at the rule's evaluation
     assert callback.live_label == "anges_a0.9_b0.2_w3"
+    stated = f"greenft anges_a0.9_b0.2_w3 stops at evaluation {callback.stopped_epoch}: {callback.stop_reason}"
+    assert stated in capsys.readouterr().out
 
     records = read_runs(parse_source(tmp_path / "runs"), cache_dir=None)
     assert len(records) == 1
