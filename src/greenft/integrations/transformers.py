@@ -29,6 +29,7 @@ except for a monitor that is not in the metrics, which closes the run as failed.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -303,7 +304,7 @@ class GreenStoppingCallback(TrainerCallback, ExportableState):
             "wandb_mode": self.wandb_mode,
             "tracking": self.session.tracking.model_dump(mode="json"),
             "forecast_after": self.forecast_after,
-            "run_config": self.run_config,
+            "run_config": json.loads(json.dumps(self.run_config, default=str)),  # JSON: a Path must not fail a save
             "verbose": self.verbose,
         }
         return {"args": args, "attributes": {"_restored": session if self.session.epochs else None}}
