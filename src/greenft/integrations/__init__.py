@@ -5,4 +5,7 @@ greenft[lightning]``), so ``import greenft.integrations`` costs nothing and need
 
 * :mod:`greenft.integrations.lightning`: :class:`~greenft.integrations.lightning.GreenStopping`, a
   ``lightning.pytorch`` callback.
+* :mod:`greenft.integrations.transformers`: :class:`~greenft.integrations.transformers.GreenStoppingCallback`, a
+  Hugging Face ``TrainerCallback`` (needs ``accelerate``: ``pip install greenft[hf]``).
+* :mod:`greenft.integrations.session`: what both share (one greenft run fed one evaluation at a time).
 """
