@@ -15,6 +15,13 @@ import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # pytest-xdist's workers start with COLUMNS=80 and LINES=24 in their environment (execnet's gateway sets
+    # them); rich would then fix every console at 80 columns, wrapping the tables tests read, and subprocesses
+    # would inherit it. A plain pytest process has neither: the workers run the tests as it does.
+    for _name in ("COLUMNS", "LINES"):
+        os.environ.pop(_name, None)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
