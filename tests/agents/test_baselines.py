@@ -147,6 +147,16 @@ def test_user_errors_are_one_line_and_exit_2(args: list[str], named: str) -> Non
     assert named in result.output
 
 
+def test_an_unwritable_out_is_told_before_any_fitting(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    args = ["baseline", "--dataset", "esol", "--meter", "wallclock", "--out", str(blocker / "rows.json")]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: ") and len(result.output.strip().splitlines()) == 1, result.output
+    assert "folder of --out" in result.output and "morgan-rf" not in result.output
+
+
 def test_a_split_the_trainer_refuses_is_refused_in_one_line(tmp_path: Path, esol: tuple[TrialConfig, ...]) -> None:
     molecules = esol[1]
     assert isinstance(molecules, LabelledMolecules)

@@ -18,7 +18,7 @@ from greenft.agents.config import TrialConfig, load_trial_config
 from greenft.agents.overrides import Override, apply_overrides, overrides, parse_assignments, value_type
 from greenft.agents.preflight import check_before_heavy_work
 from greenft.cli.app import USER_ERRORS, app, console, fail
-from greenft.io import atomic_write_text
+from greenft.io import atomic_write_text, ensure_writable_directory
 
 _PATHS = ("seed", "threads", "tracking.country_iso_code", "tracking.meter")
 FLAGS: tuple[Override, ...] = tuple(
@@ -54,6 +54,8 @@ def baseline(
         values.update(parse_assignments(assignments or []))
         config = apply_overrides(base, values, str(config_file or "command line"))
         check_before_heavy_work(config)  # an unknown dataset or missing file told before the heavy imports
+        if out is not None:  # before minutes of fitting, not after: an unwritable --out folder is told now
+            ensure_writable_directory(out.parent, "folder of --out")
     except USER_ERRORS as err:
         fail(err)
     _run(config, out)
