@@ -65,6 +65,7 @@ def _cli(args: list[str]) -> str:
         (["pretrain", "nope"], 2, "error: unknown pretraining recipe 'nope'"),
         (["checkpoint", "inspect", "absent.pth"], 2, "error: checkpoint not found: absent.pth"),
         (["datasets", "show", "nope"], 2, "error: unknown dataset 'nope'"),
+        (["baseline", "--dataset", "nope"], 2, "error: unknown dataset 'nope'"),
         (["sweep", "validate", QUICK_SWEEP], 0, "ok "),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, list) else None,
