@@ -329,6 +329,12 @@ ROWS: list[Fault] = [
     Fault("cfg-batch-size-0", train("--batch-size", "0"), message=r"optim\.batch_size = 0", check=nothing_new),
     Fault("cfg-lr-negative", train("--lr", "-0.1"), message=r"optim\.lr = -0\.1: .*greater than 0", check=nothing_new),
     Fault(
+        "cfg-split-fractions-not-summing-to-1",
+        train("--set", "data.split_fractions=[0.5,0.5,0.5]"),
+        message=r"data\.split_fractions = \[0\.5, 0\.5, 0\.5\]: train/val/test fractions must be >= 0 and sum to 1",
+        check=nothing_new,
+    ),
+    Fault(
         "cfg-set-misspelt-path",
         train("--set", "optim.lrr=0.1"),
         message=r"unknown setting 'optim\.lrr': optim has no field 'lrr' .*did you mean 'optim\.lr'\?",

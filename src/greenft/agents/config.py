@@ -38,6 +38,15 @@ class DataConfig(_Strict):
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     limit: int | None = Field(None, ge=10, description="use a fixed random sample of N valid molecules (quick runs)")
 
+    @field_validator("split_fractions")
+    @classmethod
+    def _fractions_sum_to_one(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        """Checked here, where the config is read, so a bad value is one line before any data loads (the
+        splitter's own check would fire after loading, outside the config's error handling)."""
+        if any(f < 0 for f in value) or abs(sum(value) - 1.0) > 1e-6:
+            raise ValueError(f"train/val/test fractions must be >= 0 and sum to 1, got {list(value)}")
+        return value
+
     @model_validator(mode="after")
     def _file_needs_columns(self) -> DataConfig:
         if self.file is not None and (self.smiles_column is None or not self.target_columns):
