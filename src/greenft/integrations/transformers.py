@@ -47,6 +47,7 @@ from greenft.integrations.session import (
     rule_config,
 )
 from greenft.io import atomic_save
+from greenft.models.torch_io import load_torch_file
 from greenft.schema import Deploy, RunStatus
 from greenft.stopping import StoppingRule
 from greenft.stopping.forecast import DEFAULT_FORECAST_AFTER
@@ -313,5 +314,5 @@ class GreenStoppingCallback(TrainerCallback, ExportableState):
         keeper = dict(state["keeper"])
         file = keeper.pop("file", None)
         if file is not None:
-            keeper["state"] = torch.load(file, weights_only=True)
+            keeper["state"] = load_torch_file(Path(file), "kept weights")
         return {**state, "keeper": keeper}
