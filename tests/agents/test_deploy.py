@@ -19,7 +19,7 @@ from torch import nn
 from conftest import small_trial
 from greenft.agents import TrialConfig, run_trial
 from greenft.agents.config import ConfigError
-from greenft.agents.deploy import DEPLOYED_KEYS, DeployKeeper
+from greenft.agents.deploy import DEPLOYED_KEYS, DeployKeeper, EpochWeights
 from greenft.agents.fit import TargetScaler, evaluate
 from greenft.agents.trial import EpochRecord, TrialContext, TrialResult, load_data
 from greenft.models import get_family
@@ -202,7 +202,7 @@ def test_the_keeper_copies_the_weights_only_when_the_deployed_epoch_moves() -> N
             model.weight.fill_(float(epoch))  # the "training" of this epoch
         curve.append(val)
         weights.append(model.weight.detach().clone())
-        keeper.observe(model, curve)
+        keeper.observe(EpochWeights(model), curve)
     assert keeper.index == 1  # epoch 2: 0.7; the later tie and the NaN do not move it
     assert keeper.state is not None
     assert torch.equal(keeper.state["weight"], weights[1])  # a copy: later epochs did not change it

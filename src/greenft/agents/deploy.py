@@ -31,7 +31,7 @@ from greenft.schema import DEPLOYED_MODEL_FILE, Deploy, deployed_index
 from greenft.schema.inputs import EpochLike
 from greenft.stopping import MetricDirection
 
-__all__ = ["DEPLOYED_KEYS", "DeployKeeper", "cpu_state_dict"]
+__all__ = ["DEPLOYED_KEYS", "DeployKeeper", "EpochWeights", "cpu_state_dict"]
 
 DEPLOYED_KEYS = ("state_dict", "epoch", "deploy", "metric", "val_metric", "test_metric")
 """The entries of the saved dict: the weights, the deployed epoch (1-based), the policy, the metric's name and
@@ -41,6 +41,23 @@ that epoch's logged validation and test metric."""
 def cpu_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     """A detached CPU copy of the model's weights (a real copy even when the model is on the CPU)."""
     return {name: value.detach().to("cpu", copy=True) for name, value in model.state_dict().items()}
+
+
+class EpochWeights:
+    """One finished epoch's weights, copied to the CPU on first use and then shared.
+
+    Why: the deploy keeper and the saved-model keeper (:mod:`greenft.agents.saved_models`) often keep the same
+    epoch; a copy is a whole model's worth of memory and time, so it is taken once per epoch, not once per keeper.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        self._model = model
+        self._state: dict[str, torch.Tensor] | None = None
+
+    def __call__(self) -> dict[str, torch.Tensor]:
+        if self._state is None:
+            self._state = cpu_state_dict(self._model)
+        return self._state
 
 
 class DeployKeeper:
@@ -57,14 +74,14 @@ class DeployKeeper:
         self.state: dict[str, torch.Tensor] | None = None
         self.write_failed = False  # the file system refused the file once: not tried again after the error
 
-    def observe(self, model: nn.Module, val_metrics: Sequence[float]) -> None:
-        """The epoch ``len(val_metrics)`` has just finished with ``model``'s weights."""
+    def observe(self, weights: EpochWeights, val_metrics: Sequence[float]) -> None:
+        """The epoch ``len(val_metrics)`` has just finished with these weights."""
         end = len(val_metrics) - 1
         index = deployed_index(val_metrics, self.direction, end, self.deploy)
         if index != self.index:
             if index != end:  # deployed_index never looks ahead: a moved epoch can only be this one
                 raise AssertionError(f"deployed epoch moved to {index + 1}, not to the epoch just trained ({end + 1})")
-            self.index, self.state = index, cpu_state_dict(model)
+            self.index, self.state = index, weights()
 
     def payload(self, epochs: Sequence[EpochLike], metric: str) -> dict[str, Any]:
         """The dict saved to the file, the metrics read from the kept epoch's logged record."""

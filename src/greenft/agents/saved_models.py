@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 from greenft import __version__
 from greenft.agents.config import TrialConfig
-from greenft.agents.deploy import cpu_state_dict
+from greenft.agents.deploy import EpochWeights
 from greenft.agents.fit import TargetScaler
 from greenft.agents.run_log import RunLog
 from greenft.data import LabelledMolecules
@@ -126,19 +125,17 @@ class SavedModelKeeper:
     def _names(self) -> list[str]:
         return [MODEL_FILES[w] for w in self.which]
 
-    def observe(self, model: nn.Module, val_metrics: Sequence[float], live_stopped: bool) -> None:
-        """The epoch ``len(val_metrics)`` has just finished with ``model``'s weights."""
+    def observe(self, weights: EpochWeights, val_metrics: Sequence[float], live_stopped: bool) -> None:
+        """The epoch ``len(val_metrics)`` has just finished with these weights."""
         if self.frozen or not self.which:
             return
         end = len(val_metrics) - 1
         wanted = {"stop": end} if "stop" in self.which else {}
         if "best" in self.which:
             wanted["best"] = deployed_index(val_metrics, self.direction, end, Deploy.BEST)
-        copy: dict[str, torch.Tensor] | None = None
         for which, index in wanted.items():
             if self.index.get(which) != index:  # a moved epoch is always this one (never looks ahead)
-                copy = copy if copy is not None else cpu_state_dict(model)
-                self.index[which], self.state[which] = index, copy
+                self.index[which], self.state[which] = index, weights()
         self.frozen = live_stopped
 
     def header(self, which: str, record: EpochLike, log: RunLog) -> SavedModelHeader:

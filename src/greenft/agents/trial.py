@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from greenft.agents.config import ConfigError, TrialConfig
-from greenft.agents.deploy import DeployKeeper
+from greenft.agents.deploy import DeployKeeper, EpochWeights
 from greenft.agents.finite import NonFiniteError, check_finite
 from greenft.agents.fit import TargetScaler, evaluate, train_epoch
 from greenft.agents.run_log import RunLog
@@ -332,8 +332,9 @@ def run_trial(
                 with signals_held() as held:
                     epochs.append(record)
                     log.log_epoch(epoch_row(record, metric.value, live_label))
-                    keeper.observe(model, [e.val_metric for e in epochs])
-                    models.observe(model, [e.val_metric for e in epochs], rules[live_label].stopped)
+                    weights = EpochWeights(model)  # one CPU copy this epoch, whichever keepers keep it
+                    keeper.observe(weights, [e.val_metric for e in epochs])
+                    models.observe(weights, [e.val_metric for e in epochs], rules[live_label].stopped)
                 reraise_first(held)
                 if on_epoch is not None:
                     external_stop = on_epoch(record, context) or None

@@ -22,7 +22,7 @@ from typing import Any
 from torch import nn
 
 from greenft.agents.config import LoggingConfig, default_stopping
-from greenft.agents.deploy import DeployKeeper
+from greenft.agents.deploy import DeployKeeper, EpochWeights
 from greenft.agents.run_log import RunLog
 from greenft.agents.trial import FIT, TEST_EVAL, EpochRecord
 from greenft.errors import UserError
@@ -313,7 +313,7 @@ class GreenSession:
         )
         self.epochs.append(record)
         self._log_row(record, sink)
-        self.keeper.observe(model, [e.val_metric for e in self.epochs])
+        self.keeper.observe(EpochWeights(model), [e.val_metric for e in self.epochs])
         decision = decisions.get(self.live_label)
         if decision is not None and decision.should_stop:
             self.stopped_epoch, self.stop_reason = decision.epoch, decision.reason
