@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from greenft.data.registry import Metric, SplitKind, TaskType
 from greenft.errors import GreenftWarning, UserError
 from greenft.io import read_yaml_mapping
-from greenft.models.config import ModelConfig
+from greenft.models.config import LrSchedule, ModelConfig
 from greenft.schema import Deploy
 from greenft.stopping import DEFAULT_FORECAST_AFTER, RULES, AnGesConfig, PatienceConfig, RuleConfig, StoppingConfig
 from greenft.tracking.config import TrackingConfig
@@ -88,6 +88,15 @@ class OptimConfig(_Strict):
     weight_decay: float = Field(0.0, ge=0.0)
     batch_size: int = Field(64, ge=1, le=65536)
     max_epochs: int = Field(30, ge=1, le=10000)
+    lr_schedule: LrSchedule | None = Field(
+        None,
+        description="learning-rate schedule per optimiser step: constant, or noam (chemprop's: linear warm-up from "
+        "lr*lr_start_ratio to lr over warmup_epochs, then exponential decay to lr*lr_end_ratio at max_epochs); "
+        "unset: the model family's default (chemprop-dmpnn: noam, the others: constant)",
+    )
+    warmup_epochs: float = Field(2.0, ge=0.0, le=10000.0, description="noam: epochs of linear warm-up")
+    lr_start_ratio: float = Field(0.1, gt=0.0, le=1.0, description="noam: the first step's lr as a fraction of lr")
+    lr_end_ratio: float = Field(0.1, gt=0.0, le=1.0, description="noam: the last step's lr as a fraction of lr")
 
 
 WandbMode = Literal["offline", "online", "disabled"]

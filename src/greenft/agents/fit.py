@@ -71,8 +71,10 @@ def train_epoch(
     scaler: TargetScaler,
     device: torch.device,
     on_batch: Callable[[], None] | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
 ) -> float:
-    """Mean training loss over the epoch's batches (the model must already be on ``device``)."""
+    """Mean training loss over the epoch's batches (the model must already be on ``device``); ``scheduler`` (the
+    trial's ``optim.lr_schedule``, greenft.agents.schedule) steps after every optimiser step."""
     model.train()
     scaler = scaler.to(device)
     total, batches = 0.0, 0
@@ -83,6 +85,8 @@ def train_epoch(
         loss = masked_loss(output, batch.y, task_type, scaler)
         loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         total += float(loss.detach())
         batches += 1
         if on_batch is not None:

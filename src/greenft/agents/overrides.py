@@ -107,6 +107,8 @@ _FIXED_TAIL: tuple[Override, ...] = (
     Override("lr", "optim.lr", "learning rate"),
     Override("weight_decay", "optim.weight_decay", "AdamW weight decay"),
     Override("batch_size", "optim.batch_size", "batch size"),
+    Override("lr_schedule", "optim.lr_schedule", "constant or noam (chemprop's warm-up + decay); unset: the model's"),
+    Override("warmup_epochs", "optim.warmup_epochs", "noam: epochs of linear lr warm-up"),
     Override("seed", "seed", "seed for split, init and batches"),
     Override("device", "device", "auto: CUDA when available"),
     Override("threads", "threads", "torch CPU threads"),

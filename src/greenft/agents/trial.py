@@ -36,6 +36,7 @@ from greenft.agents.finite import NonFiniteError, check_finite
 from greenft.agents.fit import TargetScaler, evaluate, train_epoch
 from greenft.agents.run_log import RunLog
 from greenft.agents.saved_models import SavedModelKeeper
+from greenft.agents.schedule import make_lr_scheduler, resolve_lr_schedule
 from greenft.agents.threads import apply_threads, choose_threads
 from greenft.agents.validation import validate
 from greenft.data import (
@@ -242,11 +243,22 @@ def run_trial(
     val_loader = family.loader([items[i] for i in split.val], batch_size, shuffle=False)
     test_loader = family.loader([items[i] for i in split.test], batch_size, shuffle=False)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay)
+    lr_schedule = resolve_lr_schedule(config.optim.lr_schedule, family.default_lr_schedule)
+    scheduler = make_lr_scheduler(
+        optimizer,
+        lr_schedule,
+        steps_per_epoch=max(math.ceil(len(split.train) / batch_size), 1),
+        max_epochs=config.optim.max_epochs,
+        warmup_epochs=config.optim.warmup_epochs,
+        start_ratio=config.optim.lr_start_ratio,
+        end_ratio=config.optim.lr_end_ratio,
+    )
     live_label, rules = build_rules(config, metric)
     keeper = DeployKeeper(config.deploy, metric.direction)
 
     run_config = config.model_dump(mode="json")
     run_config["model"].update(built.applied)  # what trained, where the checkpoint decided (models.applied)
+    run_config["optim"]["lr_schedule"] = lr_schedule  # the family's default when unset: what trained
     models = SavedModelKeeper(
         config.save_models, metric.direction, config, run_config["model"], built, molecules, scaler
     )  # model_best.pt / model_stop.pt (greenft.agents.saved_models)
@@ -304,7 +316,7 @@ def run_trial(
         with sigterm_as_interrupt(TrialInterrupted):
             for epoch in range(1, config.optim.max_epochs + 1):
                 task = molecules.spec.task_type
-                loss = train_epoch(model, train_loader, optimizer, task, scaler, device, on_batch)
+                loss = train_epoch(model, train_loader, optimizer, task, scaler, device, on_batch, scheduler)
                 val = validate(model, val_loader, task, metric, scaler, device)
                 val_metric = val.metric
                 fit_total = ledger.close(FIT, active_meter.read())

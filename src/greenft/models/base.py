@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from greenft.models.config import ModelConfig
+from greenft.models.config import LrSchedule, ModelConfig
 from greenft.models.errors import CheckpointError
 
 
@@ -41,6 +41,9 @@ class ModelFamily(ABC):
 
     name: str
     description: str
+    default_lr_schedule: LrSchedule = "constant"
+    """The schedule a trial uses when ``optim.lr_schedule`` is unset: a family that imitates another tool's
+    training (chemprop's D-MPNN) trains with that tool's schedule unless the config says otherwise."""
 
     @abstractmethod
     def build(self, config: ModelConfig, num_tasks: int) -> BuiltModel:

@@ -18,6 +18,11 @@ TokenizerKind = Literal["smiles", "selfies"]
 RDKit and SELFIES imports, because the pretraining recipes validate it when ``greenft pretrain`` starts."""
 
 
+LrSchedule = Literal["constant", "noam"]
+"""A learning-rate schedule (greenft.agents.schedule). Here, beside the model config, because a model family names
+its default (:attr:`greenft.models.base.ModelFamily.default_lr_schedule`) and the trial config validates it."""
+
+
 class EncoderSize(BaseModel):
     """An encoder's size, declared once for fine-tuning (``model``) and pretraining (its settings extend this)."""
 
