@@ -179,3 +179,58 @@ def test_tune_live_with_one_real_trial(tmp_path: Path) -> None:
     row = result.pareto[0]
     assert row["label"] == "anges_a0.9_b0.2_w3"  # the enqueued defaults come first
     assert row["emissions_kg"] > 0 and 0.0 <= row["val_metric_oriented"] <= 1.0
+
+
+def test_analyze_with_baseline_reports_puts_the_cheap_baselines_beside_the_runs(runs: dict[str, Any]) -> None:
+    """Real ``greenft baseline`` reports (same dataset, sample and split as the shadow runs, seeds 0 and 1) beside
+    the runs: the table's means are recomputed here from the report files and from tradeoff_runs.csv."""
+    import json
+
+    tmp = runs["tmp"]
+    files = []
+    for seed in (0, 1):
+        path = tmp / f"baseline_{seed}.json"
+        args = ["baseline", "--dataset", "b3db", "--limit", "300", "--seed", str(seed), "--threads", "1"]
+        result = runner.invoke(app, [*args, "--out", str(path)], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        files.append(path)
+    out = tmp / "report_baselines"
+    args = ["analyze", "--source", str(runs["dir"]), "--out", str(out), "--cache-dir", str(tmp / "cache")]
+    args += ["--no-png", "--no-html", "--no-grid", "--baseline", str(files[0]), "--baseline", str(files[1])]
+    result = runner.invoke(app, args, env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert "## Is fine-tuning worth its CO2? Cheap baselines beside the runs" in (out / "report.md").read_text()
+    table = list(csv.DictReader((out / "baselines.csv").open()))
+    reports = [json.loads(p.read_text()) for p in files]
+    for name in {row["baseline"] for row in reports[0]["rows"]}:
+        (row,) = [r for r in table if r["kind"] == "baseline" and r["name"] == name]
+        values = [next(b["test_metric"] for b in rep["rows"] if b["baseline"] == name) for rep in reports]
+        assert float(row["test_mean"]) == pytest.approx(statistics.fmean(values))
+        assert row["n"] == "2" and row["split"] == "scaffold" and row["dataset"] == "b3db"
+    tradeoff = list(csv.DictReader((out / "tradeoff_runs.csv").open()))
+    full = [float(r["deployed_test_metric"]) for r in tradeoff if r["strategy"] == "full_budget"]
+    (row,) = [r for r in table if r["name"] == "gin / full_budget"]
+    assert row["n"] == str(len(full)) and len(full) >= 2  # every complete curve (the live one if it never stopped)
+    assert float(row["test_mean"]) == pytest.approx(statistics.fmean(full))
+    best = max(float(r["test_mean"]) for r in table if r["kind"] == "baseline")  # roc_auc: larger is better
+    assert row["beats_best_baseline"] == str(float(row["test_mean"]) > best)
+
+
+def test_a_baseline_report_of_another_split_is_not_compared_and_a_bad_one_is_one_line(runs: dict[str, Any]) -> None:
+    import json
+
+    tmp = runs["tmp"]
+    path = tmp / "baseline_random.json"
+    args = ["baseline", "--dataset", "b3db", "--limit", "300", "--split", "random", "--threads", "1"]
+    assert runner.invoke(app, [*args, "--out", str(path)]).exit_code == 0
+    out = tmp / "report_random_baseline"
+    args = ["analyze", "--source", str(runs["dir"]), "--out", str(out), "--cache-dir", str(tmp / "cache")]
+    args += ["--no-png", "--no-html", "--no-grid"]
+    assert runner.invoke(app, [*args, "--baseline", str(path)]).exit_code == 0
+    assert not (out / "baselines.csv").exists()  # a random-split baseline says nothing about scaffold-split runs
+    bad = tmp / "bad_baseline.json"
+    bad.write_text(json.dumps({**json.loads(path.read_text()), "rows": "none"}))
+    result = runner.invoke(app, [*args, "--baseline", str(bad)])
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert "baseline report" in line and str(bad.name) in line and "rows" in line

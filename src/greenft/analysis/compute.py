@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from greenft.analysis.baseline_table import WorthRow, worth_rows
 from greenft.analysis.fronts import AbsolutePoint, Hypervolume, RelativePoint, compute_fronts
 from greenft.analysis.importance import ImportanceResult, hyperparameter_importance
 from greenft.analysis.inference_tables import (
@@ -38,7 +39,8 @@ from greenft.analysis.tradeoff import (
     classify_anges_stop,
     compare_curve,
 )
-from greenft.schema import Point, RunStatus, point_key, shadow_stop_epochs
+from greenft.schema import METRIC_DIRECTIONS, Point, RunStatus, point_key, shadow_stop_epochs
+from greenft.schema.baseline import BaselineReport
 from greenft.schema.inference import PrecisionRow
 from greenft.schema.summary import AT_EPOCH, STOP_RULE, STOP_TRIGGERED
 from greenft.stopping import AnGesConfig, PatienceConfig, rule_label
@@ -121,6 +123,7 @@ class Analysis:
     break_even: list[BreakEvenRow] = field(default_factory=list)
     precision: list[PrecisionTableRow] = field(default_factory=list)  # from --precision-table files
     break_even_measured: list[MeasuredBreakEven] = field(default_factory=list)  # break-even x measured precision
+    worth: list[WorthRow] = field(default_factory=list)  # fine-tuning beside the cheap baselines (--baseline files)
 
     @property
     def groups(self) -> list[tuple[str, str]]:
@@ -135,6 +138,7 @@ def analyze(
     grid: Sequence[RuleConfig | str] | None = None,
     source: str = "",
     precision_rows: Sequence[PrecisionRow] = (),
+    baseline_reports: Sequence[BaselineReport] = (),
 ) -> Analysis:
     """Replay every rule on every complete curve and compute the comparisons, fronts and checks.
 
@@ -142,6 +146,8 @@ def analyze(
     logged); ``grid`` adds configs shown only on the Pareto front (default :func:`default_grid`; pass ``[]``
     to skip). ``precision_rows`` (``greenft quantize``'s measurements) feed the precision trade-off table;
     the per-phase and break-even tables come from the runs (:mod:`greenft.analysis.inference_tables`).
+    ``baseline_reports`` (``greenft baseline``'s files) put the cheap baselines beside the fine-tuned runs of the
+    same dataset and split (:mod:`greenft.analysis.baseline_table`).
     """
     headline = _dedup([*(parse_rule(r) for r in (rules if rules is not None else default_rules()))])
     if rules is None:
@@ -206,7 +212,14 @@ def analyze(
     analysis.break_even = break_even_rows(analysis.phase_runs, comparisons)
     analysis.precision = precision_table(precision_rows)
     analysis.break_even_measured = measured_break_even(analysis.break_even, analysis.precision, analysis.phases)
+    run_splits = {r.run_id: str(r.config["data"]["split"]) for r in records if _has_split(r.config)}
+    analysis.worth = worth_rows(comparisons, run_splits, baseline_reports, METRIC_DIRECTIONS)
     return analysis
+
+
+def _has_split(config: dict[str, Any]) -> bool:
+    data = config.get("data")
+    return isinstance(data, dict) and isinstance(data.get("split"), str)
 
 
 def logged_stops(summary: dict[str, Any]) -> dict[str, Any]:

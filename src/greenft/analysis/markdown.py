@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from greenft.analysis.baseline_table import WorthRow
 from greenft.analysis.compute import Analysis
 from greenft.analysis.fronts import RelativePoint, by_group
 from greenft.analysis.inference_markdown import inference_sections
@@ -189,6 +190,10 @@ def render_markdown(analysis: Analysis, pngs: Sequence[Path] = (), html: Path | 
         out.append("")
         out += [f"- {note}" for note in a.importance.notes]
 
+    if a.worth:
+        out += ["", "## Is fine-tuning worth its CO2? Cheap baselines beside the runs", "", _WORTH_TEXT, ""]
+        out.append(_worth_table(a.worth))
+
     for section in inference_sections(a):  # the seed thesis' life-cycle tables (training, use, precision)
         out += ["", f"## {section.title}", "", section.text]
         out += [line for header, rows in section.tables for line in ("", markdown_table(header, rows))]
@@ -202,6 +207,56 @@ def render_markdown(analysis: Analysis, pngs: Sequence[Path] = (), html: Path | 
         out += [f"![{p.stem}]({p.name})" for p in pngs]
     out.append("")
     return "\n".join(out)
+
+
+_WORTH_TEXT = (
+    "The cheap baselines of `greenft baseline` (Morgan fingerprints with a random forest or ridge model, and the "
+    "mean / majority predictor) on the same dataset and split kind, beside each model's strategies (the full "
+    "budget and each headline rule, with the weights each deploys). Test metric and training kg CO2-eq: mean ± "
+    "sample sd over seeds (n). 'beats best baseline': the mean test metric is better than the best baseline's; "
+    "'kg / baseline': the strategy's training kg over that baseline's fit kg."
+)
+
+
+def _pm(mean: float, sd: float, digits: int) -> str:
+    if not math.isfinite(mean):
+        return "n/a"
+    return f"{mean:.{digits}f} ± {sd:.{digits}f}" if math.isfinite(sd) else f"{mean:.{digits}f}"
+
+
+def _worth_table(rows: Sequence[WorthRow]) -> str:
+    def yes_no(value: bool | None) -> str:
+        return "" if value is None else ("yes" if value else "no")
+
+    return markdown_table(
+        [
+            "dataset",
+            "split",
+            "metric",
+            "kind",
+            "model / strategy or baseline",
+            "n",
+            "test",
+            "kg CO2-eq",
+            "beats best baseline",
+            "kg / baseline",
+        ],
+        [
+            [
+                r.dataset,
+                r.split,
+                r.metric,
+                r.kind,
+                r.name,
+                r.n,
+                _pm(r.test_mean, r.test_sd, 3),
+                _pm(r.kg_mean, r.kg_sd, 7),
+                yes_no(r.beats_best_baseline),
+                "" if r.kg_ratio_to_best_baseline is None else f"{r.kg_ratio_to_best_baseline:.0f}x",
+            ]
+            for r in rows
+        ],
+    )
 
 
 def _front_table(points: Sequence[RelativePoint]) -> str:

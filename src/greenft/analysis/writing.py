@@ -74,6 +74,8 @@ def write_report(
     table("runs.csv", runs_frame(analysis.records))
     table("epochs.csv", epochs_frame(analysis.records))
     table("tradeoff_runs.csv", [c.as_dict() for c in analysis.comparisons])
+    if analysis.worth:
+        table("baselines.csv", [r.as_dict() for r in analysis.worth])
     table("tradeoff_summary.csv", [r.as_flat_dict() for r in analysis.summary])
     table("tradeoff_overall.csv", [r.as_flat_dict() for r in analysis.overall])
     table("grid_summary.csv", [r.as_flat_dict() for r in analysis.grid_summary])

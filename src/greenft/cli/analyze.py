@@ -55,9 +55,19 @@ def analyze(
             "table (repeat to join several)",
         ),
     ] = None,
+    baseline: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--baseline",
+            metavar="FILE",
+            help="a greenft baseline --out report: its cheap baselines go beside the runs of the same dataset and "
+            "split (repeat, e.g. one per seed)",
+        ),
+    ] = None,
 ) -> None:
     """Trade-off report: CO2 saved vs metric per rule, Pareto fronts, replay checks, importance, plots, CO2 per
     phase (training, evaluation, inference per 1,000 molecules), break-even molecules, precision trade-off."""
+    from greenft.analysis.baseline_files import read_baseline_reports
     from greenft.analysis.precision_files import read_precision_tables
     from greenft.analysis.replay import parse_rule
     from greenft.analysis.report import analyze as run_analysis
@@ -68,15 +78,23 @@ def analyze(
     try:
         rules = [parse_rule(r) for r in rule] if rule else None
         precision_rows = read_precision_tables(precision_table or [])  # a bad file: named before any run is read
+        baseline_reports = read_baseline_reports(baseline or [])
         ensure_writable_directory(out, "report folder (--out)")  # before reading a single run
-    except USER_ERRORS as err:  # a malformed --rule or --precision-table, or a folder that cannot be written
+    except (
+        USER_ERRORS
+    ) as err:  # a malformed --rule, --precision-table or --baseline, or a folder that cannot be written
         fail(err)
     records = read_with_progress(source, tag, cache_dir, cache)
     read_s = time.perf_counter() - start
     try:
         with console.status("replaying rules and writing the report"):
             analysis = run_analysis(
-                records, rules, grid=None if grid else [], source=source, precision_rows=precision_rows
+                records,
+                rules,
+                grid=None if grid else [],
+                source=source,
+                precision_rows=precision_rows,
+                baseline_reports=baseline_reports,
             )
             files = write_report(analysis, out, png=png, html=html, max_curves=max_curves)
     except OutputError as err:  # the disk filled while writing: the files written before are whole
