@@ -199,4 +199,4 @@ def test_split_source_is_recorded_and_keeps_such_runs_apart_in_analysis(tmp_path
         return RunRecord("r", "local", "x", "finished", dumped, {}, [])
 
     assert record(plain).dataset == "main"
-    assert record(custom).dataset == "main [split file s.json#0, test file t.csv]"
+    assert record(custom).dataset == "main (split file s.json#0, test file t.csv)"

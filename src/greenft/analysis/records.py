@@ -118,7 +118,7 @@ class RunRecord:
     @property
     def dataset(self) -> str:
         """The dataset name the reports group by; a run whose split came from a split file, a split column or a
-        separate test file carries that in it (``bbbp [split file s.json#0]``): its test molecules are not those of
+        separate test file carries that in it (``bbbp (split file s.json#0)``): its test molecules are not those of
         a scaffold run of the same dataset, so the two must not be pooled."""
         name = get_dotted(self.config, "derived.dataset.name") or get_dotted(self.config, "data.dataset")
         return (str(name) if name is not None else "unknown") + _split_source_tag(self.config)
@@ -146,7 +146,7 @@ class RunRecord:
 
 
 def _split_source_tag(config: Mapping[str, Any]) -> str:
-    """`` [split file s.json#0]``, `` [split column set]``, `` [test file t.csv]`` (joined), or nothing."""
+    """`` (split file s.json#0)``, `` (split column set)``, `` (test file t.csv)`` (joined), or nothing."""
     parts = []
     split_file = get_dotted(config, "data.split_file")
     if split_file:
@@ -157,7 +157,7 @@ def _split_source_tag(config: Mapping[str, Any]) -> str:
     test_file = get_dotted(config, "data.test_file")
     if test_file:
         parts.append(f"test file {PurePath(str(test_file)).name}")
-    return f" [{', '.join(parts)}]" if parts else ""
+    return f" ({', '.join(parts)})" if parts else ""  # not [...]: rich would read it as markup
 
 
 def get_dotted(tree: Mapping[str, Any], dotted: str) -> Any:

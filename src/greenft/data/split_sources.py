@@ -178,7 +178,7 @@ def _load_test_file(molecules: LabelledMolecules, test_file: Path) -> LabelledMo
 def _with_test_file(main: LabelledMolecules, test: LabelledMolecules, split: Split) -> tuple[LabelledMolecules, Split]:
     """The test file's molecules appended after the main ones, and they alone the test part."""
     n = len(main.smiles)
-    dropped = [f"test file {test.report(max_rows=SHOWN)}"] if test.dropped else []
+    dropped = [test.report(max_rows=SHOWN)] if test.dropped else []  # "<name> test file: ... dropped ..."
     joined = dataclasses.replace(
         main,
         smiles=[*main.smiles, *test.smiles],
