@@ -180,6 +180,15 @@ def test_test_file_is_the_whole_test_part_and_fractions_renormalise(tmp_path: Pa
     assert np.allclose(molecules.labels[parts[2], 0], [float(line.split(",")[1]) for line in freesolv_rows()[30:40]])
 
 
+def test_test_file_molecules_also_in_train_or_val_are_named_in_one_warning(tmp_path: Path) -> None:
+    main = write_main(tmp_path)
+    test_file = write_test_file(tmp_path, first=28, count=4)  # FreeSolv rows 28, 29 are main rows 28, 29 too
+    molecules, parts = resolved(config_for(main, test_file=str(test_file)))
+    assert parts[2] == [29, 30, 31, 32]
+    (line,) = [w for w in molecules.warnings if "also in the train/val data" in w]
+    assert "2 molecule(s)" in line and "row 1 " in line and "row 2 " in line
+
+
 def test_test_file_without_the_target_column_is_one_line(tmp_path: Path) -> None:
     main = write_main(tmp_path)
     test_file = write_test_file(tmp_path, header="smiles,energy")

@@ -179,6 +179,14 @@ def _with_test_file(main: LabelledMolecules, test: LabelledMolecules, split: Spl
     """The test file's molecules appended after the main ones, and they alone the test part."""
     n = len(main.smiles)
     dropped = [test.report(max_rows=SHOWN)] if test.dropped else []  # "<name> test file: ... dropped ..."
+    used = {main.smiles[int(i)] for i in (*split.train, *split.val)}
+    shared = [(row, smiles) for row, smiles in zip(test.rows, test.smiles, strict=True) if smiles in used]
+    if shared:  # the same molecule trained on and tested: a test score on it is not held out
+        shown = ", ".join(f"row {row} {smiles!r}" for row, smiles in shared[:SHOWN])
+        dropped.append(
+            f"test file {test.path}: {len(shared)} molecule(s) are also in the train/val data ({shown}"
+            f"{' ...' if len(shared) > SHOWN else ''}); their test scores are not held out"
+        )
     joined = dataclasses.replace(
         main,
         smiles=[*main.smiles, *test.smiles],
