@@ -209,3 +209,15 @@ def test_split_source_is_recorded_and_keeps_such_runs_apart_in_analysis(tmp_path
 
     assert record(plain).dataset == "main"
     assert record(custom).dataset == "main (split file s.json#0, test file t.csv)"
+
+
+def test_built_in_dataset_with_a_test_file_of_its_columns(tmp_path: Path) -> None:
+    test_file = tmp_path / "esol_test.csv"
+    test_file.write_text("smiles,logSolubility\nCCO,1.1\nc1ccccc1,-1.6\nnot_a_smiles,0.0\nCC(=O)O,1.2\n")
+    config = parse_trial_config({"data": {"dataset": "esol", "limit": 40, "test_file": str(test_file)}})
+    molecules, parts = resolved(config)
+    assert sorted(parts[0] + parts[1]) == list(range(40))  # the 40 sampled ESOL molecules: train/val only
+    assert parts[2] == [40, 41, 42]  # the test file's 3 valid molecules
+    assert [molecules.smiles[i] for i in parts[2]] == ["CCO", "c1ccccc1", "CC(=O)O"]
+    (line,) = [w for w in molecules.warnings if "not_a_smiles" in w]
+    assert "esol test file" in line and "row 3" in line
