@@ -23,8 +23,9 @@ import numpy as np
 
 from greenft.agents.config import TrialConfig
 from greenft.agents.fit import score
-from greenft.agents.trial import DatasetSplitError, check_split, load_data
-from greenft.data import LabelledMolecules, Metric, Split, TaskType, make_split
+from greenft.agents.trial import check_split, load_data
+from greenft.data import LabelledMolecules, Metric, Split, TaskType
+from greenft.data.split_sources import resolve_split, split_source
 from greenft.schema.baseline import BaselineReport, BaselineRow
 from greenft.tracking import EmissionMeter, PhaseLedger, meter_for
 
@@ -116,14 +117,9 @@ def predict_baseline(name: str, fitted: _Fitted, smiles: Sequence[str]) -> np.nd
 
 
 def load_split(config: TrialConfig) -> tuple[LabelledMolecules, Split]:
-    """The molecules and split ``greenft train`` would use with ``config`` (same loader, split kind, seed, fractions
+    """The molecules and split ``greenft train`` would use with ``config`` (same loader, split source, seed, fractions
     and checks), so a baseline's test score is comparable with a run's."""
-    molecules = load_data(config)
-    fractions = config.data.split_fractions
-    try:
-        split = make_split(molecules.smiles, config.data.split, config.seed, fractions)
-    except ValueError as err:  # fractions that do not sum to 1: the splitter's message, as a user error
-        raise DatasetSplitError(f"data.split_fractions = {list(fractions)}: {err}") from err
+    molecules, split = resolve_split(config.data, load_data(config), config.seed)
     check_split(molecules, split)
     return molecules, split
 
@@ -174,7 +170,7 @@ def run_baselines(
         active.stop()
     return BaselineReport(
         dataset=molecules.spec.name,
-        split=config.data.split.value,
+        split=split_source(config.data),
         seed=config.seed,
         metric=metric.value,
         sizes=split.sizes(),

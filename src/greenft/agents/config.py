@@ -37,6 +37,20 @@ class DataConfig(_Strict):
     split: SplitKind = SplitKind.SCAFFOLD
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     limit: int | None = Field(None, ge=10, description="use a fixed random sample of N valid molecules (quick runs)")
+    split_file: Path | None = Field(
+        None,
+        description="chemprop-style JSON split: {train, val, test} lists of 0-based data rows of the input table, "
+        "or a list of such splits (split_index picks one); replaces split and split_fractions",
+    )
+    split_index: int = Field(0, ge=0, description="which split of a split_file that holds a list (0-based)")
+    split_column: str | None = Field(
+        None, description="a column of the data file whose value per row is train, val or test (case-insensitive)"
+    )
+    test_file: Path | None = Field(
+        None,
+        description="a separate labelled test file with the same columns: it is the whole test part, and the data "
+        "are split into train/val (split_fractions renormalised over train + val)",
+    )
 
     @field_validator("split_fractions")
     @classmethod
@@ -80,6 +94,25 @@ class DataConfig(_Strict):
                         f"{name} = {value!r} applies to a dataset file (data.file / --data-file) only; "
                         f"the built-in dataset {self.dataset!r} has its own columns"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _split_sources(self) -> DataConfig:
+        """The split comes from one source (greenft's splitter, a split file or a split column; the last two
+        replace ``split`` and ``split_fractions``), checked here so a conflict is one line before any data loads
+        (greenft.data.split_sources reads the files)."""
+        if self.split_file is not None and self.split_column is not None:
+            raise ValueError(
+                f"split_file = '{self.split_file}' and split_column = {self.split_column!r} both give the split; "
+                "give one"
+            )
+        if self.split_index and self.split_file is None:
+            raise ValueError(f"split_index = {self.split_index} picks a split of a split_file; none is given")
+        if self.test_file is not None and self.split_fractions[0] + self.split_fractions[1] <= 0:
+            raise ValueError(
+                f"split_fractions = {list(self.split_fractions)}: with a test_file the data are split into train/val, "
+                "so train + val must be > 0"
+            )
         return self
 
 

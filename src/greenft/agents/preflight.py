@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from greenft.agents.config import ConfigError, TrialConfig
 from greenft.data.registry import get_dataset_spec
+from greenft.data.split_file import read_split_file
 from greenft.models.errors import CheckpointError
 from greenft.models.names import check_model_name
 
@@ -24,6 +25,10 @@ def check_before_heavy_work(config: TrialConfig) -> None:
         get_dataset_spec(config.data.dataset)
     elif not config.data.file.exists():
         raise ConfigError(f"dataset file not found: {config.data.file}")
+    if config.data.test_file is not None and not config.data.test_file.exists():
+        raise ConfigError(f"data.test_file: test file not found: {config.data.test_file}")
+    if config.data.split_file is not None:  # the JSON alone: a broken file, a bad index list, an overlap
+        read_split_file(config.data.split_file, config.data.split_index, config.data.test_file)
     check_model_name(config.model.name)
     checkpoint = config.model.checkpoint
     if checkpoint is not None and not checkpoint.exists():

@@ -46,9 +46,9 @@ from greenft.data import (
     TaskType,
     get_dataset_spec,
     load_molecules,
-    make_split,
     user_dataset_spec,
 )
+from greenft.data.split_sources import resolve_split, split_source
 from greenft.errors import UserError
 from greenft.models import get_family
 from greenft.schema import (
@@ -225,9 +225,8 @@ def run_trial(
             raise ValueError(f"run_metadata may not override trial config entries: {', '.join(clash)}")
     threads = choose_threads(config.threads)  # default: the cores actually free (see greenft.agents.threads)
     threads_info = {**threads.describe(), "threads": apply_threads(threads)}
-    molecules = load_data(config)
+    molecules, split = resolve_split(config.data, load_data(config), config.seed)  # greenft.data.split_sources
     metric = molecules.spec.metric
-    split = make_split(molecules.smiles, config.data.split, config.seed, config.data.split_fractions)
     check_split(molecules, split)
     family = get_family(config.model.name)
     items = family.encode(molecules.smiles, molecules.labels)
@@ -273,6 +272,7 @@ def run_trial(
         "task_type": molecules.spec.task_type.value,
         "metric": metric.value,
         "split_sizes": dict(zip(("train", "val", "test"), split.sizes(), strict=True)),
+        "split_source": split_source(config.data),
     }
     run_config["derived"] = {
         "dataset": dataset_info,

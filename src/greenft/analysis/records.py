@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 from greenft.schema import METRIC_DIRECTIONS, key, match_template, number
@@ -116,8 +117,11 @@ class RunRecord:
 
     @property
     def dataset(self) -> str:
+        """The dataset name the reports group by; a run whose split came from a split file, a split column or a
+        separate test file carries that in it (``bbbp (split file s.json#0)``): its test molecules are not those of
+        a scaffold run of the same dataset, so the two must not be pooled."""
         name = get_dotted(self.config, "derived.dataset.name") or get_dotted(self.config, "data.dataset")
-        return str(name) if name is not None else "unknown"
+        return (str(name) if name is not None else "unknown") + _split_source_tag(self.config)
 
     @property
     def model(self) -> str:
@@ -139,6 +143,21 @@ class RunRecord:
         """The epoch budget (``optim.max_epochs``), which tells a complete curve from a truncated one."""
         value = get_dotted(self.config, "optim.max_epochs")
         return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _split_source_tag(config: Mapping[str, Any]) -> str:
+    """`` (split file s.json#0)``, `` (split column set)``, `` (test file t.csv)`` (joined), or nothing."""
+    parts = []
+    split_file = get_dotted(config, "data.split_file")
+    if split_file:
+        parts.append(f"split file {PurePath(str(split_file)).name}#{get_dotted(config, 'data.split_index') or 0}")
+    split_column = get_dotted(config, "data.split_column")
+    if split_column:
+        parts.append(f"split column {split_column}")
+    test_file = get_dotted(config, "data.test_file")
+    if test_file:
+        parts.append(f"test file {PurePath(str(test_file)).name}")
+    return f" ({', '.join(parts)})" if parts else ""  # not [...]: rich would read it as markup
 
 
 def get_dotted(tree: Mapping[str, Any], dotted: str) -> Any:

@@ -33,7 +33,7 @@ def _keyword(name: str, kind: Any, option: Any) -> inspect.Parameter:
 
 def _flag(row: Override) -> inspect.Parameter:
     # --data-file is checked by the loader (one line naming the file and why), as in `greenft train`
-    extra: dict[str, Any] = {"readable": False} if row.name == "data_file" else {}
+    extra: dict[str, Any] = {"readable": False} if row.name in ("data_file", "split_file", "test_file") else {}
     return _keyword(row.name, value_type(row.path) | None, typer.Option(row.flag, help=row.help, **extra))
 
 

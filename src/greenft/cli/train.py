@@ -67,9 +67,11 @@ def _keyword(name: str, kind: Any, option: Any) -> inspect.Parameter:
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[kind, option])
 
 
-_CHECKED_BY_GREENFT: dict[str, dict[str, Any]] = {"data_file": {"readable": False}}
-"""Options whose value greenft checks itself: the data loader names an unreadable --data-file and why in one
-line, where Click's own readability check printed a usage screen."""
+_CHECKED_BY_GREENFT: dict[str, dict[str, Any]] = {
+    name: {"readable": False} for name in ("data_file", "split_file", "test_file")
+}
+"""Options whose value greenft checks itself: the data loader names an unreadable --data-file (--split-file,
+--test-file) and why in one line, where Click's own readability check printed a usage screen."""
 
 
 def _flag(row: Override) -> inspect.Parameter:
@@ -126,6 +128,7 @@ app.command()(train)
 
 def _run_with_display(config: TrialConfig) -> None:
     from greenft.agents.trial import DatasetSplitError, EpochRecord, TrialContext, run_trial
+    from greenft.data.split_sources import split_source
 
     state: dict[str, Any] = {}
     progress = progress_bar()
@@ -137,7 +140,7 @@ def _run_with_display(config: TrialConfig) -> None:
         lines = [
             f"[bold]dataset[/] {m.spec.name}: {len(m.smiles)} molecules ({len(m.dropped)} rows dropped), "
             f"{m.num_tasks} task(s), {m.spec.task_type.value}, metric {ctx.metric.value}; "
-            f"{ctx.config.data.split.value} split {sizes[0]}/{sizes[1]}/{sizes[2]}",
+            f"{split_source(ctx.config.data)} split {sizes[0]}/{sizes[1]}/{sizes[2]}",
             f"[bold]source[/] {m.spec.source} — licence: {m.spec.licence}",
             f"[bold]model[/] {ctx.config.model.name} ({ctx.model_info['num_layers']} layers x "
             f"{ctx.model_info['emb_dim']}, {ctx.model_info['parameters']:,} parameters), "

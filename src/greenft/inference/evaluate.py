@@ -2,10 +2,12 @@
 
 Why the default is the run's own test split, recomputed: the header records the whole training config, so the
 very molecules the trainer scored are rebuilt with the trainer's own loader (:func:`greenft.agents.trial.load_data`:
-the same file, ``limit`` sample and canonical SMILES) and splitter (``make_split`` with the run's split kind, seed
-and fractions). The dataset metric computed as the trainer computes it then reproduces ``header.test_metric``:
-the check that the file holds the weights the run logged. Another built-in dataset is split the same way (the
-run's split settings), a labelled file is scored whole.
+the same file, ``limit`` sample and canonical SMILES) and split (:func:`~greenft.data.split_sources.resolve_split`:
+the run's split kind, seed and fractions, or its split file, split column or test file, read again; one that is
+gone is one line naming it). The dataset metric computed as the trainer computes it then reproduces
+``header.test_metric``: the check that the file holds the weights the run logged. Another built-in dataset is split
+the same way (the run's split settings; refused, except ``--split all``, for a run whose split came from a file or
+column), a labelled file is scored whole.
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ def data_for(
     from greenft.agents.trial import load_data
     from greenft.data.loading import load_molecules, user_dataset_spec
     from greenft.data.registry import Metric, TaskType, get_dataset_spec
+    from greenft.data.split_sources import resolve_split, split_source
     from greenft.data.splits import make_split
 
     if part not in SPLIT_PARTS:
@@ -122,10 +125,16 @@ def data_for(
             len(molecules.dropped),
         )
     own = dataset is None or (config.data.file is None and dataset == config.data.dataset)
+    custom = split_source(config.data) != config.data.split.value  # a split file / column or a test file
     if own:
-        molecules = load_data(config)
+        molecules, split = resolve_split(config.data, load_data(config), config.seed)  # the run's very split
     else:
         assert dataset is not None
+        if custom and part != "all":
+            raise EvaluationError(
+                f"--dataset {dataset!r} --split {part}: the run's split came from {split_source(config.data)}, "
+                f"which indexes the run's own data only; use --split all, or leave --dataset out"
+            )
         spec = get_dataset_spec(dataset)
         if spec.task_type.value != header.task_type:
             raise EvaluationError(
@@ -134,10 +143,11 @@ def data_for(
             )
         _check_tasks(header, spec.target_columns, f"dataset {dataset!r}")
         molecules = load_molecules(spec)
-    split = make_split(molecules.smiles, config.data.split, config.seed, config.data.split_fractions)
+        split = make_split(molecules.smiles, config.data.split, config.seed, config.data.split_fractions)
     indices = _part(split, part, len(molecules.smiles))
     name = molecules.spec.name
-    what = "all molecules" if part == "all" else f"{config.data.split.value} split (seed {config.seed}), {part} part"
+    how = split_source(config.data) if custom else f"{config.data.split.value} split (seed {config.seed})"
+    what = "all molecules" if part == "all" else f"{how}, {part} part"
     return EvaluationData(
         f"{name}: {what}, {len(indices)} molecules",
         [molecules.smiles[int(i)] for i in indices],

@@ -1,8 +1,9 @@
 """``greenft quantize``'s work: a saved model's precision table on its own dataset's test molecules.
 
 The molecules are the run's own: its training config (``header.training_config``) gives the dataset (or file),
-the ``limit`` sample, the split kind, fractions and seed, and the trainer's own :func:`load_data` and
-:func:`make_split` rebuild exactly the split it scored, so the float32 row's metric is the test metric the run
+the ``limit`` sample, the split kind, fractions and seed (or its split file, split column or test file), and the
+trainer's own :func:`load_data` and :func:`~greenft.data.split_sources.resolve_split` rebuild exactly the split it
+scored, so the float32 row's metric is the test metric the run
 logged. Static int8 calibrates on the run's training molecules (the first ``calibration_molecules`` of them in
 split order: never a test molecule).
 """
@@ -18,7 +19,7 @@ from greenft.agents.config import TrialConfig
 from greenft.agents.fit import TargetScaler
 from greenft.agents.trial import load_data
 from greenft.data.registry import Metric, TaskType
-from greenft.data.splits import make_split
+from greenft.data.split_sources import resolve_split
 from greenft.inference.precision_table import PrecisionTask
 from greenft.models.saved import SavedModel, SavedModelHeader
 from greenft.tracking import CodeCarbonMeter, EmissionMeter
@@ -46,8 +47,7 @@ def precision_task(
     """What every precision of ``saved`` is measured on: its run's test split, calibration on its training split."""
     header = saved.header
     config = training_config(header)
-    molecules = load_data(config)
-    split = make_split(molecules.smiles, config.data.split, config.seed, config.data.split_fractions)
+    molecules, split = resolve_split(config.data, load_data(config), config.seed)
     test = [int(i) for i in split.test]
     train = [int(i) for i in split.train][:calibration_molecules]
     family = saved.family
