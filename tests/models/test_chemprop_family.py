@@ -69,6 +69,23 @@ def test_it_is_chemprops_default_mpnn_same_weights_same_outputs_on_bbbp() -> Non
         torch.testing.assert_close(to_outputs(_greenft_outputs(ours, smiles, labels)), expected, rtol=1e-6, atol=1e-7)
 
 
+def test_featurised_graphs_are_cached_and_served_identical(tmp_path: Path) -> None:
+    molecules = load_molecules(get_dataset_spec("esol"), limit=60)
+    family = get_family("chemprop-dmpnn")
+    first = family.encode(molecules.smiles, molecules.labels, tmp_path)
+    (entry,) = list((tmp_path / "chemprop-graphs").glob("*.pt"))
+    stamp = entry.stat().st_mtime_ns
+    again = family.encode(molecules.smiles, molecules.labels, tmp_path)
+    assert entry.stat().st_mtime_ns == stamp  # read, not rewritten
+    for fresh, cached in zip(first, again, strict=True):
+        assert torch.allclose(fresh.y, cached.y, equal_nan=True)
+        for a, b in zip(fresh.graph, cached.graph, strict=True):
+            assert a.dtype == b.dtype and np.array_equal(a, b)
+    other_labels = family.encode(molecules.smiles, molecules.labels + 1.0, tmp_path)  # another key: another entry
+    assert len(list((tmp_path / "chemprop-graphs").glob("*.pt"))) == 2
+    assert torch.allclose(other_labels[0].y, first[0].y + 1.0, equal_nan=True)
+
+
 def test_options_left_at_greenfts_defaults_take_chemprops_and_the_rest_stay() -> None:
     family = ChempropDmpnnFamily()
     default = family.build(ModelConfig(name="chemprop-dmpnn"), 2)

@@ -40,6 +40,7 @@ from torch import nn
 
 from greenft.data.rdkit_quiet import rdkit_quiet
 from greenft.errors import UserError
+from greenft.models import chemprop_cache
 from greenft.models.applied import default_of, options_of_other_families
 from greenft.models.base import BuiltModel, ModelFamily, count_parameters
 from greenft.models.config import LrSchedule, ModelConfig
@@ -199,6 +200,21 @@ def featurise(smiles: Sequence[str], labels: np.ndarray) -> list[ChempropItem]:
     return items
 
 
+def featurise_cached(smiles: list[str], labels: np.ndarray, cache_dir: Path | None) -> list[ChempropItem]:
+    """:func:`featurise` through the disk cache (:mod:`greenft.models.chemprop_cache`; ``None``: greenft's)."""
+    cp = chemprop()
+    featurizer = cp.featurizers.SimpleMoleculeMolGraphFeaturizer()
+    identity = ["chemprop", cp.__version__, type(featurizer).__name__, featurizer.atom_fdim, featurizer.bond_fdim]
+    path = chemprop_cache.cache_path(cache_dir, identity, smiles, labels)
+    cached = chemprop_cache.load(path, cp.data.MolGraph)
+    if cached is not None:
+        graphs, y = cached
+        return [ChempropItem(graph, y[i : i + 1]) for i, graph in enumerate(graphs)]
+    items = featurise(smiles, labels)
+    chemprop_cache.store(path, [item.graph for item in items], torch.cat([item.y for item in items]))
+    return items
+
+
 class ChempropDmpnnFamily(ModelFamily):
     """chemprop v2's D-MPNN (bond message passing), random init, chemprop's defaults unless configured."""
 
@@ -246,9 +262,10 @@ class ChempropDmpnnFamily(ModelFamily):
         return build_dmpnn(options, num_tasks)
 
     def encode(self, smiles: list[str], labels: np.ndarray, cache_dir: Path | None = None) -> Sequence[ChempropItem]:
-        return featurise(smiles, labels)
+        return featurise_cached(smiles, labels, cache_dir)
 
     def encode_unlabelled(self, smiles: list[str], num_tasks: int) -> Sequence[ChempropItem]:
+        """Items for inference, not cached (a prediction must not fill the user's cache with its inputs)."""
         return featurise(smiles, np.full((len(smiles), num_tasks), np.nan))
 
     def loader(
