@@ -81,6 +81,10 @@ def test_featurised_graphs_are_cached_and_served_identical(tmp_path: Path) -> No
         assert torch.allclose(fresh.y, cached.y, equal_nan=True)
         for a, b in zip(fresh.graph, cached.graph, strict=True):
             assert a.dtype == b.dtype and np.array_equal(a, b)
+    entry.write_bytes(b"not a torch file")  # a corrupt entry is rebuilt, never trusted
+    rebuilt = family.encode(molecules.smiles, molecules.labels, tmp_path)
+    assert all(np.array_equal(a.graph.V, b.graph.V) for a, b in zip(first, rebuilt, strict=True))
+    assert entry.stat().st_size > 100
     other_labels = family.encode(molecules.smiles, molecules.labels + 1.0, tmp_path)  # another key: another entry
     assert len(list((tmp_path / "chemprop-graphs").glob("*.pt"))) == 2
     assert torch.allclose(other_labels[0].y, first[0].y + 1.0, equal_nan=True)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from greenft.io import atomic_save, cache_root, write_cache_entry
+from greenft.models.torch_io import load_torch_file
 
 FIELDS = ("V", "E", "edge_index", "rev_edge_index")
 """chemprop's ``MolGraph`` arrays, in its order."""
@@ -67,8 +68,8 @@ def load(path: Path, make_graph: Callable[..., Any]) -> tuple[list[Any], torch.T
     if not path.is_file():
         return None
     try:
-        return unpack(torch.load(path, map_location="cpu", weights_only=True), make_graph)
-    except Exception:
+        return unpack(load_torch_file(path, "chemprop graph cache entry"), make_graph)
+    except Exception:  # CheckpointError (not a safe torch dict) or a dict of the wrong shape
         path.unlink(missing_ok=True)  # rebuilt, never trusted
         return None
 
