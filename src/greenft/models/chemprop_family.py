@@ -89,7 +89,8 @@ def chemprop_options(config: ModelConfig) -> dict[str, Any]:
     if chosen["pooling"] not in AGGREGATIONS:
         raise ModelOptionError(
             f"model.pooling = {config.pooling!r} (--pooling): chemprop has no such aggregation; {NAME!r} takes "
-            f"{', '.join(sorted(AGGREGATIONS))} (default norm: the sum over atoms / {AGGREGATION_NORM:g})"
+            f"norm (chemprop's default: the sum over atoms / {AGGREGATION_NORM:g}; also what greenft's default mean "
+            "gives here) or sum"
         )
     return chosen
 
