@@ -3,7 +3,8 @@
 What is timed is greenft's own training step (``greenft.agents.fit.train_epoch``: forward, masked loss,
 backward, Adam step) over the training split, and one evaluation pass over the validation split, for each
 family at ``ModelConfig()``'s default size (3 layers x 128 wide; transformers: 4 heads, max_length 128,
-FFN 512). Featurisation / tokenisation is timed apart (done once per trial, cached for graphs). The first
+FFN 512; ``chemprop-dmpnn``, listed when chemprop is installed, at chemprop's defaults: 3 x 300).
+Featurisation / tokenisation is timed apart (done once per trial, cached for graphs). The first
 epoch is a warm-up and is not counted. Random initialisation is used: weights do not change the cost.
 
 Usage::
@@ -20,6 +21,7 @@ waiting for a core); the figures printed say how many threads were used and what
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
@@ -39,7 +41,13 @@ from greenft.io import write_marked_section
 from greenft.models import ModelConfig, get_family, known_models
 from greenft.tracking.hardware import cpu_model
 
-DEFAULT_MODELS = ("gin", "gcn", "smiles-transformer", "selfies-transformer")
+DEFAULT_MODELS = (
+    "gin",
+    "gcn",
+    "smiles-transformer",
+    "selfies-transformer",
+    *(("chemprop-dmpnn",) if importlib.util.find_spec("chemprop") else ()),  # the optional chemprop extra
+)
 
 
 def time_family(name: str, dataset: str, epochs: int, batch_size: int, seed: int) -> dict[str, Any]:

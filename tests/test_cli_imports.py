@@ -17,7 +17,19 @@ import pytest
 
 QUICK_SWEEP = str(Path(__file__).resolve().parents[1] / "sweeps" / "quick.yaml")
 
-HEAVY = ("torch", "wandb", "torch_geometric", "rdkit", "pandas", "sklearn", "transformers", "codecarbon", "optuna")
+HEAVY = (
+    "torch",
+    "wandb",
+    "torch_geometric",
+    "rdkit",
+    "pandas",
+    "sklearn",
+    "transformers",
+    "codecarbon",
+    "optuna",
+    "chemprop",  # the chemprop-dmpnn family imports it when it trains only
+    "lightning",
+)
 """Top-level packages none of which ``import greenft.cli`` may load."""
 
 LAZY_PACKAGES = ("greenft.agents", "greenft.data", "greenft.models", "greenft.models.sequence", "greenft.tracking")
