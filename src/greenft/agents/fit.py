@@ -7,7 +7,7 @@ scale-free across datasets) and reports RMSE or MAE in the original units.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 
 from greenft.data.registry import Metric, TaskType
+from greenft.data.scoring import EXTENDED_METRICS, score_extended
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,13 @@ def predict(
 
 
 def score(predictions: np.ndarray, targets: np.ndarray, metric: Metric) -> float:
-    """The metric over non-missing labels; ROC-AUC is the mean over tasks with both classes (NaN if none)."""
+    """The metric over non-missing labels; ROC-AUC is the mean over tasks with both classes (NaN if none).
+
+    The metrics added later (``prc_auc``, ``accuracy``, ``f1``, ``mcc``, ``r2``) are scored by
+    :func:`greenft.data.scoring.score_extended`, the one definition ``greenft evaluate`` uses too.
+    """
+    if metric in EXTENDED_METRICS:
+        return score_extended(predictions, targets, metric)
     if metric is Metric.ROC_AUC:
         aucs = []
         for task in range(targets.shape[1]):
@@ -139,6 +146,19 @@ def score(predictions: np.ndarray, targets: np.ndarray, metric: Metric) -> float
         if metric is Metric.RMSE:
             return float(np.sqrt(np.mean(errors**2)))
         return float(np.mean(np.abs(errors)))
+
+
+def evaluate_metrics(
+    model: nn.Module,
+    loader: Iterable[Any],
+    task_type: TaskType,
+    metrics: Sequence[Metric],
+    scaler: TargetScaler,
+    device: torch.device,
+) -> dict[Metric, float]:
+    """Every metric of ``metrics`` from one prediction pass (a run's extra metrics cost no forward pass)."""
+    predictions, targets = predict(model, loader, task_type, scaler, device)
+    return {metric: score(predictions, targets, metric) for metric in metrics}
 
 
 def evaluate(

@@ -184,7 +184,7 @@ def user_dataset_spec(
     if not target_columns:
         raise DatasetFileError(f"{file}: give at least one target column")
     sep = separator or ("\t" if file.suffix.lower() in {".tsv", ".tab"} else ",")
-    if metric is not None and task_type is not None and metric.task_type is not task_type:
+    if metric is not None and task_type is not None and not metric.fits(task_type):
         raise DatasetFileError(f"{file}: metric {metric.value} does not fit task type {task_type.value}")
     notes: tuple[str, ...] = ()
     if task_type is None and metric is not None:

@@ -23,11 +23,21 @@ class TaskType(StrEnum):
 
 
 class Metric(StrEnum):
-    """Validation/test metrics. Classification: ROC-AUC (MoleculeNet's choice); regression: RMSE or MAE."""
+    """Validation/test metrics. Classification: ROC-AUC (MoleculeNet's choice), average precision (``prc_auc``),
+    and at the 0.5 threshold accuracy, F1 and Matthews' correlation (``mcc``); regression: RMSE, MAE or R².
+
+    Any of them can drive stopping (``data.metric``) or be logged beside it (``data.extra_metrics``): the
+    metrics a chemprop user asks for with ``--metrics``.
+    """
 
     ROC_AUC = "roc_auc"
     RMSE = "rmse"
     MAE = "mae"
+    PRC_AUC = "prc_auc"
+    ACCURACY = "accuracy"
+    F1 = "f1"
+    MCC = "mcc"
+    R2 = "r2"
 
     @property
     def direction(self) -> MetricDirection:
@@ -35,8 +45,49 @@ class Metric(StrEnum):
         return METRIC_DIRECTIONS[self.value]
 
     @property
+    def task_types(self) -> tuple[TaskType, ...]:
+        """The task types the metric scores, the one a file's labels are read as first (see :attr:`task_type`)."""
+        return METRIC_TASK_TYPES[self]
+
+    @property
     def task_type(self) -> TaskType:
-        return TaskType.CLASSIFICATION if self is Metric.ROC_AUC else TaskType.REGRESSION
+        """The task type a user file is read as when only its metric is given."""
+        return self.task_types[0]
+
+    def fits(self, task_type: TaskType) -> bool:
+        return task_type in self.task_types
+
+
+METRIC_TASK_TYPES: dict[Metric, tuple[TaskType, ...]] = {
+    Metric.ROC_AUC: (TaskType.CLASSIFICATION,),
+    Metric.PRC_AUC: (TaskType.CLASSIFICATION,),
+    Metric.ACCURACY: (TaskType.CLASSIFICATION,),
+    Metric.F1: (TaskType.CLASSIFICATION,),
+    Metric.MCC: (TaskType.CLASSIFICATION,),
+    Metric.RMSE: (TaskType.REGRESSION,),
+    Metric.MAE: (TaskType.REGRESSION,),
+    Metric.R2: (TaskType.REGRESSION,),
+}
+"""Which task types each metric can score (one table, so a new metric or task type is one entry)."""
+
+
+class MetricTaskError(UserError, ValueError):
+    """A metric asked of a task it cannot score (``rmse`` on a classification set)."""
+
+
+def metrics_for(task_type: TaskType) -> list[str]:
+    """The names of the metrics that score ``task_type`` (for error messages and ``--help``)."""
+    return [m.value for m in Metric if m.fits(task_type)]
+
+
+def check_metrics(metrics: list[Metric], task_type: TaskType, where: str) -> None:
+    """Raise :class:`MetricTaskError` naming the first metric of ``metrics`` that does not fit ``task_type``."""
+    for metric in metrics:
+        if not metric.fits(task_type):
+            raise MetricTaskError(
+                f"{where}: metric {metric.value} does not fit task type {task_type.value} "
+                f"(its metrics: {', '.join(metrics_for(task_type))})"
+            )
 
 
 class SplitKind(StrEnum):
