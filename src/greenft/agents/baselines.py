@@ -119,6 +119,11 @@ def load_split(config: TrialConfig) -> tuple[LabelledMolecules, Split]:
     """The molecules and split ``greenft train`` would use with ``config`` (same loader, split kind, seed, fractions
     and checks), so a baseline's test score is comparable with a run's."""
     molecules = load_data(config)
+    if molecules.spec.task_type is TaskType.MULTICLASS:  # the baselines fit one 0/1 or value column per task
+        raise DatasetSplitError(
+            f"{molecules.spec.name}: task type multiclass has no baseline yet (prior, ridge/logistic and forest fit "
+            "binary or regression tasks); train it with greenft train"
+        )
     fractions = config.data.split_fractions
     try:
         split = make_split(molecules.smiles, config.data.split, config.seed, fractions)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from greenft.data.registry import Metric
-from greenft.data.scoring import EXTENDED_METRICS, score_extended
+from greenft.data.scoring import EXTENDED_METRICS, is_multiclass, score_extended
 
 __all__ = [
     "RESAMPLES",
@@ -75,7 +75,7 @@ def metric_statistics(predictions: np.ndarray, targets: np.ndarray, metric: Metr
     :mod:`greenft.data.scoring` are re-scored once per resample with the counts as weights (scikit-learn's
     ``sample_weight``: a few hundred calls, well under a second per epoch on a small validation set).
     """
-    if metric in EXTENDED_METRICS:
+    if metric in EXTENDED_METRICS or is_multiclass(predictions, targets):
         return np.array([score_extended(predictions, targets, metric, row) for row in counts])
     if metric is Metric.ROC_AUC:
         per_task = []

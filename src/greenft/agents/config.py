@@ -63,11 +63,16 @@ class DataConfig(_Strict):
             raise ValueError(f"extra_metrics names {', '.join(duplicated)} twice")
         if self.metric is not None and self.metric in self.extra_metrics:
             raise ValueError(f"extra_metrics holds {self.metric.value}, which is data.metric already")
-        task_types = [self.task_type] if self.task_type is not None else list(TaskType)
-        if named and not any(all(m.fits(t) for m in named) for t in task_types):
-            which = f"task type {self.task_type.value}" if self.task_type is not None else "one task type"
-            fits = "; ".join(f"{t.value}: {', '.join(metrics_for(t))}" for t in task_types)
-            raise ValueError(f"metrics {', '.join(m.value for m in named)} do not all fit {which} ({fits})")
+        if self.task_type is not None:
+            misfits = [m.value for m in named if not m.fits(self.task_type)]
+            if misfits:
+                raise ValueError(
+                    f"metric {', '.join(misfits)} does not fit task type {self.task_type.value} (its metrics: "
+                    f"{', '.join(metrics_for(self.task_type))})"
+                )
+        elif named and not any(all(m.fits(t) for m in named) for t in TaskType):
+            fits = "; ".join(f"{t.value}: {', '.join(metrics_for(t))}" for t in TaskType)
+            raise ValueError(f"metrics {', '.join(m.value for m in named)} fit no one task type ({fits})")
         return self
 
     @model_validator(mode="after")

@@ -8,9 +8,9 @@ set (:mod:`greenft.agents.preflight`), right after loading for a user file whose
 from __future__ import annotations
 
 from greenft.agents.config import DataConfig
-from greenft.data.registry import DatasetSpec, Metric, check_metrics
+from greenft.data.registry import DatasetSpec, Metric, TaskType, check_metrics
 
-__all__ = ["run_extra_metrics"]
+__all__ = ["model_outputs", "run_extra_metrics"]
 
 
 def run_extra_metrics(data: DataConfig, spec: DatasetSpec) -> list[Metric]:
@@ -18,3 +18,8 @@ def run_extra_metrics(data: DataConfig, spec: DatasetSpec) -> list[Metric]:
     ``spec``'s task type (a :class:`~greenft.data.registry.MetricTaskError`, one line, otherwise)."""
     check_metrics(data.extra_metrics, spec.task_type, f"data.extra_metrics ({spec.name})")
     return [metric for metric in data.extra_metrics if metric is not spec.metric]
+
+
+def model_outputs(spec: DatasetSpec, num_tasks: int) -> int:
+    """How many outputs the model's head has: one per task, or the K logits of a multiclass task's classes."""
+    return len(spec.classes) if spec.task_type is TaskType.MULTICLASS else num_tasks

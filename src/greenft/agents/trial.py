@@ -34,7 +34,7 @@ from greenft.agents.config import ConfigError, TrialConfig
 from greenft.agents.deploy import DeployKeeper, EpochWeights
 from greenft.agents.finite import NonFiniteError, check_finite
 from greenft.agents.fit import TargetScaler, evaluate_metrics, train_epoch
-from greenft.agents.metrics import run_extra_metrics
+from greenft.agents.metrics import model_outputs, run_extra_metrics
 from greenft.agents.run_log import RunLog
 from greenft.agents.saved_models import SavedModelKeeper
 from greenft.agents.threads import apply_threads, choose_threads
@@ -169,9 +169,9 @@ def check_split(molecules: LabelledMolecules, split: Split) -> None:
                 f"{molecules.spec.file or molecules.spec.name}: the {part} split is empty ({len(molecules.smiles)} "
                 "molecules): use more molecules (or more distinct scaffolds), another --split or a larger --limit"
             )
-        if molecules.spec.task_type is TaskType.CLASSIFICATION:
+        if molecules.spec.task_type is not TaskType.REGRESSION:  # multiclass: two of its classes at least
             labels = molecules.labels[indices]
-            scorable = any(len(np.unique(col[~np.isnan(col)])) == 2 for col in labels.T)
+            scorable = any(len(np.unique(col[~np.isnan(col)])) >= 2 for col in labels.T)
             if not scorable:
                 raise DatasetSplitError(
                     f"{molecules.spec.name}: the {part} split ({len(indices)} molecules) has one class only, so "
@@ -237,7 +237,7 @@ def run_trial(
 
     seed_everything(config.seed)
     device = resolve_device(config.device)
-    built = family.build(config.model, molecules.num_tasks)
+    built = family.build(config.model, model_outputs(molecules.spec, molecules.num_tasks))
     model = built.model.to(device)
     scaler = TargetScaler.fit(molecules.labels[split.train], molecules.spec.task_type)
     generator = torch.Generator().manual_seed(config.seed)
@@ -262,6 +262,7 @@ def run_trial(
         "molecules": len(molecules.smiles),
         "dropped_rows": len(molecules.dropped),
         "tasks": molecules.num_tasks,
+        "classes": list(molecules.spec.classes),  # multiclass: the class of each output, in order
         "task_type": molecules.spec.task_type.value,
         "metric": metric.value,
         "extra_metrics": [extra.value for extra in extras],

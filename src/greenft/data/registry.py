@@ -20,6 +20,7 @@ from greenft.stopping import MetricDirection
 class TaskType(StrEnum):
     CLASSIFICATION = "classification"
     REGRESSION = "regression"
+    MULTICLASS = "multiclass"  # one target column of K classes (integers or text), softmax over K outputs
 
 
 class Metric(StrEnum):
@@ -59,11 +60,11 @@ class Metric(StrEnum):
 
 
 METRIC_TASK_TYPES: dict[Metric, tuple[TaskType, ...]] = {
-    Metric.ROC_AUC: (TaskType.CLASSIFICATION,),
+    Metric.ROC_AUC: (TaskType.CLASSIFICATION, TaskType.MULTICLASS),  # multiclass: macro one-vs-rest
     Metric.PRC_AUC: (TaskType.CLASSIFICATION,),
-    Metric.ACCURACY: (TaskType.CLASSIFICATION,),
-    Metric.F1: (TaskType.CLASSIFICATION,),
-    Metric.MCC: (TaskType.CLASSIFICATION,),
+    Metric.ACCURACY: (TaskType.CLASSIFICATION, TaskType.MULTICLASS),
+    Metric.F1: (TaskType.CLASSIFICATION, TaskType.MULTICLASS),  # multiclass: macro over the classes
+    Metric.MCC: (TaskType.CLASSIFICATION, TaskType.MULTICLASS),
     Metric.RMSE: (TaskType.REGRESSION,),
     Metric.MAE: (TaskType.REGRESSION,),
     Metric.R2: (TaskType.REGRESSION,),
@@ -73,6 +74,14 @@ METRIC_TASK_TYPES: dict[Metric, tuple[TaskType, ...]] = {
 
 class MetricTaskError(UserError, ValueError):
     """A metric asked of a task it cannot score (``rmse`` on a classification set)."""
+
+
+DEFAULT_METRICS: dict[TaskType, Metric] = {
+    TaskType.CLASSIFICATION: Metric.ROC_AUC,
+    TaskType.REGRESSION: Metric.RMSE,
+    TaskType.MULTICLASS: Metric.ACCURACY,
+}
+"""The metric a user file is judged by when the config names none."""
 
 
 def metrics_for(task_type: TaskType) -> list[str]:
@@ -126,6 +135,9 @@ class DatasetSpec(BaseModel):
     licence: str
     notes: tuple[str, ...] = Field(
         (), description="what greenft decided for the user while reading the file (an inferred task type), as warnings"
+    )
+    classes: tuple[str, ...] = Field(
+        (), description="multiclass: the class names in output order (sorted distinct labels of the file, on loading)"
     )
 
 
