@@ -108,6 +108,17 @@ def test_classification_extras_are_logged_per_epoch_as_sklearn_scores_them(class
     assert config["derived"]["dataset"]["extra_metrics"] == ["prc_auc", "accuracy", "f1", "mcc"]
 
 
+def test_analysis_reads_the_runs_own_metric_with_the_extras_beside_it(classification_run: Path) -> None:
+    from greenft.analysis.reader import epochs_frame, read_runs
+
+    (record,) = read_runs(classification_run.parent, use_cache=False)
+    assert record.metric == "roc_auc"
+    frame = epochs_frame([record])
+    rows = read_jsonl(classification_run / EPOCHS_FILE)
+    assert frame["val_metric"].tolist() == [row["val/roc_auc"] for row in rows]
+    assert frame["test/prc_auc"].tolist() == [row["test/prc_auc"] for row in rows]
+
+
 def test_r2_can_drive_the_run_with_rmse_and_mae_beside_it(tmp_path: Path) -> None:
     files = train(tmp_path, "--dataset", "esol", "--metric", "r2", "--extra-metric", "rmse", "--extra-metric", "mae")
     summary, rows = read_summary(files), read_jsonl(files / EPOCHS_FILE)
@@ -176,3 +187,21 @@ def test_each_bootstrap_resample_is_the_metric_of_the_resampled_molecules(metric
     weighted = metric_statistics(predictions, targets, metric, counts_of(indices, 40))
     explicit = [score(predictions[row], targets[row], metric) for row in indices]
     np.testing.assert_allclose(weighted, explicit, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("metric", EXTENDED)
+def test_resamples_of_a_tiny_set_hit_the_undefined_cases_as_the_explicit_score_does(metric: Metric) -> None:
+    """Six molecules, 200 resamples: some draw one class (prc_auc NaN), one label value (r2 NaN), no predicted
+    positive (f1 0, mcc 0); the vectorised resamples agree with scoring each resample explicitly."""
+    if metric is Metric.R2:
+        targets = np.array([[1.0], [2.0], [2.0], [3.0], [np.nan], [5.0]])
+        predictions = np.array([[1.5], [2.0], [1.0], [3.5], [0.0], [4.0]])
+    else:
+        targets = np.array([[1.0], [0.0], [0.0], [1.0], [np.nan], [0.0]])
+        predictions = np.array([[0.7], [0.2], [0.7], [0.4], [0.9], [0.2]])  # ties, and positives both sides of 0.5
+    indices = resample_indices(6, resamples=200, seed=0)
+    weighted = metric_statistics(predictions, targets, metric, counts_of(indices, 6))
+    explicit = np.array([score(predictions[row], targets[row], metric) for row in indices])
+    np.testing.assert_allclose(weighted, explicit, rtol=1e-9, atol=1e-12)
+    assert np.isnan(explicit).any() or metric in (Metric.ACCURACY, Metric.F1, Metric.MCC)
+    assert len(np.unique(explicit[np.isfinite(explicit)])) > 3  # resamples differ: the comparison is not vacuous
