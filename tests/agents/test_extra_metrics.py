@@ -36,6 +36,7 @@ from greenft.schema.keys import BEST_MODEL_FILE, STOP_MODEL_FILE
 from greenft.schema.summary import AT_EPOCH, AT_TEST, AT_VAL
 
 runner = CliRunner()
+EXTRAS = ("prc_auc", "accuracy", "f1", "mcc")
 LIMIT = 120
 TINY = ["--limit", str(LIMIT), "--max-epochs", "2", "--layers", "2", "--emb-dim", "16", "--threads", "1"]
 TINY += ["--wandb-mode", "disabled", "--meter", "wallclock"]
@@ -59,10 +60,11 @@ def sklearn_score(metric: str, y: np.ndarray, p: np.ndarray) -> float:
 
 
 def train(tmp_path: Path, *flags: str) -> Path:
-    """``greenft train`` in this process; the run's files folder."""
+    """``greenft train`` in this process; the run's files folder (its output beside it, ``output.txt``)."""
     result = runner.invoke(app, ["train", *flags, *TINY, "--runs-dir", str(tmp_path / "runs")], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
     (summary,) = (tmp_path / "runs").rglob("greenft_summary.json")
+    (tmp_path / "output.txt").write_text(result.output)
     return summary.parent
 
 
@@ -105,6 +107,10 @@ def test_classification_extras_are_logged_per_epoch_as_sklearn_scores_them(class
     check_extras_are_sklearn_on_saved_predictions(classification_run, "bbbp", ["prc_auc", "accuracy", "f1", "mcc"])
     config = json.loads((classification_run / "greenft_config.json").read_text())
     assert config["data"]["extra_metrics"] == ["prc_auc", "accuracy", "f1", "mcc"]
+    output = " ".join((classification_run.parents[1] / "output.txt").read_text().split())
+    at = {part: {m: summary[point_key(Point.DEPLOYED, part, m)] for m in EXTRAS} for part in (AT_VAL, AT_TEST)}
+    deployed = [f"{m} {at[AT_VAL][m]:.4f} / {at[AT_TEST][m]:.4f}" for m in EXTRAS]
+    assert f"extra metrics at the deployed epoch (val / test): {', '.join(deployed)}" in output
     assert config["derived"]["dataset"]["extra_metrics"] == ["prc_auc", "accuracy", "f1", "mcc"]
 
 
