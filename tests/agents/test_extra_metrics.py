@@ -211,3 +211,15 @@ def test_resamples_of_a_tiny_set_hit_the_undefined_cases_as_the_explicit_score_d
     np.testing.assert_allclose(weighted, explicit, rtol=1e-9, atol=1e-12)
     assert np.isnan(explicit).any() or metric in (Metric.ACCURACY, Metric.F1, Metric.MCC)
     assert len(np.unique(explicit[np.isfinite(explicit)])) > 3  # resamples differ: the comparison is not vacuous
+
+
+def test_a_sweep_or_a_yaml_names_the_extras_as_the_command_line_does(tmp_path: Path) -> None:
+    from greenft.agents.config import load_trial_config
+    from greenft.agents.overrides import apply_overrides
+
+    swept = apply_overrides(None, {"extra_metric": ["mcc", "f1"], "dataset": "bbbp"}, "sweep")
+    assert swept.data.extra_metrics == [Metric.MCC, Metric.F1]
+    trial = tmp_path / "trial.yaml"
+    trial.write_text("data: {dataset: esol, metric: mae, extra_metrics: [r2, rmse]}\n")
+    config = load_trial_config(trial)
+    assert (config.data.metric, config.data.extra_metrics) == (Metric.MAE, [Metric.R2, Metric.RMSE])
