@@ -90,7 +90,8 @@ def test_keys_fill_and_parse() -> None:
         "rule": "anges_a0.9_b0.2_w3",
         "metric": "rmse",
     }
-    assert match_template("val/accuracy", "val/{metric}") is None  # a metric greenft does not log
+    assert match_template("val/recall", "val/{metric}") is None  # a metric greenft does not log
+    assert match_template("val/accuracy", "val/{metric}") == {"metric": "accuracy"}  # one it logs (extra_metrics)
     assert match_template("shadow/a/b/aer", "shadow/{rule}/aer") is None  # labels hold no slash
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from greenft.agents.config import TrialConfig
 from greenft.agents.fit import score
-from greenft.agents.trial import check_split, load_data
+from greenft.agents.trial import DatasetSplitError, check_split, load_data
 from greenft.data import LabelledMolecules, Metric, Split, TaskType
 from greenft.data.split_sources import resolve_split, split_source
 from greenft.schema.baseline import BaselineReport, BaselineRow
@@ -120,6 +120,11 @@ def load_split(config: TrialConfig) -> tuple[LabelledMolecules, Split]:
     """The molecules and split ``greenft train`` would use with ``config`` (same loader, split source, seed, fractions
     and checks), so a baseline's test score is comparable with a run's."""
     molecules, split = resolve_split(config.data, load_data(config), config.seed)
+    if molecules.spec.task_type is TaskType.MULTICLASS:  # the baselines fit one 0/1 or value column per task
+        raise DatasetSplitError(
+            f"{molecules.spec.name}: task type multiclass has no baseline yet (prior, ridge/logistic and forest fit "
+            "binary or regression tasks); train it with greenft train"
+        )
     check_split(molecules, split)
     return molecules, split
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from greenft.agents.weighted_scores import extended_statistics
 from greenft.data.registry import Metric
+from greenft.data.scoring import EXTENDED_METRICS, is_multiclass, score_extended
 
 __all__ = [
     "RESAMPLES",
@@ -70,8 +72,15 @@ def metric_statistics(predictions: np.ndarray, targets: np.ndarray, metric: Metr
     """The metric of each resample (``counts`` from :func:`resample_counts`), scored as ``fit.score`` scores.
 
     ROC-AUC is the mean over the tasks that have both classes *in that resample*; a resample where no task has
-    both is NaN (skipped by :func:`bootstrap_se`). RMSE and MAE pool every labelled entry.
+    both is NaN (skipped by :func:`bootstrap_se`). RMSE and MAE pool every labelled entry. The metrics of
+    :mod:`greenft.data.scoring` are re-scored with the counts as weights: by scikit-learn (its
+    ``sample_weight``, one call per resample) for a multiclass task or non-finite predictions, and vectorised
+    (:mod:`greenft.agents.weighted_scores`) otherwise.
     """
+    if is_multiclass(predictions, targets) or (metric in EXTENDED_METRICS and not np.isfinite(predictions).all()):
+        return np.array([score_extended(predictions, targets, metric, row) for row in counts])
+    if metric in EXTENDED_METRICS:
+        return extended_statistics(predictions, targets, metric, counts)
     if metric is Metric.ROC_AUC:
         per_task = []
         for task in range(targets.shape[1]):

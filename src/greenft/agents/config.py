@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from greenft.data.registry import Metric, SplitKind, TaskType
+from greenft.data.registry import Metric, SplitKind, TaskType, metrics_for
 from greenft.errors import GreenftWarning, UserError
 from greenft.io import read_yaml_mapping
 from greenft.models.config import LrSchedule, ModelConfig
@@ -51,6 +51,11 @@ class DataConfig(_Strict):
         description="a separate labelled test file with the same columns: it is the whole test part, and the data "
         "are split into train/val (split_fractions renormalised over train + val)",
     )
+    extra_metrics: list[Metric] = Field(
+        default_factory=list,
+        description="metrics logged beside data.metric each epoch (val and test) and in the summary; data.metric "
+        "alone drives stopping, deployment and analysis",
+    )
 
     @field_validator("split_fractions")
     @classmethod
@@ -60,6 +65,29 @@ class DataConfig(_Strict):
         if any(f < 0 for f in value) or abs(sum(value) - 1.0) > 1e-6:
             raise ValueError(f"train/val/test fractions must be >= 0 and sum to 1, got {list(value)}")
         return value
+
+    @model_validator(mode="after")
+    def _metrics_fit_one_task_type(self) -> DataConfig:
+        """The metrics must all score one task type (``task_type`` when given), known before any data loads; a
+        built-in set's own task type is checked before loading (:mod:`greenft.agents.preflight`), an inferred
+        one right after it (:func:`greenft.agents.metrics.run_metrics`)."""
+        named = [m for m in (self.metric, *self.extra_metrics) if m is not None]
+        duplicated = sorted({m.value for m in self.extra_metrics if self.extra_metrics.count(m) > 1})
+        if duplicated:
+            raise ValueError(f"extra_metrics names {', '.join(duplicated)} twice")
+        if self.metric is not None and self.metric in self.extra_metrics:
+            raise ValueError(f"extra_metrics holds {self.metric.value}, which is data.metric already")
+        if self.task_type is not None:
+            misfits = [m.value for m in named if not m.fits(self.task_type)]
+            if misfits:
+                raise ValueError(
+                    f"metric {', '.join(misfits)} does not fit task type {self.task_type.value} (its metrics: "
+                    f"{', '.join(metrics_for(self.task_type))})"
+                )
+        elif named and not any(all(m.fits(t) for m in named) for t in TaskType):
+            fits = "; ".join(f"{t.value}: {', '.join(metrics_for(t))}" for t in TaskType)
+            raise ValueError(f"metrics {', '.join(m.value for m in named)} fit no one task type ({fits})")
+        return self
 
     @model_validator(mode="after")
     def _file_needs_columns(self) -> DataConfig:

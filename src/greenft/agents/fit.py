@@ -2,12 +2,13 @@
 
 Classification uses a masked BCE-with-logits loss (missing labels are NaN and ignored) and mean ROC-AUC over
 tasks that have both classes; regression trains on standardised targets (train-split mean/std, so the loss is
-scale-free across datasets) and reports RMSE or MAE in the original units.
+scale-free across datasets) and reports RMSE or MAE in the original units. A multiclass task (one column of class
+indices) trains K logits with a masked cross-entropy and predicts their softmax.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 
 from greenft.data.registry import Metric, TaskType
+from greenft.data.scoring import EXTENDED_METRICS, is_multiclass, score_extended
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class TargetScaler:
     @staticmethod
     def fit(labels: np.ndarray, task_type: TaskType) -> TargetScaler:
         tasks = labels.shape[1]
-        if task_type is TaskType.CLASSIFICATION:
+        if task_type is not TaskType.REGRESSION:
             return TargetScaler(torch.zeros(tasks), torch.ones(tasks))
         labelled = ~np.isnan(labels).all(axis=0)  # a task may have no label in the training split: identity
         filled = np.where(labelled, labels, 0.0)
@@ -50,7 +52,10 @@ def elementwise_loss(
     One definition for training and validation, so ``val/loss`` is the very objective the optimiser minimises.
     """
     mask = ~torch.isnan(target)
-    if task_type is TaskType.CLASSIFICATION:
+    if task_type is TaskType.MULTICLASS:  # K logits against one class index (targets: molecules x 1)
+        classes = torch.nan_to_num(target[:, 0]).long()
+        losses = nn.functional.cross_entropy(output, classes, reduction="none").unsqueeze(1)
+    elif task_type is TaskType.CLASSIFICATION:
         losses = nn.functional.binary_cross_entropy_with_logits(output, torch.nan_to_num(target), reduction="none")
     else:
         scaled = (torch.nan_to_num(target) - scaler.mean) / scaler.std
@@ -111,10 +116,20 @@ def predict_with_losses(
         raw = model(batch)
         entry_loss, mask = elementwise_loss(raw, batch.y, task_type, scaler)
         losses.append(torch.where(mask, entry_loss, torch.nan).float().cpu())
-        out = torch.sigmoid(raw) if task_type is TaskType.CLASSIFICATION else raw * scaler.std + scaler.mean
+        out = output_values(raw, task_type, scaler)
         outputs.append(out.float().cpu())
         targets.append(batch.y.cpu())
     return torch.cat(outputs).numpy(), torch.cat(targets).numpy(), torch.cat(losses).numpy()
+
+
+def output_values(raw: torch.Tensor, task_type: TaskType, scaler: TargetScaler) -> torch.Tensor:
+    """Raw outputs as predictions: probabilities (sigmoid per task; softmax over the K classes of a multiclass
+    task), or values in original units."""
+    if task_type is TaskType.MULTICLASS:
+        return torch.softmax(raw, dim=1)
+    if task_type is TaskType.CLASSIFICATION:
+        return torch.sigmoid(raw)
+    return raw * scaler.std + scaler.mean
 
 
 def predict(
@@ -126,7 +141,14 @@ def predict(
 
 
 def score(predictions: np.ndarray, targets: np.ndarray, metric: Metric) -> float:
-    """The metric over non-missing labels; ROC-AUC is the mean over tasks with both classes (NaN if none)."""
+    """The metric over non-missing labels; ROC-AUC is the mean over tasks with both classes (NaN if none).
+
+    The metrics added later (``prc_auc``, ``accuracy``, ``f1``, ``mcc``, ``r2``) are scored by
+    :func:`greenft.data.scoring.score_extended`, the one definition ``greenft evaluate`` uses too, and so is every
+    metric of a multiclass task (K probabilities per molecule against one class index).
+    """
+    if metric in EXTENDED_METRICS or is_multiclass(predictions, targets):
+        return score_extended(predictions, targets, metric)
     if metric is Metric.ROC_AUC:
         aucs = []
         for task in range(targets.shape[1]):
@@ -143,6 +165,19 @@ def score(predictions: np.ndarray, targets: np.ndarray, metric: Metric) -> float
         if metric is Metric.RMSE:
             return float(np.sqrt(np.mean(errors**2)))
         return float(np.mean(np.abs(errors)))
+
+
+def evaluate_metrics(
+    model: nn.Module,
+    loader: Iterable[Any],
+    task_type: TaskType,
+    metrics: Sequence[Metric],
+    scaler: TargetScaler,
+    device: torch.device,
+) -> dict[Metric, float]:
+    """Every metric of ``metrics`` from one prediction pass (a run's extra metrics cost no forward pass)."""
+    predictions, targets = predict(model, loader, task_type, scaler, device)
+    return {metric: score(predictions, targets, metric) for metric in metrics}
 
 
 def evaluate(

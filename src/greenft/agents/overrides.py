@@ -78,7 +78,12 @@ _FIXED_HEAD: tuple[Override, ...] = (
     Override("smiles_column", "data.smiles_column", "SMILES column of --data-file"),
     Override("target_column", "data.target_columns", "target column(s) of --data-file (repeat)"),
     Override("task_type", "data.task_type", "inferred from the labels when omitted"),
-    Override("metric", "data.metric", "roc_auc for classification, rmse/mae for regression"),
+    Override(
+        "metric",
+        "data.metric",
+        "drives stopping: roc_auc, prc_auc, accuracy, f1, mcc (classification); rmse, mae, r2 (regression)",
+    ),
+    Override("extra_metric", "data.extra_metrics", "a metric logged beside --metric, val and test (repeat)"),
     Override("split", "data.split", "scaffold (deterministic), random_scaffold, random"),
     Override("split_file", "data.split_file", "chemprop-style JSON of train/val/test row indices (0-based file rows)"),
     Override("split_index", "data.split_index", "which split of a --split-file holding a list (0-based)"),

@@ -9,6 +9,7 @@ same messages, as the loaders that would find the mistake later, so only the wai
 from __future__ import annotations
 
 from greenft.agents.config import ConfigError, TrialConfig
+from greenft.agents.metrics import run_extra_metrics
 from greenft.data.registry import get_dataset_spec
 from greenft.data.split_file import read_split_file
 from greenft.models.errors import CheckpointError
@@ -16,13 +17,14 @@ from greenft.models.names import check_model_name
 
 
 def check_before_heavy_work(config: TrialConfig) -> None:
-    """Raise a :class:`~greenft.errors.UserError` for an unknown dataset or model, or a file that does not exist.
+    """Raise a :class:`~greenft.errors.UserError` for an unknown dataset or model, a file that does not exist, or
+    an extra metric that does not fit a built-in dataset's task type.
 
     A path that exists but cannot be used (a folder, an empty or unreadable file) is left to its loader, which
     says what is wrong with it.
     """
     if config.data.file is None:
-        get_dataset_spec(config.data.dataset)
+        run_extra_metrics(config.data, get_dataset_spec(config.data.dataset))
     elif not config.data.file.exists():
         raise ConfigError(f"dataset file not found: {config.data.file}")
     if config.data.test_file is not None and not config.data.test_file.exists():

@@ -80,6 +80,7 @@ def header_fields(
         "num_tasks": molecules.num_tasks,
         "task_names": list(spec.target_columns),
         "task_type": spec.task_type.value,
+        "classes": list(spec.classes) or None,
         "metric": spec.metric.value,
         "dataset": spec.name,
         "target_mean": [float(v) for v in scaler.mean.tolist()],

@@ -33,7 +33,8 @@ import torch
 from greenft.agents.config import ConfigError, TrialConfig
 from greenft.agents.deploy import DeployKeeper, EpochWeights
 from greenft.agents.finite import NonFiniteError, check_finite
-from greenft.agents.fit import TargetScaler, evaluate, train_epoch
+from greenft.agents.fit import TargetScaler, evaluate_metrics, train_epoch
+from greenft.agents.metrics import model_outputs, run_extra_metrics
 from greenft.agents.run_log import RunLog
 from greenft.agents.saved_models import SavedModelKeeper
 from greenft.agents.schedule import make_lr_scheduler, resolve_lr_schedule
@@ -99,6 +100,8 @@ class EpochRecord:
     val_metric_se: float = math.nan
     val_loss_se: float = math.nan
     forecast: Forecast | None = None  # the full budget's totals as forecast at this epoch (None: too early)
+    val_extras: dict[str, float] = field(default_factory=dict)  # data.extra_metrics by name, same passes
+    test_extras: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -153,7 +156,7 @@ def load_data(config: TrialConfig) -> LabelledMolecules:
                 "a built-in dataset has its own task type (leave --task-type out)"
             )
         if data.metric is not None:
-            if data.metric.task_type is not spec.task_type:
+            if not data.metric.fits(spec.task_type):
                 raise DatasetSplitError(f"metric {data.metric.value} does not fit {spec.name} ({spec.task_type.value})")
             spec = spec.model_copy(update={"metric": data.metric})
     return load_molecules(spec, limit=data.limit)
@@ -167,9 +170,9 @@ def check_split(molecules: LabelledMolecules, split: Split) -> None:
                 f"{molecules.spec.file or molecules.spec.name}: the {part} split is empty ({len(molecules.smiles)} "
                 "molecules): use more molecules (or more distinct scaffolds), another --split or a larger --limit"
             )
-        if molecules.spec.task_type is TaskType.CLASSIFICATION:
+        if molecules.spec.task_type is not TaskType.REGRESSION:  # multiclass: two of its classes at least
             labels = molecules.labels[indices]
-            scorable = any(len(np.unique(col[~np.isnan(col)])) == 2 for col in labels.T)
+            scorable = any(len(np.unique(col[~np.isnan(col)])) >= 2 for col in labels.T)
             if not scorable:
                 raise DatasetSplitError(
                     f"{molecules.spec.name}: the {part} split ({len(indices)} molecules) has one class only, so "
@@ -227,13 +230,14 @@ def run_trial(
     threads_info = {**threads.describe(), "threads": apply_threads(threads)}
     molecules, split = resolve_split(config.data, load_data(config), config.seed)  # greenft.data.split_sources
     metric = molecules.spec.metric
+    extras = run_extra_metrics(config.data, molecules.spec)  # logged beside metric; only metric drives the run
     check_split(molecules, split)
     family = get_family(config.model.name)
     items = family.encode(molecules.smiles, molecules.labels)
 
     seed_everything(config.seed)
     device = resolve_device(config.device)
-    built = family.build(config.model, molecules.num_tasks)
+    built = family.build(config.model, model_outputs(molecules.spec, molecules.num_tasks))
     model = built.model.to(device)
     scaler = TargetScaler.fit(molecules.labels[split.train], molecules.spec.task_type)
     generator = torch.Generator().manual_seed(config.seed)
@@ -269,8 +273,10 @@ def run_trial(
         "molecules": len(molecules.smiles),
         "dropped_rows": len(molecules.dropped),
         "tasks": molecules.num_tasks,
+        "classes": list(molecules.spec.classes),  # multiclass: the class of each output, in order
         "task_type": molecules.spec.task_type.value,
         "metric": metric.value,
+        "extra_metrics": [extra.value for extra in extras],
         "split_sizes": dict(zip(("train", "val", "test"), split.sizes(), strict=True)),
         "split_source": split_source(config.data),
     }
@@ -317,10 +323,11 @@ def run_trial(
             for epoch in range(1, config.optim.max_epochs + 1):
                 task = molecules.spec.task_type
                 loss = train_epoch(model, train_loader, optimizer, task, scaler, device, on_batch, scheduler)
-                val = validate(model, val_loader, task, metric, scaler, device)
+                val = validate(model, val_loader, task, metric, scaler, device, extras)
                 val_metric = val.metric
                 fit_total = ledger.close(FIT, active_meter.read())
-                test_metric = evaluate(model, test_loader, task, metric, scaler, device)
+                tests = evaluate_metrics(model, test_loader, task, [metric, *extras], scaler, device)
+                test_metric = tests.pop(metric)
                 test_total = ledger.close(TEST_EVAL, active_meter.read())
                 check_finite(epoch, loss, val_metric, test_metric, molecules, config.optim.lr)
                 observation = EpochObservation(
@@ -340,6 +347,8 @@ def run_trial(
                     val_metric_se=val.metric_se,
                     val_loss_se=val.loss_se,
                     forecast=forecast,
+                    val_extras=val.extras,
+                    test_extras={extra.value: value for extra, value in tests.items()},
                 )
                 with signals_held() as held:
                     epochs.append(record)

@@ -8,8 +8,8 @@ everything the epoch logs about validation is computed from them here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,12 +25,14 @@ __all__ = ["Validation", "mean_loss", "validate"]
 
 @dataclass(frozen=True)
 class Validation:
-    """One validation pass: ``metric`` and ``loss`` (NaN when no entry is labelled) and their bootstrap SEs."""
+    """One validation pass: ``metric`` and ``loss`` (NaN when no entry is labelled) and their bootstrap SEs, and
+    the run's extra metrics (``data.extra_metrics``, by name) scored on the same predictions."""
 
     metric: float
     loss: float
     metric_se: float
     loss_se: float
+    extras: dict[str, float] = field(default_factory=dict)
 
 
 def mean_loss(losses: np.ndarray) -> float:
@@ -46,6 +48,7 @@ def validate(
     metric: Metric,
     scaler: TargetScaler,
     device: torch.device,
+    extras: Sequence[Metric] = (),
 ) -> Validation:
     """Score the validation split once: metric, loss and both standard errors (see the module docstring)."""
     predictions, targets, losses = predict_with_losses(model, loader, task_type, scaler, device)
@@ -55,4 +58,5 @@ def validate(
         loss=mean_loss(losses),
         metric_se=bootstrap_se(metric_statistics(predictions, targets, metric, counts)),
         loss_se=bootstrap_se(weighted_mean_loss(losses, counts)),
+        extras={extra.value: score(predictions, targets, extra) for extra in extras},
     )

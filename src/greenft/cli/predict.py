@@ -126,7 +126,7 @@ def predict(
     predictions = measured.result
     valid = len(smiles) - len(predictions.invalid)
     measured = replace(measured, molecules=valid)  # the cost per molecule actually predicted
-    frame = prediction_frame(table, predictions, header.task_names)
+    frame = prediction_frame(table, predictions, header.task_names, header.classes)
     try:
         written, _ = write_outputs(out, frame, saved, table, measured)
     except USER_ERRORS as err:

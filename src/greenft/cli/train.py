@@ -263,6 +263,14 @@ def _print_summary(result: Any) -> None:
             )
     console.print(table)
     console.print(f"stopped by [bold]{s.get(STOP_RULE)}[/]: {s.get(STOP_REASON)}")
+    extras = list(result.epochs[-1].test_extras) if result.epochs else []  # data.extra_metrics, as logged
+    if extras and point_key(Point.DEPLOYED, AT_EPOCH) in s:
+        scores = [
+            f"{name} {_fmt(s.get(point_key(Point.DEPLOYED, AT_VAL, name)))} / "
+            f"{_fmt(s.get(point_key(Point.DEPLOYED, AT_TEST, name)))}"
+            for name in extras
+        ]
+        console.print(f"extra metrics at the deployed epoch (val / test): {', '.join(scores)}", soft_wrap=True)
     full_kg = s.get(point_key(Point.FULL, AT_EMISSIONS))
     if s.get(MODE) == Mode.SHADOW and full_kg:
         full_metric = s[point_key(Point.FULL, AT_TEST, m)]

@@ -130,7 +130,8 @@ def infer_task_type(path: Path, frame: pd.DataFrame, columns: Sequence[str]) -> 
         return TaskType.REGRESSION, (
             f"{path}: labels of column(s) {names} are only the integers {shown}: greenft treats them as regression "
             "(RMSE); "
-            "if these are classes, recode them as 0/1 (one column per class) and pass --task-type classification, "
-            "or pass --task-type regression to keep regression without this warning"
+            "if these are classes, pass --task-type multiclass (one column of K classes) or recode them as 0/1 (one "
+            "column per class) and pass --task-type classification, or pass --task-type regression to keep "
+            "regression without this warning"
         )
     return TaskType.REGRESSION, None

@@ -19,9 +19,10 @@ import pandas as pd
 from rdkit import Chem
 
 from greenft.data.labels import infer_task_type, large_label_warning, parse_labels
+from greenft.data.multiclass import class_labels
 from greenft.data.quality import check_labels_usable, duplicate_warnings
 from greenft.data.rdkit_quiet import rdkit_quiet
-from greenft.data.registry import DatasetSpec, Metric, TaskType
+from greenft.data.registry import DEFAULT_METRICS, DatasetSpec, Metric, TaskType
 from greenft.data.sources import package_data_dir
 from greenft.data.tables import (
     SDF_UNPARSABLE,
@@ -119,7 +120,10 @@ def load_molecules(spec: DatasetSpec, limit: int | None = None) -> LabelledMolec
     frames = [read_table(p, spec.separator) for p in paths]
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     check_columns(path, frame, spec.smiles_column, spec.target_columns, spec.separator)
-    labels = parse_labels(path, frame, spec.target_columns, spec.label_map, spec.task_type)
+    if spec.task_type is TaskType.MULTICLASS:  # class indices; the spec records the class names
+        labels, spec = class_labels(path, frame, spec)
+    else:
+        labels = parse_labels(path, frame, spec.target_columns, spec.label_map, spec.task_type)
     smiles_out: list[str] = []
     keep: list[int] = []
     dropped: list[DroppedRow] = []
@@ -184,7 +188,7 @@ def user_dataset_spec(
     if not target_columns:
         raise DatasetFileError(f"{file}: give at least one target column")
     sep = separator or ("\t" if file.suffix.lower() in {".tsv", ".tab"} else ",")
-    if metric is not None and task_type is not None and metric.task_type is not task_type:
+    if metric is not None and task_type is not None and not metric.fits(task_type):
         raise DatasetFileError(f"{file}: metric {metric.value} does not fit task type {task_type.value}")
     notes: tuple[str, ...] = ()
     if task_type is None and metric is not None:
@@ -195,7 +199,7 @@ def user_dataset_spec(
         task_type, note = infer_task_type(file, frame, target_columns)
         notes = (note,) if note else ()
     if metric is None:
-        metric = Metric.ROC_AUC if task_type is TaskType.CLASSIFICATION else Metric.RMSE
+        metric = DEFAULT_METRICS[task_type]
     return DatasetSpec(
         name=file.stem,
         description=f"user file {file}",

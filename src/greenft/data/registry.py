@@ -20,14 +20,25 @@ from greenft.stopping import MetricDirection
 class TaskType(StrEnum):
     CLASSIFICATION = "classification"
     REGRESSION = "regression"
+    MULTICLASS = "multiclass"  # one target column of K classes (integers or text), softmax over K outputs
 
 
 class Metric(StrEnum):
-    """Validation/test metrics. Classification: ROC-AUC (MoleculeNet's choice); regression: RMSE or MAE."""
+    """Validation/test metrics. Classification: ROC-AUC (MoleculeNet's choice), average precision (``prc_auc``),
+    and at the 0.5 threshold accuracy, F1 and Matthews' correlation (``mcc``); regression: RMSE, MAE or R².
+
+    Any of them can drive stopping (``data.metric``) or be logged beside it (``data.extra_metrics``): the
+    metrics a chemprop user asks for with ``--metrics``.
+    """
 
     ROC_AUC = "roc_auc"
     RMSE = "rmse"
     MAE = "mae"
+    PRC_AUC = "prc_auc"
+    ACCURACY = "accuracy"
+    F1 = "f1"
+    MCC = "mcc"
+    R2 = "r2"
 
     @property
     def direction(self) -> MetricDirection:
@@ -35,8 +46,57 @@ class Metric(StrEnum):
         return METRIC_DIRECTIONS[self.value]
 
     @property
+    def task_types(self) -> tuple[TaskType, ...]:
+        """The task types the metric scores, the one a file's labels are read as first (see :attr:`task_type`)."""
+        return METRIC_TASK_TYPES[self]
+
+    @property
     def task_type(self) -> TaskType:
-        return TaskType.CLASSIFICATION if self is Metric.ROC_AUC else TaskType.REGRESSION
+        """The task type a user file is read as when only its metric is given."""
+        return self.task_types[0]
+
+    def fits(self, task_type: TaskType) -> bool:
+        return task_type in self.task_types
+
+
+METRIC_TASK_TYPES: dict[Metric, tuple[TaskType, ...]] = {
+    Metric.ROC_AUC: (TaskType.CLASSIFICATION, TaskType.MULTICLASS),  # multiclass: macro one-vs-rest
+    Metric.PRC_AUC: (TaskType.CLASSIFICATION,),
+    Metric.ACCURACY: (TaskType.CLASSIFICATION, TaskType.MULTICLASS),
+    Metric.F1: (TaskType.CLASSIFICATION, TaskType.MULTICLASS),  # multiclass: macro over the classes
+    Metric.MCC: (TaskType.CLASSIFICATION, TaskType.MULTICLASS),
+    Metric.RMSE: (TaskType.REGRESSION,),
+    Metric.MAE: (TaskType.REGRESSION,),
+    Metric.R2: (TaskType.REGRESSION,),
+}
+"""Which task types each metric can score (one table, so a new metric or task type is one entry)."""
+
+
+class MetricTaskError(UserError, ValueError):
+    """A metric asked of a task it cannot score (``rmse`` on a classification set)."""
+
+
+DEFAULT_METRICS: dict[TaskType, Metric] = {
+    TaskType.CLASSIFICATION: Metric.ROC_AUC,
+    TaskType.REGRESSION: Metric.RMSE,
+    TaskType.MULTICLASS: Metric.ACCURACY,
+}
+"""The metric a user file is judged by when the config names none."""
+
+
+def metrics_for(task_type: TaskType) -> list[str]:
+    """The names of the metrics that score ``task_type`` (for error messages and ``--help``)."""
+    return [m.value for m in Metric if m.fits(task_type)]
+
+
+def check_metrics(metrics: list[Metric], task_type: TaskType, where: str) -> None:
+    """Raise :class:`MetricTaskError` naming the first metric of ``metrics`` that does not fit ``task_type``."""
+    for metric in metrics:
+        if not metric.fits(task_type):
+            raise MetricTaskError(
+                f"{where}: metric {metric.value} does not fit task type {task_type.value} "
+                f"(its metrics: {', '.join(metrics_for(task_type))})"
+            )
 
 
 class SplitKind(StrEnum):
@@ -75,6 +135,9 @@ class DatasetSpec(BaseModel):
     licence: str
     notes: tuple[str, ...] = Field(
         (), description="what greenft decided for the user while reading the file (an inferred task type), as warnings"
+    )
+    classes: tuple[str, ...] = Field(
+        (), description="multiclass: the class names in output order (sorted distinct labels of the file, on loading)"
     )
 
 

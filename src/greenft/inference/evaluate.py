@@ -108,6 +108,11 @@ def data_for(
 
     if part not in SPLIT_PARTS:
         raise EvaluationError(f"--split {part!r}: expected one of {', '.join(SPLIT_PARTS)}")
+    if header.task_type == "multiclass":  # a file's classes would be re-read from it, maybe not the model's
+        raise EvaluationError(
+            f"the model is multiclass ({header.dataset}): greenft evaluate scores binary and regression models only; "
+            "its run logged val/ and test/ of every metric asked for, and greenft predict writes its probabilities"
+        )
     config = _training_config(header)
     if data_file is not None:
         columns = list(label_columns) or list(header.task_names)

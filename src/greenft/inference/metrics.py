@@ -32,6 +32,8 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from greenft.data.scoring import EXTENDED_METRICS, score_extended
+
 __all__ = [
     "CLASSIFICATION_METRICS",
     "REGRESSION_METRICS",
@@ -160,8 +162,11 @@ def dataset_metric(predictions: np.ndarray, targets: np.ndarray, metric: str) ->
             if len(np.unique(targets[mask, task])) == 2:
                 aucs.append(float(roc_auc_score(targets[mask, task], predictions[mask, task])))
         return float(np.mean(aucs)) if aucs else float("nan")
+    extended = {m.value: m for m in EXTENDED_METRICS}
+    if metric in extended:  # the trainer's own definition (greenft.data.scoring), molecules without one left out
+        return score_extended(predictions, np.where(np.isnan(predictions), np.nan, targets), extended[metric])
     if metric not in ("rmse", "mae"):
-        raise ValueError(f"metric {metric!r}: expected roc_auc, rmse or mae")
+        raise ValueError(f"metric {metric!r}: expected one of roc_auc, rmse, mae, {', '.join(extended)}")
     mask = ~np.isnan(targets) & ~np.isnan(predictions)
     if not mask.any():
         return float("nan")

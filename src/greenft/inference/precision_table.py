@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from greenft.agents.fit import TargetScaler, score
+from greenft.agents.fit import TargetScaler, output_values, score
 from greenft.data.registry import Metric, TaskType
 from greenft.inference.precision import (
     PRECISION_NOTES,
@@ -66,7 +66,7 @@ def _infer(model: nn.Module, task: PrecisionTask) -> tuple[np.ndarray, np.ndarra
     with torch.no_grad():
         for batch in task.family.loader(items, task.batch_size, shuffle=False):
             raw = model(batch.to(task.device)).float()
-            out = torch.sigmoid(raw) if task.task_type is TaskType.CLASSIFICATION else raw * scaler.std + scaler.mean
+            out = output_values(raw, task.task_type, scaler)  # the trainer's own (softmax for multiclass)
             outputs.append(out.cpu())
             targets.append(batch.y.cpu())
     return torch.cat(outputs).numpy(), torch.cat(targets).numpy()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from greenft.data.tables import check_columns, check_file, read_table
@@ -37,6 +38,8 @@ __all__ = [
 
 ERROR_COLUMN = "error"
 """The output column naming why a row has no prediction (empty when it has one)."""
+CLASS_PROBABILITY = "_prob_"
+"""Between a multiclass task's name and a class name in that class's probability column (``label_prob_active``)."""
 PREDICTED_SUFFIX = "_predicted"
 """Appended to a task's output column when the input already has a column of that name (a labelled file)."""
 
@@ -83,12 +86,28 @@ def output_columns(task_names: Sequence[str], existing: Sequence[str]) -> tuple[
     return [free(task) for task in task_names], free(ERROR_COLUMN)
 
 
-def prediction_frame(table: InputTable, predictions: Predictions, task_names: Sequence[str]) -> pd.DataFrame:
-    """The input columns, one column per task (NaN -> an empty cell) and the error column, rows in input order."""
-    columns, error_column = output_columns(task_names, [str(c) for c in table.frame.columns])
+def class_columns(task: str, classes: Sequence[str]) -> list[str]:
+    """A multiclass model's output columns: ``<task>_prob_<class>`` per class, then ``<task>`` (the predicted
+    class, the most probable one)."""
+    return [f"{task}{CLASS_PROBABILITY}{name}" for name in classes] + [task]
+
+
+def prediction_frame(
+    table: InputTable, predictions: Predictions, task_names: Sequence[str], classes: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The input columns, one column per task (NaN -> an empty cell) and the error column, rows in input order.
+
+    A multiclass model (``classes``: its class names in output order) writes one probability column per class and
+    the predicted class's name (empty for a molecule without a prediction)."""
+    names = class_columns(task_names[0], classes) if classes else list(task_names)
+    columns, error_column = output_columns(names, [str(c) for c in table.frame.columns])
     out = table.frame.copy()
-    for index, column in enumerate(columns):
+    for index, column in enumerate(columns[: predictions.values.shape[1]]):
         out[column] = predictions.values[:, index]
+    if classes:
+        valid = ~np.isnan(predictions.values).any(axis=1)
+        chosen = np.nanargmax(np.where(valid[:, None], predictions.values, 0.0), axis=1)
+        out[columns[-1]] = [classes[i] if ok else "" for i, ok in zip(chosen, valid, strict=True)]
     out[error_column] = [predictions.invalid.get(row, "") for row in range(len(out))]
     return out
 
@@ -100,6 +119,7 @@ def header_essentials(header: SavedModelHeader) -> dict[str, Any]:
         "dataset": header.dataset,
         "task_type": header.task_type,
         "task_names": list(header.task_names),
+        "classes": header.classes,
         "metric": header.metric,
         "which": header.which,
         "epoch": header.epoch,

@@ -57,7 +57,7 @@ SAVED_MODEL_FORMAT = "greenft-model"
 SAVED_MODEL_VERSION = 1
 """Raised when the header changes incompatibly; a file with a higher version is refused with a clear line."""
 
-TaskTypeName = Literal["classification", "regression"]
+TaskTypeName = Literal["classification", "regression", "multiclass"]
 Which = Literal["best", "stop"]
 
 
@@ -93,9 +93,16 @@ class SavedModelHeader(BaseModel):
     run_id: str | None
     run_path: str | None
     training_config: dict[str, Any]  # the whole TrialConfig as JSON
+    classes: list[str] | None = None
+    """Multiclass: the class names in output order (the model has one output per class); None otherwise."""
     encoder_config: dict[str, Any] | None = None
     """Sequence families: the transformers config of the encoder (e.g. a pretrained checkpoint's position
     table, which the model section alone cannot tell); None for graphs."""
+
+    @property
+    def outputs(self) -> int:
+        """The model's outputs: one per task, or one per class of a multiclass task."""
+        return len(self.classes) if self.classes else self.num_tasks
 
     def model_section(self) -> ModelConfig:
         """The model section as trained, ready for the family's weights-only builder."""
@@ -106,7 +113,7 @@ class SavedModelHeader(BaseModel):
 class Predictions:
     """One row per input molecule; invalid inputs are NaN rows, with the reason in ``invalid``."""
 
-    values: np.ndarray  # (n_inputs, num_tasks) float64: probabilities (classification) or original units
+    values: np.ndarray  # (n_inputs, outputs) float64: probabilities (per task, or per class) or original units
     invalid: dict[int, str] = field(default_factory=dict)  # 0-based input position -> why
 
 
@@ -173,7 +180,7 @@ class SavedModel:
             else:
                 positions.append(position)
                 texts.append(text)
-        num_tasks = self.header.num_tasks
+        num_tasks = self.header.outputs
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # a family's per-molecule fallback warning: reported by row below
@@ -200,14 +207,16 @@ class SavedModel:
             for batch in self.family.loader(list(items), batch_size, shuffle=False)
         ]
         if not outputs:
-            return torch.empty((0, self.header.num_tasks), dtype=torch.float32)
+            return torch.empty((0, self.header.outputs), dtype=torch.float32)
         return torch.cat(outputs)
 
     def transform(self, raw: torch.Tensor) -> np.ndarray:
         """Raw outputs -> probabilities or original units, as float64 (computed in float32, as the trainer does,
         so a prediction scores exactly the metric the run logged)."""
         raw = raw.float()
-        if self.classification:
+        if self.header.task_type == "multiclass":
+            out = torch.softmax(raw, dim=1)
+        elif self.classification:
             out = torch.sigmoid(raw)
         else:
             mean = torch.tensor(self.header.target_mean, dtype=torch.float32)
@@ -222,7 +231,7 @@ class SavedModel:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         count = len(smiles)
-        values = np.full((count, self.header.num_tasks), np.nan, dtype=np.float64)
+        values = np.full((count, self.header.outputs), np.nan, dtype=np.float64)
         invalid: dict[int, str] = {}
         for start in range(0, count, batch_size):
             chunk = list(smiles[start : start + batch_size])
@@ -339,7 +348,7 @@ def load_saved_model(path: Path | str) -> SavedModel:
     try:
         family = get_family(header.family)
         config = header.model_section()
-        model = family.build_for_weights(config, header.num_tasks, header.vocabulary, header.encoder_config)
+        model = family.build_for_weights(config, header.outputs, header.vocabulary, header.encoder_config)
     except (UserError, ValidationError, ValueError) as err:
         raise SavedModelError(f"{path}: cannot rebuild model {header.family!r}: {_one_line(err)}") from None
     try:

@@ -27,6 +27,7 @@ __all__ = [
     "ENERGY",
     "EPOCH",
     "EPOCH_COLUMNS",
+    "EXTRA_METRIC_COLUMNS",
     "FORECAST_EMISSIONS",
     "FORECAST_ENERGY",
     "FORECAST_TIME",
@@ -141,6 +142,14 @@ EPOCH_COLUMNS: tuple[Column[EpochView], ...] = (
     Column(REASON, str, lambda v: v.live.reason if v.live is not None else STOPPED_REASON),
 )
 
+#: Columns per further metric of the run (``data.extra_metrics``; metric placeholder filled with its name): the
+#: ``val/<metric>`` and ``test/<metric>`` a run driven by that metric logs, so every reader knows them already.
+#: Read from the record's extras, scored on the same predictions as the run's own metric.
+EXTRA_METRIC_COLUMNS: tuple[Column[tuple[EpochLike, str]], ...] = (
+    Column(VAL, float, lambda v: v[0].val_extras.get(v[1], math.nan)),
+    Column(TEST, float, lambda v: v[0].test_extras.get(v[1], math.nan)),
+)
+
 #: Columns per further rule in shadow mode (rule placeholder filled with its label), while it has not stopped.
 SHADOW_EPOCH_COLUMNS: tuple[Column[DecisionLike], ...] = (
     Column(SHADOW_DECISION, str, decision_word),
@@ -153,6 +162,8 @@ def epoch_row(record: EpochLike, metric: str, live_label: str) -> dict[str, Any]
     """The per-epoch history row (W&B step and ``greenft_epochs.jsonl`` line), built from the tables above."""
     view = EpochView(record, record.decisions.get(live_label))
     row = {key(column.template, metric): column.value(view) for column in EPOCH_COLUMNS}
+    for extra in dict.fromkeys([*record.val_extras, *record.test_extras]):
+        row.update({key(c.template, extra): c.value((record, extra)) for c in EXTRA_METRIC_COLUMNS})
     for label, decision in record.decisions.items():
         if label != live_label:
             row.update({key(c.template, metric, label): c.value(decision) for c in SHADOW_EPOCH_COLUMNS})

@@ -71,6 +71,16 @@ class EpochLike(Protocol):
     def test_metric(self) -> float: ...
 
     @property
+    def val_extras(self) -> Mapping[str, float]:
+        """The run's extra metrics (``data.extra_metrics``) on the validation split, by name (empty: none)."""
+        ...
+
+    @property
+    def test_extras(self) -> Mapping[str, float]:
+        """The same on the test split."""
+        ...
+
+    @property
     def fit(self) -> ReadingLike: ...
 
     @property

@@ -77,6 +77,11 @@ METRIC_DIRECTIONS: dict[str, MetricDirection] = {
     "roc_auc": MetricDirection.MAXIMIZE,
     "rmse": MetricDirection.MINIMIZE,
     "mae": MetricDirection.MINIMIZE,
+    "prc_auc": MetricDirection.MAXIMIZE,
+    "accuracy": MetricDirection.MAXIMIZE,
+    "f1": MetricDirection.MAXIMIZE,
+    "mcc": MetricDirection.MAXIMIZE,
+    "r2": MetricDirection.MAXIMIZE,
 }
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "AT_TEST",
     "AT_TIME",
     "AT_VAL",
+    "EXTRA_POINT_FIELDS",
     "FORECAST_ENERGY_ERROR",
     "FORECAST_EPOCH",
     "FORECAST_ERROR",
@@ -323,6 +324,13 @@ POINT_FIELDS: tuple[Column[EpochLike], ...] = (
     Column(AT_TIME, float, lambda e: e.fit.duration_s),
 )
 
+#: Written under each point for every further metric of the run (``data.extra_metrics``): ``deployed/val_<metric>``
+#: and ``deployed/test_<metric>`` as a run driven by that metric has them, read from the point's epoch.
+EXTRA_POINT_FIELDS: tuple[Column[tuple[EpochLike, str]], ...] = (
+    Column(AT_VAL, float, lambda v: v[0].val_extras.get(v[1], math.nan)),
+    Column(AT_TEST, float, lambda v: v[0].test_extras.get(v[1], math.nan)),
+)
+
 #: Written for every rule of a shadow run (the live one included), at its stop or at the full budget.
 SHADOW_COLUMNS: tuple[Column[RuleView], ...] = (
     Column(SHADOW_STOP_EPOCH, int, lambda r: r.rule.stopped_epoch),
@@ -345,6 +353,9 @@ def build_summary(facts: SummaryFacts) -> dict[str, Any]:
         record = facts.point(point)
         if record is not None:
             summary.update({point_key(point, c.template, metric): c.value(record) for c in POINT_FIELDS})
+            for extra in dict.fromkeys([*record.val_extras, *record.test_extras]):
+                fields = EXTRA_POINT_FIELDS
+                summary.update({point_key(point, c.template, extra): c.value((record, extra)) for c in fields})
     if facts.shadow:
         for label, rule in facts.rules.items():
             view = RuleView(label, rule, facts.at(rule.stopped_epoch), facts.deployed(rule.stopped_epoch))
