@@ -39,7 +39,7 @@ from greenft.io import write_marked_section
 from greenft.models import ModelConfig, get_family, known_models
 from greenft.tracking.hardware import cpu_model
 
-DEFAULT_MODELS = ("gin", "gcn", "smiles-transformer", "selfies-transformer")
+DEFAULT_MODELS = ("gin", "gcn", "smiles-transformer", "selfies-transformer", "graphormer")
 
 
 def time_family(name: str, dataset: str, epochs: int, batch_size: int, seed: int) -> dict[str, Any]:
