@@ -89,6 +89,26 @@ def test_spatial_bias_is_the_shortest_path_distance_per_head(smiles: str) -> Non
     assert (bias[0, :, 0, :] == 0).all() and (bias[0, :, :, 0] == 0).all()  # the graph token: virtual distance only
 
 
+@pytest.mark.parametrize("smiles", MOLECULES)
+def test_each_pair_gets_a_shortest_walk_of_real_bonds(smiles: str) -> None:
+    """The path edges of pair (i, j) are consecutive bonds of the graph starting at i, min(d, 5) of them for
+    RDKit's hop distance d, and reach j when d <= 5; pairs in different fragments get none."""
+    graph = graphormer_smiles_to_graph(smiles)
+    item = graphormer_item(graph)
+    sources, targets = graph.edge_index.tolist()
+    distance = _rdkit_distances(smiles)
+    n = item.num_nodes
+    for i in range(n):
+        for j in range(n):
+            edges = [e for e in item.path_edges[i, j].tolist() if e >= 0]
+            assert len(edges) == max(0, min(int(distance[i, j]), MAX_PATH_EDGES)), (i, j)
+            at = i
+            for e in edges:
+                assert sources[e] == at
+                at = targets[e]
+            assert at == j or distance[i, j] > MAX_PATH_EDGES or distance[i, j] < 0
+
+
 def test_edge_encoding_is_the_path_average_of_position_weighted_bond_embeddings() -> None:
     """Graphormer's edge encoding, by hand on an acyclic molecule (one shortest path per pair, RDKit's): with a
     bond's per-head scalar = its bond type index + 1 (for every head) and position k's heads x heads matrix =

@@ -48,9 +48,9 @@ class GraphormerItem:
 def graphormer_item(graph: Data) -> GraphormerItem:
     """The item of one featurised graph (``x``, ``edge_index``, ``edge_attr``, ``y``)."""
     n = int(graph.x.shape[0])
-    distance, path_edges = shortest_paths(graph.edge_index.numpy(), n, MAX_PATH_EDGES)
     if n > torch.iinfo(torch.int16).max or graph.edge_index.shape[1] > torch.iinfo(torch.int16).max:
-        raise ValueError(f"a molecule of {n} atoms is too large for the graphormer family")
+        raise ValueError(f"a molecule of {n} atoms is too large for the graphormer family (int16 pair tables)")
+    distance, path_edges = shortest_paths(graph.edge_index.numpy(), n, MAX_PATH_EDGES)
     return GraphormerItem(
         x=graph.x,
         edge_attr=graph.edge_attr,
