@@ -35,7 +35,7 @@ MAX_DISTANCE = 32
 """Hop distances from here up share one spatial bucket (Graphormer keeps up to 512; molecules are small)."""
 _FAR = MAX_DISTANCE + 1
 _UNREACHABLE = MAX_DISTANCE + 2
-_SPATIAL_BUCKETS = MAX_DISTANCE + 3  # 0 = padding, d + 1 for d < MAX_DISTANCE, far, unreachable
+_SPATIAL_BUCKETS = MAX_DISTANCE + 3  # 0 unused (padded pairs are never embedded), d + 1, far, unreachable
 
 
 def default_num_heads(emb_dim: int) -> int:
