@@ -22,7 +22,12 @@ from typer.testing import CliRunner
 from conftest import small_trial
 from greenft.agents import TrialConfig, run_trial
 from greenft.cli import app
-from greenft.data.featurize_graphormer import BOND_FEATURE_SIZES, canonical_order, graphormer_smiles_to_graph
+from greenft.data.featurize_graphormer import (
+    ATOM_FEATURE_SIZES,
+    BOND_FEATURE_SIZES,
+    canonical_order,
+    graphormer_smiles_to_graph,
+)
 from greenft.models import ModelConfig, count_parameters, get_family
 from greenft.models.graphormer.batch import MAX_PATH_EDGES, GraphormerItem, collate, graphormer_item, pad
 from greenft.models.graphormer.model import GraphormerModel
@@ -66,6 +71,21 @@ def _rdkit_distances(smiles: str) -> np.ndarray:
     mol = canonical_order(Chem.MolFromSmiles(smiles))
     distance = Chem.GetDistanceMatrix(mol)
     return np.where(distance > 1e6, -1, distance).astype(np.int64)  # RDKit: 1e8 between fragments
+
+
+def test_features_fit_their_tables_and_the_graph_does_not_depend_on_atom_numbering() -> None:
+    """Every feature index is inside its embedding table (odd atoms included), and a renumbered molecule gives
+    the identical graph: canonical atom order, bonds sorted."""
+    odd = ["[Cu+2].[O-]S(=O)(=O)[O-]", "C[N+](C)(C)C", "[2H]C([2H])([2H])Cl", "C/C=C/C", "C[C@H](N)C(=O)O", "*CC"]
+    for smiles in [*MOLECULES, *odd]:
+        graph = graphormer_smiles_to_graph(smiles)
+        assert (graph.x < torch.tensor(ATOM_FEATURE_SIZES)).all() and (graph.x >= 0).all(), smiles
+        assert (graph.edge_attr < torch.tensor(BOND_FEATURE_SIZES)).all() and (graph.edge_attr >= 0).all(), smiles
+        mol = Chem.MolFromSmiles(smiles)
+        order = [int(i) for i in np.random.default_rng(3).permutation(mol.GetNumAtoms())]
+        other = graphormer_smiles_to_graph(Chem.MolToSmiles(Chem.RenumberAtoms(mol, order), canonical=False))
+        for key in ("x", "edge_index", "edge_attr"):
+            assert torch.equal(graph[key], other[key]), (smiles, key)
 
 
 @pytest.mark.parametrize("smiles", MOLECULES)
