@@ -10,7 +10,7 @@ epoch is a warm-up and is not counted. Random initialisation is used: weights do
 Usage::
 
     python benchmarks/family_epoch_time.py [--dataset bbbp] [--epochs 3] [--threads 1]
-        [--models gin gcn smiles-transformer selfies-transformer] [--batch-size 64] [--json out.json]
+        [--models gin gcn smiles-transformer selfies-transformer graphormer] [--batch-size 64] [--json out.json]
         [--doc docs/pretraining.md]          # also write the Markdown table there (between markers)
     python benchmarks/family_epoch_time.py --from-json out.json --doc docs/pretraining.md   # re-render only
 
@@ -46,6 +46,7 @@ DEFAULT_MODELS = (
     "gcn",
     "smiles-transformer",
     "selfies-transformer",
+    "graphormer",
     *(("chemprop-dmpnn",) if importlib.util.find_spec("chemprop") else ()),  # the optional chemprop extra
 )
 

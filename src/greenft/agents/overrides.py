@@ -93,7 +93,7 @@ _FIXED_HEAD: tuple[Override, ...] = (
     Override("model", "model.name", "model registry name"),
     Override("layers", "model.num_layers", "encoder layers"),
     Override("emb_dim", "model.emb_dim", "hidden width"),
-    Override("heads", "model.num_heads", "attention heads (transformers)"),
+    Override("heads", "model.num_heads", "attention heads (transformers, graphormer)"),
     Override("max_length", "model.max_length", "tokens per molecule incl. <s> </s> (transformers)"),
     Override("dropout", "model.dropout", "dropout"),
     Override("pooling", "model.pooling", "graph readout"),

@@ -24,6 +24,7 @@ BUILTIN_MODELS: tuple[str, ...] = (
     "gin",
     "gin-contrastive",
     "gin-molclr",
+    "graphormer",
     "selfies-mlm",
     "selfies-transformer",
     "smiles-mlm",

@@ -6,6 +6,7 @@ from greenft.models.base import BuiltModel, ModelFamily
 from greenft.models.chemprop_family import ChempropDmpnnFamily
 from greenft.models.config import ModelConfig
 from greenft.models.graph_family import graph_families
+from greenft.models.graphormer.family import GraphormerFamily
 from greenft.models.names import HUB_PREFIX as HUB_PREFIX  # re-exported: they were defined here
 from greenft.models.names import UnknownModelError as UnknownModelError
 from greenft.models.names import unknown_model
@@ -29,6 +30,7 @@ for _kind in ("smiles", "selfies"):
 register_family(PretrainedGraphFamily("gin-contrastive", MODEL_FAMILIES["gin"], "MolCLR-style NT-Xent"))
 register_family(PretrainedGraphFamily("gcn-contrastive", MODEL_FAMILIES["gcn"], "MolCLR-style NT-Xent"))
 register_family(ChempropDmpnnFamily())  # chemprop (an optional extra) is imported only when it trains
+register_family(GraphormerFamily())  # graph transformer with Graphormer's structural encodings, random init
 
 
 def known_models() -> list[str]:
