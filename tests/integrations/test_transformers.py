@@ -298,6 +298,7 @@ def test_rows_go_to_the_trainers_wandb_run(tmp_path: Path, monkeypatch: pytest.M
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))
     monkeypatch.setenv("WANDB_PROJECT", "greenft-hf-test")
+    wandb.teardown()  # W&B's process-wide settings keep the WANDB_DIR of an earlier test's run: read it again
     callback = green(tmp_path, rule="patience_p1_d0.0", shadow_rules=["anges"], shadow=True, wandb_mode="offline")
     fit = trainer(tmp_path, 3, [callback], data, report_to=["wandb"], learning_rate=1e-2)
     fit.train()
