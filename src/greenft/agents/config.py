@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from greenft.agents.objective import LossName, OptimizerName
 from greenft.data.registry import Metric, SplitKind, TaskType, metrics_for
 from greenft.errors import GreenftWarning, UserError
 from greenft.io import read_yaml_mapping
@@ -158,6 +159,17 @@ class OptimConfig(_Strict):
     warmup_epochs: float = Field(2.0, ge=0.0, le=10000.0, description="noam: epochs of linear warm-up")
     lr_start_ratio: float = Field(0.1, gt=0.0, le=1.0, description="noam: the first step's lr as a fraction of lr")
     lr_end_ratio: float = Field(0.1, gt=0.0, le=1.0, description="noam: the last step's lr as a fraction of lr")
+    loss: LossName | None = Field(
+        None,
+        description="training loss (greenft.agents.objective): regression mse, l1 or huber (delta 1.0 on the "
+        "standardised targets), classification bce, multiclass cross_entropy; unset: the task's default, recorded "
+        "as trained",
+    )
+    optimizer: OptimizerName = Field(
+        "adam",
+        description="adam (weight_decay is an L2 penalty added to the gradient) or adamw (weight_decay decoupled: "
+        "each step shrinks the weights by lr * weight_decay)",
+    )
 
 
 WandbMode = Literal["offline", "online", "disabled"]

@@ -2,8 +2,9 @@
 
 Classification uses a masked BCE-with-logits loss (missing labels are NaN and ignored) and mean ROC-AUC over
 tasks that have both classes; regression trains on standardised targets (train-split mean/std, so the loss is
-scale-free across datasets) and reports RMSE or MAE in the original units. A multiclass task (one column of class
-indices) trains K logits with a masked cross-entropy and predicts their softmax.
+scale-free across datasets) with ``optim.loss`` (mse, l1 or huber: greenft.agents.objective) and reports RMSE or
+MAE in the original units. A multiclass task (one column of class indices) trains K logits with a masked
+cross-entropy and predicts their softmax.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
+from greenft.agents.objective import HUBER_DELTA, LossName, resolve_loss
 from greenft.data.registry import Metric, TaskType
 from greenft.data.scoring import EXTENDED_METRICS, is_multiclass, score_extended
 
@@ -44,27 +46,42 @@ class TargetScaler:
         return TargetScaler(torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32))
 
 
+def entry_losses(name: LossName, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """torch's own loss ``name`` of every entry (no reduction): logits vs 0/1 labels for ``bce``, else
+    predictions vs standardised targets (``cross_entropy`` takes class indices: :func:`elementwise_loss`)."""
+    functional = nn.functional
+    if name == "bce":
+        return functional.binary_cross_entropy_with_logits(output, target, reduction="none")
+    if name == "l1":
+        return functional.l1_loss(output, target, reduction="none")
+    if name == "huber":
+        return functional.huber_loss(output, target, reduction="none", delta=HUBER_DELTA)
+    return functional.mse_loss(output, target, reduction="none")
+
+
 def elementwise_loss(
-    output: torch.Tensor, target: torch.Tensor, task_type: TaskType, scaler: TargetScaler
+    output: torch.Tensor, target: torch.Tensor, task_type: TaskType, scaler: TargetScaler, loss: LossName | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The training loss of every (molecule, task) entry and the mask of the labelled ones.
 
     One definition for training and validation, so ``val/loss`` is the very objective the optimiser minimises.
+    ``loss`` is the trial's resolved ``optim.loss`` (``None``: the task's default, bce or mse).
     """
     mask = ~torch.isnan(target)
+    name = resolve_loss(loss, task_type, "this dataset")
     if task_type is TaskType.MULTICLASS:  # K logits against one class index (targets: molecules x 1)
         classes = torch.nan_to_num(target[:, 0]).long()
-        losses = nn.functional.cross_entropy(output, classes, reduction="none").unsqueeze(1)
-    elif task_type is TaskType.CLASSIFICATION:
-        losses = nn.functional.binary_cross_entropy_with_logits(output, torch.nan_to_num(target), reduction="none")
-    else:
-        scaled = (torch.nan_to_num(target) - scaler.mean) / scaler.std
-        losses = nn.functional.mse_loss(output, scaled, reduction="none")
-    return losses, mask
+        return nn.functional.cross_entropy(output, classes, reduction="none").unsqueeze(1), mask
+    if task_type is TaskType.CLASSIFICATION:
+        return entry_losses(name, output, torch.nan_to_num(target)), mask
+    scaled = (torch.nan_to_num(target) - scaler.mean) / scaler.std
+    return entry_losses(name, output, scaled), mask
 
 
-def masked_loss(output: torch.Tensor, target: torch.Tensor, task_type: TaskType, scaler: TargetScaler) -> torch.Tensor:
-    losses, mask = elementwise_loss(output, target, task_type, scaler)
+def masked_loss(
+    output: torch.Tensor, target: torch.Tensor, task_type: TaskType, scaler: TargetScaler, loss: LossName | None = None
+) -> torch.Tensor:
+    losses, mask = elementwise_loss(output, target, task_type, scaler, loss)
     return (losses * mask).sum() / mask.sum().clamp(min=1)
 
 
@@ -77,9 +94,11 @@ def train_epoch(
     device: torch.device,
     on_batch: Callable[[], None] | None = None,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    loss_name: LossName | None = None,
 ) -> float:
     """Mean training loss over the epoch's batches (the model must already be on ``device``); ``scheduler`` (the
-    trial's ``optim.lr_schedule``, greenft.agents.schedule) steps after every optimiser step."""
+    trial's ``optim.lr_schedule``, greenft.agents.schedule) steps after every optimiser step; ``loss_name`` is
+    the trial's ``optim.loss`` (``None``: the task's default)."""
     model.train()
     scaler = scaler.to(device)
     total, batches = 0.0, 0
@@ -87,7 +106,7 @@ def train_epoch(
         batch = cpu_batch.to(device)
         optimizer.zero_grad(set_to_none=True)
         output = model(batch)
-        loss = masked_loss(output, batch.y, task_type, scaler)
+        loss = masked_loss(output, batch.y, task_type, scaler, loss_name)
         loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
         if scheduler is not None:
@@ -101,7 +120,12 @@ def train_epoch(
 
 @torch.no_grad()
 def predict_with_losses(
-    model: nn.Module, loader: Iterable[Any], task_type: TaskType, scaler: TargetScaler, device: torch.device
+    model: nn.Module,
+    loader: Iterable[Any],
+    task_type: TaskType,
+    scaler: TargetScaler,
+    device: torch.device,
+    loss: LossName | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Predictions, targets and the per-entry training loss (NaN where unlabelled), from one forward pass.
 
@@ -114,7 +138,7 @@ def predict_with_losses(
     for cpu_batch in loader:
         batch = cpu_batch.to(device)
         raw = model(batch)
-        entry_loss, mask = elementwise_loss(raw, batch.y, task_type, scaler)
+        entry_loss, mask = elementwise_loss(raw, batch.y, task_type, scaler, loss)
         losses.append(torch.where(mask, entry_loss, torch.nan).float().cpu())
         out = output_values(raw, task_type, scaler)
         outputs.append(out.float().cpu())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from greenft.agents.config import ConfigError, TrialConfig
 from greenft.agents.metrics import run_extra_metrics
+from greenft.agents.objective import check_loss_before_data
 from greenft.data.registry import get_dataset_spec
 from greenft.data.split_file import read_split_file
 from greenft.models.errors import CheckpointError
@@ -17,8 +18,9 @@ from greenft.models.names import check_model_name
 
 
 def check_before_heavy_work(config: TrialConfig) -> None:
-    """Raise a :class:`~greenft.errors.UserError` for an unknown dataset or model, a file that does not exist, or
-    an extra metric that does not fit a built-in dataset's task type.
+    """Raise a :class:`~greenft.errors.UserError` for an unknown dataset or model, a file that does not exist, an
+    extra metric that does not fit a built-in dataset's task type, or a loss that does not fit a task type already
+    known (greenft.agents.objective).
 
     A path that exists but cannot be used (a folder, an empty or unreadable file) is left to its loader, which
     says what is wrong with it.
@@ -31,7 +33,15 @@ def check_before_heavy_work(config: TrialConfig) -> None:
         raise ConfigError(f"data.test_file: test file not found: {config.data.test_file}")
     if config.data.split_file is not None:  # the JSON alone: a broken file, a bad index list, an overlap
         read_split_file(config.data.split_file, config.data.split_index, config.data.test_file)
+    check_loss_fits_task(config)
     check_model_name(config.model.name)
     checkpoint = config.model.checkpoint
     if checkpoint is not None and not checkpoint.exists():
         raise CheckpointError(f"checkpoint not found: {checkpoint}")
+
+
+def check_loss_fits_task(config: TrialConfig) -> None:
+    """``optim.loss`` against the task type where it is known before the data load (greenft.agents.objective)."""
+    data = config.data
+    known_task = data.task_type or (data.metric.task_type if data.metric is not None else None)
+    check_loss_before_data(config.optim.loss, data.dataset, data.file, known_task)

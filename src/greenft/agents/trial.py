@@ -35,6 +35,8 @@ from greenft.agents.deploy import DeployKeeper, EpochWeights
 from greenft.agents.finite import NonFiniteError, check_finite
 from greenft.agents.fit import TargetScaler, evaluate_metrics, train_epoch
 from greenft.agents.metrics import model_outputs, run_extra_metrics
+from greenft.agents.objective import resolve_loss
+from greenft.agents.optimizers import make_optimizer
 from greenft.agents.run_log import RunLog
 from greenft.agents.saved_models import SavedModelKeeper
 from greenft.agents.schedule import make_lr_scheduler, resolve_lr_schedule
@@ -231,6 +233,7 @@ def run_trial(
     molecules, split = resolve_split(config.data, load_data(config), config.seed)  # greenft.data.split_sources
     metric = molecules.spec.metric
     extras = run_extra_metrics(config.data, molecules.spec)  # logged beside metric; only metric drives the run
+    loss_name = resolve_loss(config.optim.loss, molecules.spec.task_type, molecules.spec.name)  # a misfit: exit 2
     check_split(molecules, split)
     family = get_family(config.model.name)
     items = family.encode(molecules.smiles, molecules.labels)
@@ -245,7 +248,7 @@ def run_trial(
     train_loader = family.loader([items[i] for i in split.train], batch_size, shuffle=True, generator=generator)
     val_loader = family.loader([items[i] for i in split.val], batch_size, shuffle=False)
     test_loader = family.loader([items[i] for i in split.test], batch_size, shuffle=False)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay)
+    optimizer = make_optimizer(model.parameters(), config.optim)  # adam or adamw (greenft.agents.optimizers)
     lr_schedule = resolve_lr_schedule(config.optim.lr_schedule, family.default_lr_schedule)
     scheduler = make_lr_scheduler(
         optimizer,
@@ -262,6 +265,7 @@ def run_trial(
     run_config = config.model_dump(mode="json")
     run_config["model"].update(built.applied)  # what trained, where the checkpoint decided (models.applied)
     run_config["optim"]["lr_schedule"] = lr_schedule  # the family's default when unset: what trained
+    run_config["optim"]["loss"] = loss_name  # likewise the task's default loss (bce or mse) when unset
     models = SavedModelKeeper(
         config.save_models, metric.direction, config, run_config["model"], built, molecules, scaler
     )  # model_best.pt / model_stop.pt (greenft.agents.saved_models)
@@ -322,8 +326,8 @@ def run_trial(
         with sigterm_as_interrupt(TrialInterrupted):
             for epoch in range(1, config.optim.max_epochs + 1):
                 task = molecules.spec.task_type
-                loss = train_epoch(model, train_loader, optimizer, task, scaler, device, on_batch, scheduler)
-                val = validate(model, val_loader, task, metric, scaler, device, extras)
+                loss = train_epoch(model, train_loader, optimizer, task, scaler, device, on_batch, scheduler, loss_name)
+                val = validate(model, val_loader, task, metric, scaler, device, extras, loss_name)
                 val_metric = val.metric
                 fit_total = ledger.close(FIT, active_meter.read())
                 tests = evaluate_metrics(model, test_loader, task, [metric, *extras], scaler, device)

@@ -18,6 +18,7 @@ from torch import nn
 
 from greenft.agents.bootstrap import bootstrap_se, metric_statistics, resample_counts, weighted_mean_loss
 from greenft.agents.fit import TargetScaler, predict_with_losses, score
+from greenft.agents.objective import LossName
 from greenft.data.registry import Metric, TaskType
 
 __all__ = ["Validation", "mean_loss", "validate"]
@@ -49,9 +50,11 @@ def validate(
     scaler: TargetScaler,
     device: torch.device,
     extras: Sequence[Metric] = (),
+    loss: LossName | None = None,
 ) -> Validation:
-    """Score the validation split once: metric, loss and both standard errors (see the module docstring)."""
-    predictions, targets, losses = predict_with_losses(model, loader, task_type, scaler, device)
+    """Score the validation split once: metric, loss (the trial's ``optim.loss``; ``None``: the task's default)
+    and both standard errors (see the module docstring)."""
+    predictions, targets, losses = predict_with_losses(model, loader, task_type, scaler, device, loss)
     counts = resample_counts(len(targets))
     return Validation(
         metric=score(predictions, targets, metric),

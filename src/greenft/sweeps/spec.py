@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from greenft.agents.config import ConfigError, TrialConfig
+from greenft.agents.objective import LossTaskError
+from greenft.agents.preflight import check_loss_fits_task
 from greenft.io import read_yaml_mapping
 from greenft.schema import find_key
 from greenft.sweeps.params import trial_config_from_sweep
@@ -265,7 +267,8 @@ def check_parameters(path: Path, filled: dict[str, Any], base: TrialConfig | Non
     for combo in _combinations(values):
         try:
             config = trial_config_from_sweep(combo, base)
-        except ConfigError as err:
+            check_loss_fits_task(config)  # a single parameter on the defaults (dataset b3db) cannot tell
+        except (ConfigError, LossTaskError) as err:
             shown = ", ".join(f"{k}={v!r}" for k, v in combo.items())
             detail = str(err).replace("\n", " ")
             message = f"{path}: parameters: the combination {shown} is not a valid trial: {detail}"
