@@ -36,12 +36,10 @@ from greenft.data.graph_cache import default_cache_dir
 from greenft.data.loading import load_molecules, resolve_path
 from greenft.data.rdkit_quiet import rdkit_quiet
 from greenft.data.registry import BUILTIN_DATASETS, DatasetSpec
-from greenft.data.sources import MissingDataPackageError, package_data_dir
+from greenft.data.sources import MOSES_INSTALL_HINT, MOSES_PACKAGE, MissingDataPackageError, package_data_dir
 from greenft.errors import UserError
 from greenft.io import atomic_write_text, write_cache_entry
 
-MOSES_PACKAGE = "moses"
-MOSES_INSTALL_HINT = "pip install --no-deps molsets"
 MOSES_RELATIVE_PATH = "dataset/data/train.csv.gz"
 MOSES_SOURCE = "MOSES training split (Polykovskiy et al. 2020) via PyPI molsets, MIT licence"
 EXCLUSION_VERSION = 1  # bump when the exclusion key changes: cached key sets are then rebuilt
@@ -138,9 +136,16 @@ def exclusion_keys(smiles: str) -> set[str]:
 
 
 def installed_labelled_datasets() -> list[DatasetSpec]:
-    """Every registered built-in dataset whose source package is installed (the ones a fine-tune can use)."""
+    """Every registered built-in dataset whose source package is installed (the ones a fine-tune can use).
+
+    Generated sets are left out: the descriptor sets (greenft.data.descriptors) are MOSES test-split molecules,
+    which the corpus, drawn from the training split, cannot hold, and generating them here would cost every
+    corpus build their RDKit pass.
+    """
     specs = []
     for spec in BUILTIN_DATASETS.values():
+        if spec.generator is not None:
+            continue
         try:
             resolve_path(spec)
         except (MissingDataPackageError, ValueError):

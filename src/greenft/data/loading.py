@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from rdkit import Chem
 
+from greenft.data.generated import generated_table
 from greenft.data.labels import infer_task_type, large_label_warning, parse_labels
 from greenft.data.multiclass import class_labels
 from greenft.data.quality import check_labels_usable, duplicate_warnings
@@ -69,9 +70,12 @@ class LabelledMolecules:
 
 
 def resolve_paths(spec: DatasetSpec) -> list[Path]:
-    """Every file of the dataset: the user's file, or the package's file(s) found by path (never imported)."""
+    """Every file of the dataset: the user's file, a generated table (made on first use, greenft.data.generated),
+    or the package's file(s) found by path (never imported)."""
     if spec.file is not None:
         paths = [spec.file]
+    elif spec.generator is not None:
+        paths = [generated_table(spec.generator)]
     else:
         assert spec.package is not None and spec.relative_path is not None, f"spec {spec.name} has no location"
         root = package_data_dir(spec.package, spec.install_hint)

@@ -12,6 +12,10 @@ from pathlib import Path
 
 from greenft.errors import UserError
 
+MOSES_PACKAGE = "moses"
+MOSES_INSTALL_HINT = "pip install --no-deps molsets"
+"""The PyPI package ``molsets`` ships MOSES (import name ``moses``): the pretraining corpus and the descriptor sets."""
+
 
 class MissingDataPackageError(UserError, RuntimeError):
     """A dataset's source package is not installed; the message says how to install it."""
