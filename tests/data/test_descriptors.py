@@ -98,3 +98,12 @@ def test_a_trial_trains_on_the_three_task_set_with_l1(tmp_path: Path) -> None:
     assert derived["tasks"] == 3 and derived["metric"] == "mae" and derived["path"].endswith(".csv")
     assert provenance_of(Path(derived["path"]))["generator"] == "descriptors"
     assert len(result.epochs) == 2 and all(np.isfinite(e.test_metric) for e in result.epochs)
+
+
+@pytest.mark.slow
+def test_datasets_show_names_where_the_table_came_from() -> None:
+    shown = CliRunner().invoke(app, ["datasets", "show", "desc-mw"])
+    assert shown.exit_code == 0, shown.output
+    line = next(line for line in shown.output.splitlines() if line.startswith("generated from"))
+    assert "test.csv.gz" in line and "sample seed 0" in line and f"RDKit {rdkit.__version__}" in line
+    assert "metric mae" in shown.output and "MolWt" in shown.output

@@ -141,16 +141,30 @@ def datasets_show(
 
         molecules = load_molecules(spec)
         summary = summarise_dataset(molecules, [str(p) for p in resolve_paths(spec)], seed=seed)
+        generated = _generated_note(molecules.path) if spec.generator is not None else None
     except USER_ERRORS as err:
         fail(err)
-    _print_summary(summary, max_rows)
+    _print_summary(summary, max_rows, generated)
 
 
-def _print_summary(s: DatasetSummary, max_rows: int) -> None:
+def _generated_note(table: Path) -> str:
+    """Where a generated table came from, from the provenance JSON beside it (greenft.data.descriptors)."""
+    from greenft.data.descriptors import provenance_of
+
+    p = provenance_of(table)
+    return (
+        f"from {p['source_file']} (sha256 {p['source_sha256'][:12]}), {p['molecules']:,} molecules, "
+        f"sample seed {p['sample_seed']}, RDKit {p['rdkit_version']}; provenance {table.with_suffix('.json')}"
+    )
+
+
+def _print_summary(s: DatasetSummary, max_rows: int, generated: str | None = None) -> None:
     console.print(f"[bold]{escape(s.name)}[/]: {s.task_type}, metric {s.metric}, {len(s.tasks)} task(s)")
     console.print(f"[bold]source[/] {escape(s.source)} — licence: {escape(s.licence)}", soft_wrap=True)
     for path in s.paths:
         console.print(f"[bold]file[/] {escape(path)}", soft_wrap=True)
+    if generated is not None:
+        console.print(f"[bold]generated[/] {escape(generated)}", soft_wrap=True)
     reasons = ", ".join(f"{count} {why}" for why, count in s.dropped_by_reason.items()) or "none"
     console.print(f"[bold]rows[/] {s.rows:,}; valid molecules {s.molecules:,}; dropped {len(s.dropped)} ({reasons})")
     for row in s.dropped[:max_rows]:
