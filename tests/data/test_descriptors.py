@@ -85,6 +85,19 @@ def test_datasets_list_includes_them() -> None:
     assert set(BUILTIN_DATASETS) == set(rows)
 
 
+def test_datasets_list_with_an_unwritable_cache_lists_the_rest_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("GREENFT_CACHE_DIR", str(blocked))
+    listed = CliRunner().invoke(app, ["datasets", "list", "--format", "json"])
+    assert listed.exit_code == 0, listed.output
+    rows = {row["name"]: row for row in json.loads(listed.output)}
+    assert rows["b3db"]["installed"] is True and rows["desc-mw"]["installed"] is False
+    assert "cache cannot be written" in rows["desc-mw"]["install"]
+
+
 @pytest.mark.slow
 def test_a_trial_trains_on_the_three_task_set_with_l1(tmp_path: Path) -> None:
     from conftest import small_trial

@@ -20,6 +20,7 @@ from greenft.cli.app import USER_ERRORS, app, command_group, console, fail, warn
 from greenft.cli.listing import ListFormat, print_rows
 from greenft.data.registry import BUILTIN_DATASETS, DatasetSpec, Metric, SplitKind, TaskType, get_dataset_spec
 from greenft.data.sources import MissingDataPackageError
+from greenft.io import OutputError
 
 if TYPE_CHECKING:
     from greenft.data.describe import DatasetSummary
@@ -48,11 +49,16 @@ def _listing(spec: DatasetSpec) -> DatasetListing:
     from greenft.data.loading import count_rows  # pandas, RDKit: only once the command runs
     from greenft.data.tables import DatasetFileError
 
+    cache_error = None
     try:
         rows: int | None = count_rows(spec)
     except (MissingDataPackageError, DatasetFileError):
         rows = None
-    if rows is None:
+    except OutputError:  # a generated set's table cannot be written: the other sets are still listed
+        rows, cache_error = None, "generated on first use: the cache cannot be written (set GREENFT_CACHE_DIR)"
+    if cache_error is not None:
+        install = cache_error
+    elif rows is None:
         install = spec.install_hint
     else:
         install = f"optional extra greenft[{spec.optional_extra}]" if spec.optional_extra else ""

@@ -36,8 +36,8 @@ from rdkit.Chem import Crippen, Descriptors, rdMolDescriptors
 from greenft.data.rdkit_quiet import rdkit_quiet
 from greenft.data.registry import DESCRIPTOR_SAMPLE_SIZE, DESCRIPTOR_SOURCE
 from greenft.data.sources import MOSES_INSTALL_HINT, MOSES_PACKAGE, package_data_dir
-from greenft.errors import UserError
-from greenft.io import atomic_write_text, cache_root
+from greenft.data.tables import DatasetFileError
+from greenft.io import atomic_write_text, cache_root, ensure_writable_directory
 
 DESCRIPTORS_VERSION = 1  # bump when the sampling or the table changes: a new file name, never a stale table
 DESCRIPTOR_SAMPLE_SEED = 0
@@ -56,7 +56,7 @@ DESCRIPTORS: dict[str, tuple[DescriptorFunction, str]] = {
 """Column name -> (RDKit function, what it computes). The column names are RDKit's own function names."""
 
 
-class DescriptorTableError(UserError, ValueError):
+class DescriptorTableError(DatasetFileError):
     """The descriptor table cannot be built; the message names the source file."""
 
 
@@ -137,6 +137,7 @@ def descriptor_table(
     table = directory / f"{stem}.csv"
     if table.is_file():
         return table
+    ensure_writable_directory(directory, "greenft's cache (GREENFT_CACHE_DIR)")  # before seconds of RDKit work
     rows = sample_rows(read_source_smiles(path), size, seed)
     if not rows:
         raise DescriptorTableError(f"{path}: no valid SMILES to compute descriptors of")
