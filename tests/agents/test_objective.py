@@ -19,6 +19,7 @@ from greenft.agents.config import OptimConfig
 from greenft.agents.fit import TargetScaler, elementwise_loss, masked_loss
 from greenft.agents.objective import HUBER_DELTA, LossTaskError, resolve_loss
 from greenft.agents.optimizers import make_optimizer
+from greenft.agents.preflight import check_loss_fits_task
 from greenft.cli import app
 from greenft.data import TaskType, get_dataset_spec, load_molecules
 from greenft.schema import CONFIG_FILE, EPOCHS_FILE, SPLIT_FILE
@@ -150,3 +151,19 @@ def test_trials_with_mse_and_huber_record_what_trained(tmp_path: Path, loss: str
             assert record.val_loss * std**2 == pytest.approx(record.val_metric**2, rel=1e-4)
         else:  # huber <= mse / 2 entrywise (equal within one sd), so val/loss <= RMSE^2 / (2 sd^2)
             assert record.val_loss <= record.val_metric**2 / (2 * std**2) * (1 + 1e-5)
+
+
+def test_a_multiclass_task_trains_with_cross_entropy_and_refuses_a_regression_loss(tmp_path: Path) -> None:
+    data = {
+        "file": str(FIXTURES / "freesolv_classes.csv"),
+        "smiles_column": "smiles",
+        "target_columns": ["solvation"],
+        "task_type": "multiclass",
+        "split": "random",
+    }
+    with pytest.raises(LossTaskError, match=r"'mse' does not fit dataset .*freesolv_classes\.csv \(multiclass\)"):
+        check_loss_fits_task(TrialConfig.model_validate(small_trial(tmp_path, data=data, optim={"loss": "mse"})))
+    config = TrialConfig.model_validate(small_trial(tmp_path, data=data, optim={"max_epochs": 1}))
+    result = run_trial(config)
+    assert json.loads((result.files_dir / CONFIG_FILE).read_text())["optim"]["loss"] == "cross_entropy"
+    assert math.isfinite(result.epochs[0].val_loss)

@@ -7,8 +7,8 @@ deviation (greenft.agents.fit), with ``mse`` (the default), ``l1`` (the thesis i
 regressions with L1) or ``huber``. Huber's delta is fixed at :data:`HUBER_DELTA` = 1.0: on standardised targets
 that is one training-set standard deviation in every dataset, so one value means the same everywhere (quadratic
 for errors within one sd, linear beyond), and a sweep has one knob fewer. Unset, the loss is the task's default
-(``bce``, ``cross_entropy`` or ``mse``) and the run config records the one that trained. A loss of the other task type is a user
-error, before any data loads when the dataset is a built-in one, else once the file's task type is known.
+(``bce``, ``cross_entropy`` or ``mse``) and the run config records the one that trained. A loss of another task
+type is a user error, before any data loads when the dataset is a built-in one, else once the file is read.
 
 Optimisers. ``adam`` (the default) adds ``weight_decay * w`` to the gradient (an L2 penalty), which Adam then
 divides by its running gradient scale, so weights with large gradients are barely decayed. ``adamw`` decouples

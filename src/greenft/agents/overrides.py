@@ -116,7 +116,7 @@ _FIXED_TAIL: tuple[Override, ...] = (
     Override("lr", "optim.lr", "learning rate"),
     Override("weight_decay", "optim.weight_decay", "adam: L2 penalty in the gradient; adamw: decoupled decay"),
     Override("optimizer", "optim.optimizer", "adam or adamw (decoupled weight decay)"),
-    Override("loss", "optim.loss", "regression: mse, l1 or huber; classification: bce; multiclass: cross_entropy; unset: the task's"),
+    Override("loss", "optim.loss", "mse, l1 or huber (regression), bce, cross_entropy (multiclass); unset: the task's"),
     Override("batch_size", "optim.batch_size", "batch size"),
     Override("lr_schedule", "optim.lr_schedule", "constant or noam (chemprop's warm-up + decay); unset: the model's"),
     Override("warmup_epochs", "optim.warmup_epochs", "noam: epochs of linear lr warm-up"),
