@@ -23,6 +23,7 @@ BUILTIN_MODELS: tuple[str, ...] = (
     "gin",
     "gin-contrastive",
     "gin-molclr",
+    "gin-rich",
     "selfies-mlm",
     "selfies-transformer",
     "smiles-mlm",

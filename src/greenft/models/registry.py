@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from greenft.models.base import BuiltModel, ModelFamily
 from greenft.models.config import ModelConfig
+from greenft.models.gin_rich import RichGraphFamily
 from greenft.models.graph_family import graph_families
 from greenft.models.names import HUB_PREFIX as HUB_PREFIX  # re-exported: they were defined here
 from greenft.models.names import UnknownModelError as UnknownModelError
@@ -27,6 +28,8 @@ for _kind in ("smiles", "selfies"):
     register_family(SequenceTransformerFamily(f"{_kind}-mlm", _kind, pretrained=True))
 register_family(PretrainedGraphFamily("gin-contrastive", MODEL_FAMILIES["gin"], "MolCLR-style NT-Xent"))
 register_family(PretrainedGraphFamily("gcn-contrastive", MODEL_FAMILIES["gcn"], "MolCLR-style NT-Xent"))
+# random-init GINE on chemprop-like features, MLP head: what closes gin's gap to chemprop (docs/chemprop_comparison.md)
+register_family(RichGraphFamily("gin-rich", "sum+mean", "mlp", "GINE on chemprop-like features, sum+mean readout"))
 
 
 def known_models() -> list[str]:
