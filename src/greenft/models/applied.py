@@ -76,9 +76,17 @@ def architecture_applied(
     return applied
 
 
-def options_of_other_families(config: ModelConfig, model: str, graph: bool, has_checkpoint: bool) -> dict[str, Any]:
+def options_of_other_families(
+    config: ModelConfig, model: str, graph: bool, has_checkpoint: bool, norm_pooling: bool = False
+) -> dict[str, Any]:
     """Options the model ``model`` never reads: ``checkpoint_format`` without a graph checkpoint is refused; a
-    transformer's options on a graph model are recorded at their defaults, with a warning when given."""
+    transformer's options on a graph model are recorded at their defaults, with a warning when given.
+    ``pooling = norm`` (chemprop's aggregation) is refused unless the model has it (``norm_pooling``)."""
+    if config.pooling == "norm" and not norm_pooling:
+        raise ModelOptionError(
+            f"model.pooling = 'norm' (--pooling): chemprop's aggregation, for model 'chemprop-dmpnn' only; {model!r} "
+            "takes mean, sum or max"
+        )
     if config.checkpoint_format != default_of("checkpoint_format"):
         option = _option("checkpoint_format", config.checkpoint_format)
         if not graph:

@@ -41,7 +41,9 @@ class EncoderSize(BaseModel):
 
 class ModelConfig(EncoderSize):
     name: str = Field("gin", description="model registry name (see greenft.models.KNOWN_MODELS)")
-    pooling: Literal["mean", "sum", "max"] = "mean"
+    pooling: Literal["mean", "sum", "max", "norm"] = Field(
+        "mean", description="graph readout; norm (the sum / 100, chemprop's default) is chemprop-dmpnn's only"
+    )
     checkpoint: Path | None = Field(None, description="pretrained encoder; its architecture wins over the sizes")
     checkpoint_format: CheckpointFormat = Field(
         "auto", description="format of `checkpoint`: detected from its keys and shapes, or given when ambiguous"

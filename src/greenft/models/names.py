@@ -17,6 +17,7 @@ HUB_PREFIX = "hub:"
 """``hub:<name or directory>``: any transformers checkpoint, made on demand."""
 
 BUILTIN_MODELS: tuple[str, ...] = (
+    "chemprop-dmpnn",
     "gcn",
     "gcn-contrastive",
     "gcn-molclr",

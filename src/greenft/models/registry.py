@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from greenft.models.base import BuiltModel, ModelFamily
+from greenft.models.chemprop_family import ChempropDmpnnFamily
 from greenft.models.config import ModelConfig
 from greenft.models.gin_rich import RichGraphFamily
 from greenft.models.graph_family import graph_families
@@ -30,6 +31,7 @@ register_family(PretrainedGraphFamily("gin-contrastive", MODEL_FAMILIES["gin"], 
 register_family(PretrainedGraphFamily("gcn-contrastive", MODEL_FAMILIES["gcn"], "MolCLR-style NT-Xent"))
 # random-init GINE on chemprop-like features, MLP head: what closes gin's gap to chemprop (docs/chemprop_comparison.md)
 register_family(RichGraphFamily("gin-rich", "sum+mean", "mlp", "GINE on chemprop-like features, sum+mean readout"))
+register_family(ChempropDmpnnFamily())  # chemprop (an optional extra) is imported only when it trains
 
 
 def known_models() -> list[str]:
