@@ -67,7 +67,7 @@ def comparison_arms() -> list[Arm]:
     return [
         Arm("chemprop-dmpnn", {"name": "chemprop-dmpnn"}, note="chemprop's defaults"),
         Arm("gin", {"name": "gin"}, note="greenft default: Hu et al. layout, 3 x 128, mean pooling, linear head"),
-        Arm("gin-rich", {"name": "gin-rich"}, note="the fix: chemprop-like features, sum+mean readout, MLP head"),
+        Arm("gin-rich", {"name": "gin-rich"}, note="the fix: gin's layers on chemprop-like atom and bond features"),
         Arm(
             "gcn-hu2020-d0",
             {"name": "gcn", "checkpoint": str(CHECKPOINTS / "hu2020_gcn_contextpred.pth"), "dropout": 0.0},
@@ -93,12 +93,12 @@ def ablation_arms() -> list[Arm]:
         Arm("gin sum-pool", {"name": "gin", "pooling": "sum"}),
         Arm("gin dropout 0", {"name": "gin", "dropout": 0.0}),
         Arm("gin noam", {"name": "gin"}, {"lr_schedule": "noam"}),
-        Arm("rich mean linear", {"name": "gin-rich-mean-linear"}, note="chemprop-like features only"),
+        Arm("rich mean linear", {"name": "gin-rich"}, note="chemprop-like features only: the registry's gin-rich"),
         Arm("rich sum+mean linear", {"name": "gin-rich-summean-linear"}, note="+ sum+mean readout"),
-        Arm("gin-rich", {"name": "gin-rich"}, note="+ MLP head: rich features, sum+mean readout, MLP head"),
+        Arm("rich sum+mean mlp", {"name": "gin-rich-summean-mlp"}, note="+ MLP head (chemprop's FFN shape)"),
+        Arm("rich mean linear noam", {"name": "gin-rich"}, {"lr_schedule": "noam"}),
+        Arm("rich mean linear dropout 0", {"name": "gin-rich", "dropout": 0.0}),
         Arm("gin 3 x 300", {"name": "gin", "emb_dim": 300}),
-        Arm("gin-rich noam", {"name": "gin-rich"}, {"lr_schedule": "noam"}),
-        Arm("rich sum linear", {"name": "gin-rich-sum-linear"}),
     ]
 
 
@@ -107,9 +107,8 @@ def register_ablation_families() -> None:
     from greenft.models.gin_rich import RichGraphFamily
     from greenft.models.registry import register_family
 
-    register_family(RichGraphFamily("gin-rich-mean-linear", "mean", "linear", "ablation: rich features only"))
-    register_family(RichGraphFamily("gin-rich-sum-linear", "sum", "linear", "ablation: + sum readout"))
-    register_family(RichGraphFamily("gin-rich-summean-linear", "sum+mean", "linear", "ablation: + sum+mean"))
+    register_family(RichGraphFamily("gin-rich-summean-linear", "linear", "ablation: + sum+mean", "sum+mean"))
+    register_family(RichGraphFamily("gin-rich-summean-mlp", "mlp", "ablation: + MLP head", "sum+mean"))
 
 
 def trial_dict(dataset: str, arm: Arm, seed: int, epochs: int, args: argparse.Namespace) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from conftest import small_trial
 from greenft.agents.config import parse_trial_config
 from greenft.agents.trial import run_trial
 from greenft.data.featurize_rich import ATOM_DIM, BOND_DIM, rich_smiles_to_graph
-from greenft.errors import GreenftWarning
 from greenft.models import ModelConfig, build_model, get_family
 from greenft.models.errors import ModelOptionError
 
@@ -91,17 +90,21 @@ def test_rich_features_match_rdkit(smiles: str) -> None:
             assert torch.equal(graph.edge_attr[2 * k + d], _expected_bond(bond))
 
 
-def test_readout_is_part_of_the_name(tmp_path: Path) -> None:
+def test_pooling_applies_and_refusals(tmp_path: Path) -> None:
     family = get_family("gin-rich")
-    graphs = family.encode(["CCO", "c1ccccc1O"], np.array([[1.0], [0.0]]), tmp_path)
+    graphs = Batch.from_data_list(list(family.encode(["CCO", "c1ccccc1O"], np.array([[1.0], [0.0]]), tmp_path)))
     built = build_model(ModelConfig(name="gin-rich", num_layers=2, emb_dim=16), 1)
-    assert built.applied == {"pooling": "sum+mean"} and built.info["readout"] == "sum+mean"
-    out = built.model.eval()(Batch.from_data_list(list(graphs)))
-    assert out.shape == (2, 1)
-    with pytest.warns(GreenftWarning, match="model.pooling = 'max'"):
-        build_model(ModelConfig(name="gin-rich", pooling="max"), 1)
+    assert built.applied == {} and built.info["readout"] == "mean" and built.info["featurizer"] == "rich"
+    assert built.model.eval()(graphs).shape == (2, 1)
+    summed = build_model(ModelConfig(name="gin-rich", num_layers=2, emb_dim=16, pooling="sum"), 1).model.eval()
+    summed.load_state_dict(built.model.state_dict())  # same weights: only the readout differs
+    nodes = summed.gnn(graphs.x, graphs.edge_index, graphs.edge_attr)
+    by_hand = torch.stack([nodes[graphs.batch == g].sum(0) for g in range(2)]) @ summed.head.weight.T
+    assert torch.allclose(summed(graphs), by_hand + summed.head.bias, atol=1e-5)
     with pytest.raises(ModelOptionError, match="no pretrained checkpoints"):
         build_model(ModelConfig(name="gin-rich", checkpoint=tmp_path / "x.pth"), 1)
+    with pytest.raises(ModelOptionError, match="norm"):
+        build_model(ModelConfig(name="gin-rich", pooling="norm"), 1)
 
 
 def test_gin_rich_trains_two_epochs(tmp_path: Path) -> None:

@@ -6,12 +6,13 @@ that costs against chemprop's D-MPNN). This family changes what can be changed w
 graphs come from :data:`greenft.data.featurize_rich.RICH` (133 atom floats, 13 bond floats), a linear layer maps
 them to the hidden width, and each layer is a GINE convolution (Hu et al.'s GIN with the bond features added to
 every message). Batch norm, ReLU and dropout between layers are as in :class:`greenft.models.graph_encoder.
-GraphEncoder`; the readout and head are this family's (see :class:`RichGraphFamily`).
+GraphEncoder`, pooled by ``model.pooling`` into a linear head, as ``gin``: the features are the one change
+(the ablation in docs/chemprop_comparison.md found them to be what closes most of the gap; a sum+mean readout and
+an MLP head did not help at this budget).
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -26,8 +27,7 @@ from torch_geometric.nn import GINEConv, global_add_pool, global_max_pool, globa
 from greenft.data.featurize_rich import ATOM_DIM, BOND_DIM, RICH
 from greenft.data.graph_cache import featurise
 from greenft.data.rdkit_quiet import rdkit_quiet
-from greenft.errors import GreenftWarning
-from greenft.models.applied import default_of, options_of_other_families
+from greenft.models.applied import options_of_other_families
 from greenft.models.base import BuiltModel, ModelFamily, count_parameters
 from greenft.models.config import ModelConfig
 from greenft.models.errors import ModelOptionError
@@ -99,35 +99,29 @@ class RichGraphModel(nn.Module):
 
 
 class RichGraphFamily(ModelFamily):
-    """A random-init GINE on :data:`~greenft.data.featurize_rich.RICH` graphs with a fixed readout and head.
+    """A random-init GINE on :data:`~greenft.data.featurize_rich.RICH` graphs, pooled, with a linear or MLP head.
 
-    ``readout=None`` uses ``model.pooling``; a fixed readout is part of the registry name's architecture (like a
-    checkpoint's sizes): the run config records it, and a ``model.pooling`` given otherwise is not applied, with a
-    warning. Why fixed: a sweep worker receives a full config, so "pooling left at its default" cannot be told
-    from "pooling chosen"; the name is what says which model trained.
+    ``readout=None`` (``gin-rich``) reads ``model.pooling`` like every graph model (mean, sum or max). A fixed
+    ``readout`` (``sum+mean`` included) is for the ablation of benchmarks/chemprop_comparison.py, which registers
+    such variants in its own process: there ``model.pooling`` does not apply and the model info records the readout.
     """
 
-    def __init__(self, name: str, readout: Readout | None, head: Head, description: str) -> None:
-        self.name, self.fixed_readout, self.head = name, readout, head
+    def __init__(self, name: str, head: Head, description: str, readout: Readout | None = None) -> None:
+        self.name, self.head, self.fixed_readout = name, head, readout
         self.description = f"{description} ({RICH.name} featuriser: {RICH.description})"
 
-    def _readout_of(self, config: ModelConfig) -> tuple[Readout, dict[str, Any]]:
-        if self.fixed_readout is None:
-            return config.pooling, {}
-        if config.pooling != default_of("pooling") and config.pooling != self.fixed_readout:
-            warnings.warn(
-                GreenftWarning(
-                    f"model.pooling = {config.pooling!r} (--pooling) not applied: {self.name!r} reads out with "
-                    f"{self.fixed_readout!r}; the run config records what trained"
-                ),
-                stacklevel=3,
+    def _model(self, config: ModelConfig, num_tasks: int) -> RichGraphModel:
+        readout: Readout
+        if self.fixed_readout is not None:
+            readout = self.fixed_readout
+        elif config.pooling == "norm":
+            raise ModelOptionError(
+                f"model.pooling = 'norm' (--pooling): chemprop's aggregation; {self.name!r} takes mean, sum or max"
             )
-        return self.fixed_readout, {"pooling": self.fixed_readout}
-
-    def _model(self, config: ModelConfig, num_tasks: int) -> tuple[RichGraphModel, dict[str, Any]]:
-        readout, applied = self._readout_of(config)
+        else:
+            readout = config.pooling
         encoder = RichGINEncoder(config.num_layers, config.emb_dim, config.dropout)
-        return RichGraphModel(encoder, num_tasks, readout, self.head), applied
+        return RichGraphModel(encoder, num_tasks, readout, self.head)
 
     def build(self, config: ModelConfig, num_tasks: int) -> BuiltModel:
         if config.checkpoint is not None:
@@ -136,8 +130,7 @@ class RichGraphFamily(ModelFamily):
                 "leave --checkpoint out, or use gin / gcn / gin-molclr / gcn-molclr for a checkpoint"
             )
         applied = options_of_other_families(config, self.name, graph=True, has_checkpoint=False)
-        model, decided = self._model(config, num_tasks)
-        applied.update(decided)
+        model = self._model(config, num_tasks)
         info: dict[str, Any] = {
             "family": self.name,
             "featurizer": RICH.name,
@@ -160,7 +153,7 @@ class RichGraphFamily(ModelFamily):
         vocabulary: list[str] | None,
         encoder_config: dict[str, Any] | None,
     ) -> nn.Module:
-        return self._model(config, num_tasks)[0]
+        return self._model(config, num_tasks)
 
     def encode_unlabelled(self, smiles: list[str], num_tasks: int) -> Sequence[Data]:
         graphs = []

@@ -29,8 +29,8 @@ for _kind in ("smiles", "selfies"):
     register_family(SequenceTransformerFamily(f"{_kind}-mlm", _kind, pretrained=True))
 register_family(PretrainedGraphFamily("gin-contrastive", MODEL_FAMILIES["gin"], "MolCLR-style NT-Xent"))
 register_family(PretrainedGraphFamily("gcn-contrastive", MODEL_FAMILIES["gcn"], "MolCLR-style NT-Xent"))
-# random-init GINE on chemprop-like features, MLP head: what closes gin's gap to chemprop (docs/chemprop_comparison.md)
-register_family(RichGraphFamily("gin-rich", "sum+mean", "mlp", "GINE on chemprop-like features, sum+mean readout"))
+# random-init GIN(E) on chemprop-like features: what closes most of gin's gap to chemprop (docs/chemprop_comparison.md)
+register_family(RichGraphFamily("gin-rich", "linear", "GINE on chemprop-like atom and bond features"))
 register_family(ChempropDmpnnFamily())  # chemprop (an optional extra) is imported only when it trains
 
 
