@@ -24,6 +24,7 @@ BUILTIN_MODELS: tuple[str, ...] = (
     "gin",
     "gin-contrastive",
     "gin-molclr",
+    "gin-rich",
     "graphormer",
     "selfies-mlm",
     "selfies-transformer",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from greenft.models.base import BuiltModel, ModelFamily
 from greenft.models.chemprop_family import ChempropDmpnnFamily
 from greenft.models.config import ModelConfig
+from greenft.models.gin_rich import RichGraphFamily
 from greenft.models.graph_family import graph_families
 from greenft.models.graphormer.family import GraphormerFamily
 from greenft.models.names import HUB_PREFIX as HUB_PREFIX  # re-exported: they were defined here
@@ -29,6 +30,8 @@ for _kind in ("smiles", "selfies"):
     register_family(SequenceTransformerFamily(f"{_kind}-mlm", _kind, pretrained=True))
 register_family(PretrainedGraphFamily("gin-contrastive", MODEL_FAMILIES["gin"], "MolCLR-style NT-Xent"))
 register_family(PretrainedGraphFamily("gcn-contrastive", MODEL_FAMILIES["gcn"], "MolCLR-style NT-Xent"))
+# random-init GIN(E) on chemprop-like features: what closes most of gin's gap to chemprop (docs/chemprop_comparison.md)
+register_family(RichGraphFamily("gin-rich", "linear", "GINE on chemprop-like atom and bond features"))
 register_family(ChempropDmpnnFamily())  # chemprop (an optional extra) is imported only when it trains
 register_family(GraphormerFamily())  # graph transformer with Graphormer's structural encodings, random init
 
