@@ -5,6 +5,7 @@ a second conftest module of that name would shadow this one)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -92,3 +93,14 @@ def workspace(tmp_path: Path, prior_runs: Path) -> Any:
     from fault_harness import make_workspace  # on sys.path while a tests/faults module runs
 
     return make_workspace(tmp_path, prior_runs)
+
+
+def stop_signals_at_default() -> None:
+    """``preexec_fn`` for a child a test stops like a program started from a terminal: SIGINT at its default.
+
+    Why: an ignored signal stays ignored across ``exec`` (POSIX), and Python installs its KeyboardInterrupt
+    handler only when SIGINT is not ignored at start. A test worker that carries an ignored SIGINT (a background
+    job of a non-interactive shell, or a library that set it) would hand that on, and a test that presses Ctrl-C
+    would then measure the worker's state instead of greenft (seen once in CI: a 200-epoch run ignoring SIGINT).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import stop_signals_at_default
 from greenft.analysis import find_offline_runs, read_offline_run
 
 
@@ -20,7 +21,14 @@ def _start(tmp_path: Path) -> subprocess.Popen[bytes]:
     args = [sys.executable, "-m", "greenft", "train", "--dataset", "b3db", "--limit", "800", "--layers", "2"]
     args += ["--emb-dim", "64", "--max-epochs", "200", "--rule", "none", "--runs-dir", str(tmp_path), "--threads", "1"]
     env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+    return subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env=env,
+        preexec_fn=stop_signals_at_default,  # SIGINT at its default, as from a terminal (tests/conftest.py)
+    )
 
 
 def _wait_for_epochs(tmp_path: Path, count: int, process: subprocess.Popen[bytes], timeout: float = 120) -> Path:

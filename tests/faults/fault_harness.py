@@ -31,6 +31,8 @@ from typing import Any
 
 import pytest
 
+from conftest import stop_signals_at_default
+
 TRACEBACK_MARKS = ("Traceback (most recent call last)", "Exception ignored")
 """Python's traceback header, which rich's and Typer's framed tracebacks carry in their title too (a box-drawing
 character alone is no mark: every table greenft prints on success has them), and the interpreter's "Exception
@@ -179,6 +181,7 @@ def _run(fault: Fault, workspace: Workspace) -> Outcome:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=stop_signals_at_default,  # Ctrl-C rows: the child starts as from a terminal (tests/conftest.py)
     )
     if fault.send is None:
         stdout, stderr = process.communicate(fault.stdin, timeout=fault.timeout_s)
