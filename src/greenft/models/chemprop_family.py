@@ -28,7 +28,7 @@ it is imported inside the methods that need it, never when greenft or its CLI im
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -43,6 +43,7 @@ from greenft.errors import UserError
 from greenft.models import chemprop_cache
 from greenft.models.applied import default_of, options_of_other_families
 from greenft.models.base import BuiltModel, ModelFamily, count_parameters
+from greenft.models.batching import CollatingLoader
 from greenft.models.config import LrSchedule, ModelConfig
 from greenft.models.errors import ModelOptionError
 
@@ -116,29 +117,17 @@ class ChempropBatch:
         return int(self.y.shape[0])
 
 
-class ChempropLoader:
+class ChempropLoader(CollatingLoader[ChempropItem, ChempropBatch]):
     """Re-iterable batches collated by chemprop's ``BatchMolGraph`` (a new shuffle per pass when ``shuffle``)."""
 
     def __init__(
         self, items: Sequence[ChempropItem], batch_size: int, shuffle: bool, generator: torch.Generator | None = None
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.items = list(items)
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.generator = generator
+        super().__init__(items, batch_size, shuffle, generator, _collate)
 
-    def __len__(self) -> int:
-        return -(-len(self.items) // self.batch_size)
 
-    def __iter__(self) -> Iterator[ChempropBatch]:
-        batch_mol_graph = chemprop().data.BatchMolGraph
-        n = len(self.items)
-        order = torch.randperm(n, generator=self.generator).tolist() if self.shuffle else list(range(n))
-        for start in range(0, n, self.batch_size):
-            chosen = [self.items[i] for i in order[start : start + self.batch_size]]
-            yield ChempropBatch(batch_mol_graph([i.graph for i in chosen]), torch.cat([i.y for i in chosen]))
+def _collate(chosen: list[ChempropItem]) -> ChempropBatch:
+    return ChempropBatch(chemprop().data.BatchMolGraph([i.graph for i in chosen]), torch.cat([i.y for i in chosen]))
 
 
 class ChempropDmpnn(nn.Module):

@@ -15,7 +15,7 @@ indices into the chunk's concatenated bond features (+1, 0 = no edge), so each b
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 import torch
@@ -23,6 +23,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import degree
 
 from greenft.data.shortest_paths import shortest_paths
+from greenft.models.batching import CollatingLoader
 
 MAX_PATH_EDGES = 5
 """Edges of a shortest path the edge encoding averages (Graphormer's ``multi_hop_max_dist`` for molecules)."""
@@ -140,24 +141,10 @@ def pad(items: Sequence[GraphormerItem]) -> PaddedGraphs:
     )
 
 
-class GraphormerLoader:
+class GraphormerLoader(CollatingLoader[GraphormerItem, GraphormerBatch]):
     """Re-iterable padded batches (a new shuffle per pass when ``shuffle``), like a DataLoader without workers."""
 
     def __init__(
         self, items: Sequence[GraphormerItem], batch_size: int, shuffle: bool, generator: torch.Generator | None = None
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.items = list(items)
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.generator = generator
-
-    def __len__(self) -> int:
-        return -(-len(self.items) // self.batch_size)
-
-    def __iter__(self) -> Iterator[GraphormerBatch]:
-        n = len(self.items)
-        order = torch.randperm(n, generator=self.generator).tolist() if self.shuffle else list(range(n))
-        for start in range(0, n, self.batch_size):
-            yield collate([self.items[i] for i in order[start : start + self.batch_size]])
+        super().__init__(items, batch_size, shuffle, generator, collate)

@@ -10,10 +10,12 @@ the batch (dynamic padding), never to a fixed length.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+
+from greenft.models.batching import CollatingLoader
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ def collate(items: Sequence[SequenceItem]) -> SequenceBatch:
     return SequenceBatch([i.text for i in items], [i.tokens for i in items], torch.cat([i.y for i in items]))
 
 
-class SequenceLoader:
+class SequenceLoader(CollatingLoader[SequenceItem, SequenceBatch]):
     """Re-iterable batches (a new shuffle per pass when ``shuffle``), like a torch DataLoader without workers."""
 
     def __init__(
@@ -52,18 +54,4 @@ class SequenceLoader:
         shuffle: bool,
         generator: torch.Generator | None = None,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.items = list(items)
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.generator = generator
-
-    def __len__(self) -> int:
-        return -(-len(self.items) // self.batch_size)
-
-    def __iter__(self) -> Iterator[SequenceBatch]:
-        n = len(self.items)
-        order = torch.randperm(n, generator=self.generator).tolist() if self.shuffle else list(range(n))
-        for start in range(0, n, self.batch_size):
-            yield collate([self.items[i] for i in order[start : start + self.batch_size]])
+        super().__init__(items, batch_size, shuffle, generator, collate)
