@@ -23,7 +23,7 @@ from rich.progress import (
 
 from greenft.cli.app import USER_ERRORS, app, console, fail
 from greenft.io import ensure_writable_directory, output_errors
-from greenft.pretrain.recipes import RECIPES, Preset, get_recipe, make_settings
+from greenft.pretrain.recipes import RECIPES, GraphModel, Preset, SequenceTokens, get_recipe, make_settings
 from greenft.tracking.config import Meter
 
 
@@ -51,6 +51,21 @@ def pretrain(
     threads: Annotated[int | None, typer.Option(help="torch CPU threads")] = None,
     country: Annotated[str | None, typer.Option(help="ISO-3 country for grid carbon intensity")] = None,
     meter: Annotated[Meter | None, typer.Option(help="codecarbon (default), or wallclock (time only)")] = None,
+    sequence_tokens: Annotated[
+        SequenceTokens | None, typer.Option(help="dual-view: the sequence view's tokens (default smiles)")
+    ] = None,
+    graph_model: Annotated[
+        GraphModel | None, typer.Option(help="dual-view: the graph view's GNN (default gin)")
+    ] = None,
+    graph_layers: Annotated[int | None, typer.Option(help="dual-view: GNN layers (default --layers)")] = None,
+    graph_emb_dim: Annotated[int | None, typer.Option(help="dual-view: GNN width (default --emb-dim)")] = None,
+    mlm_weight: Annotated[float | None, typer.Option(help="dual-view: weight of the masked-LM loss (1)")] = None,
+    contrastive_weight: Annotated[
+        float | None, typer.Option(help="dual-view: weight of the graph views' NT-Xent loss (1)")
+    ] = None,
+    consistency_weight: Annotated[
+        float | None, typer.Option(help="dual-view: weight of 2(1 - cos(h_cls, W [h_g1; h_g2])) (1)")
+    ] = None,
 ) -> None:
     """Pretrain a model on the offline MOSES corpus (labelled datasets' molecules excluded) and save a checkpoint."""
     overrides: dict[str, Any] = {
@@ -69,6 +84,13 @@ def pretrain(
         "threads": threads,
         "country_iso_code": country,
         "meter": meter,
+        "sequence_tokens": sequence_tokens,
+        "graph_model": graph_model,
+        "graph_num_layers": graph_layers,
+        "graph_emb_dim": graph_emb_dim,
+        "mlm_weight": mlm_weight,
+        "contrastive_weight": contrastive_weight,
+        "consistency_weight": consistency_weight,
     }
     try:
         recipe = get_recipe(name)  # a wrong name or value is told before torch is imported
@@ -99,6 +121,9 @@ def pretrain(
         corpus = start.corpus.provenance()
         task = start.task_info
         sizes = f"{task.get('num_layers')} layers x {task.get('emb_dim')}"
+        graph = task.get("graph")
+        if isinstance(graph, dict):  # dual-view: two encoders
+            sizes += f" + {graph.get('type')} {graph.get('num_layers')} layers x {graph.get('emb_dim')}"
         lines = [
             f"[bold]recipe[/] {name}: {task.get('objective')}",
             f"[bold]corpus[/] {corpus['size']:,} molecules from {corpus['source']} (sha256 {corpus['sha256'][:12]}); "
@@ -117,7 +142,10 @@ def pretrain(
         progress.start()
 
     def on_progress(update: PretrainProgress) -> None:
-        progress.update(state["task"], completed=update.step, loss=f"{update.loss:.4f}")
+        parts = ", ".join(f"{name.removeprefix('loss_')} {value:.4f}" for name, value in update.terms.items())
+        progress.update(
+            state["task"], completed=update.step, loss=f"{update.loss:.4f}" + (f" ({parts})" if parts else "")
+        )
 
     console.print(f"preparing corpus and model for {name} (the first run samples and caches the corpus)...")
     try:
@@ -146,7 +174,8 @@ def pretrain(
         return
     console.print(
         f"[bold green]checkpoint[/] {result.checkpoint} ({p.get('checkpoint_bytes', 0) / 1e6:.1f} MB), "
-        f"{result.steps:,} steps, final loss {p.get('final_loss') or float('nan'):.4f}",
+        f"{result.steps:,} steps, final loss {p.get('final_loss') or float('nan'):.4f}"
+        + "".join(f", {k.removeprefix('loss_')} {v:.4f}" for k, v in (p.get("final_loss_terms") or {}).items()),
         soft_wrap=True,
     )
     console.print(
@@ -155,5 +184,7 @@ def pretrain(
         "logged with every fine-tune that starts from it (amortised cost = this / number of fine-tunes)",
         soft_wrap=True,
     )
-    use = f"--model {name}" + ("" if out is None else f" --checkpoint {result.checkpoint}")
-    console.print(f"fine-tune from it: greenft train {use} --dataset bbbp", soft_wrap=True)
+    models = get_recipe(name).models
+    use = f"--model {models[0]}" + ("" if out is None else f" --checkpoint {result.checkpoint}")
+    others = f" (or --model {', '.join(models[1:])})" if len(models) > 1 else ""
+    console.print(f"fine-tune from it: greenft train {use} --dataset bbbp{others}", soft_wrap=True)

@@ -32,6 +32,13 @@ class BuiltModel:
     these instead of the values given, so it describes the model that trained."""
 
 
+REBUILD_EXTRA_ATTRIBUTE = "rebuild_extra"
+"""A model may carry this attribute (a JSON-able dict): what its family's :meth:`ModelFamily.build_for_weights` needs
+beyond the model section (e.g. which graph encoder a dual-view checkpoint held). A saved model stores it in its
+header's ``encoder_config`` under :data:`REBUILD_EXTRA_KEY`."""
+REBUILD_EXTRA_KEY = "greenft_rebuild"
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 

@@ -18,6 +18,9 @@ HUB_PREFIX = "hub:"
 
 BUILTIN_MODELS: tuple[str, ...] = (
     "chemprop-dmpnn",
+    "dual-view-both",
+    "dual-view-graph",
+    "dual-view-seq",
     "gcn",
     "gcn-contrastive",
     "gcn-molclr",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from greenft.models.base import BuiltModel, ModelFamily
 from greenft.models.chemprop_family import ChempropDmpnnFamily
 from greenft.models.config import ModelConfig
+from greenft.models.dual_view_family import dual_view_families
 from greenft.models.gin_rich import RichGraphFamily
 from greenft.models.graph_family import graph_families
 from greenft.models.graphormer.family import GraphormerFamily
@@ -34,6 +35,8 @@ register_family(PretrainedGraphFamily("gcn-contrastive", MODEL_FAMILIES["gcn"], 
 register_family(RichGraphFamily("gin-rich", "linear", "GINE on chemprop-like atom and bond features"))
 register_family(ChempropDmpnnFamily())  # chemprop (an optional extra) is imported only when it trains
 register_family(GraphormerFamily())  # graph transformer with Graphormer's structural encodings, random init
+for _dual in dual_view_families():  # dual-view-seq, -graph, -both: halves of `greenft pretrain dual-view`
+    register_family(_dual)
 
 
 def known_models() -> list[str]:

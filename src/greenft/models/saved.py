@@ -33,7 +33,7 @@ from greenft import __version__
 from greenft.data.rdkit_quiet import rdkit_quiet
 from greenft.errors import UserError
 from greenft.io import atomic_save
-from greenft.models.base import ModelFamily, count_parameters
+from greenft.models.base import REBUILD_EXTRA_ATTRIBUTE, REBUILD_EXTRA_KEY, ModelFamily, count_parameters
 from greenft.models.config import ModelConfig
 from greenft.models.errors import CheckpointError
 from greenft.models.sequence.tokenizers import MolTokenizer
@@ -247,7 +247,16 @@ class SavedModel:
 def rebuild_parts(model: nn.Module) -> tuple[list[str] | None, dict[str, Any] | None]:
     """What a header needs beyond the model section: (vocabulary, encoder config) of a greenft sequence model,
     (None, None) for a graph model. A hub model's tokenizer lives in its hub checkpoint, not in greenft's
-    vocabulary format, so its weights alone cannot rebuild it: :class:`SavedModelError`."""
+    vocabulary format, so its weights alone cannot rebuild it: :class:`SavedModelError`. A model's
+    ``rebuild_extra`` (:data:`~greenft.models.base.REBUILD_EXTRA_ATTRIBUTE`) joins the encoder config."""
+    vocabulary, encoder_config = _sequence_parts(model)
+    extra = getattr(model, REBUILD_EXTRA_ATTRIBUTE, None)
+    if isinstance(extra, dict) and extra:
+        encoder_config = {**(encoder_config or {}), REBUILD_EXTRA_KEY: extra}
+    return vocabulary, encoder_config
+
+
+def _sequence_parts(model: nn.Module) -> tuple[list[str] | None, dict[str, Any] | None]:
     adapter = getattr(model, "tokenizer", None)
     if adapter is None:
         return None, None

@@ -136,9 +136,14 @@ class ContrastiveModel(nn.Module):
         width = encoder.emb_dim
         self.projection = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, projection_dim or width))
 
-    def forward(self, batch: Batch) -> torch.Tensor:
+    def embed(self, batch: Batch) -> torch.Tensor:
+        """The mean-pooled graph representation before the projection head (what dual-view aligns)."""
         nodes = self.encoder(batch.x, batch.edge_index, batch.edge_attr)
-        out: torch.Tensor = self.projection(global_mean_pool(nodes, batch.batch))
+        pooled: torch.Tensor = global_mean_pool(nodes, batch.batch)
+        return pooled
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        out: torch.Tensor = self.projection(self.embed(batch))
         return out
 
 

@@ -54,6 +54,10 @@ LOG_EVERY = 10
 
 
 class PretrainTask(Protocol):
+    """An objective the loop steps through. A task whose loss has named parts may also keep the last step's parts
+    as ``last_terms`` (``{"loss_<part>": value}``, e.g. dual-view's three losses): the log then carries each
+    part's mean beside ``loss``; tasks without it log ``loss`` alone, as before."""
+
     @property
     def model(self) -> nn.Module: ...
     @property
@@ -93,6 +97,7 @@ class PretrainProgress:
     loss: float  # mean over the steps since the previous report
     lr: float
     elapsed_s: float
+    terms: dict[str, float] = field(default_factory=dict)  # each named loss part's mean (dual-view), else empty
 
 
 @dataclass
@@ -189,6 +194,10 @@ def make_task(
 ) -> PretrainTask:
     """The recipe's objective over ``corpus``; the model is initialised from ``settings.seed``."""
     torch.manual_seed(settings.seed)
+    if recipe.objective == "dual-view":
+        from greenft.pretrain.dual_view import DualViewTask
+
+        return DualViewTask(settings, corpus, cache_dir)
     if recipe.objective == "mlm":
         from greenft.pretrain.mlm import MlmTask
 
@@ -391,6 +400,8 @@ def run_pretraining(
     step = start_step
     losses: list[float] = []
     last_loss = float("nan")
+    term_values: dict[str, list[float]] = {}
+    last_terms: dict[str, float] = {}
     started = time.perf_counter()
     order: list[int] = []
     order_epoch = -1
@@ -414,15 +425,20 @@ def run_pretraining(
                 scheduler.step()
                 step += 1
                 losses.append(float(loss.detach()))
+                for name, value in getattr(task, "last_terms", {}).items():
+                    term_values.setdefault(name, []).append(value)
                 if step % LOG_EVERY == 0 or step == total_steps:
                     last_loss = sum(losses) / len(losses)
+                    last_terms = {name: sum(values) / len(values) for name, values in term_values.items()}
                     lr = float(scheduler.get_last_lr()[0])
-                    log.write(json.dumps({"step": step, "epoch": epoch + 1, "loss": last_loss, "lr": lr}) + "\n")
+                    line = {"step": step, "epoch": epoch + 1, "loss": last_loss, **last_terms, "lr": lr}
+                    log.write(json.dumps(line) + "\n")
                     log.flush()
-                    losses = []
+                    losses, term_values = [], {}
                     if on_progress is not None:
+                        elapsed = time.perf_counter() - started
                         on_progress(
-                            PretrainProgress(step, total_steps, epoch + 1, last_loss, lr, time.perf_counter() - started)
+                            PretrainProgress(step, total_steps, epoch + 1, last_loss, lr, elapsed, dict(last_terms))
                         )
                 if step < total_steps and (step % settings.save_every == 0):
                     _atomic_torch_save(state_payload(step, carried.plus(active_meter.read())), run_dir / STATE_FILE)
@@ -453,7 +469,7 @@ def run_pretraining(
         "made_by": f"greenft pretrain {recipe.name}",
         "greenft_version": _package_version("greenft"),
         "torch_version": str(torch.__version__),
-        "transformers_version": _package_version("transformers") if recipe.objective == "mlm" else None,
+        "transformers_version": _package_version("transformers") if recipe.objective != "contrastive" else None,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "corpus": corpus.provenance(),
         "steps": total_steps,
@@ -462,6 +478,7 @@ def run_pretraining(
         "seed": settings.seed,
         "settings": settings.result_fields(),
         "final_loss": last_loss if math.isfinite(last_loss) else None,
+        **({"final_loss_terms": last_terms} if last_terms else {}),
         "emissions_kg": total.emissions_kg,
         "energy_kwh": total.energy_kwh,
         "duration_s": total.duration_s,
