@@ -288,9 +288,10 @@ class DualViewBothFamily(ModelFamily):
         checkpoint = dual_view_checkpoint(config)
         sequence = DualViewSequenceFamily().build(config, num_tasks)
         layers, width = checkpoint.graph_sizes
-        graph_config = config.model_copy(
-            update={"checkpoint": checkpoint.path, "num_layers": layers, "emb_dim": width, "num_heads": None}
-        ).model_copy(update={"max_length": ModelConfig.model_fields["max_length"].default})
+        # the graph half at its own sizes, without the transformer's options (no warnings about options it ignores)
+        default_length = ModelConfig.model_fields["max_length"].default
+        update = {"num_layers": layers, "emb_dim": width, "num_heads": None, "max_length": default_length}
+        graph_config = config.model_copy(update={**update, "checkpoint": checkpoint.path})
         graph = DualViewGraphFamily().build(graph_config, num_tasks)
         encoder = getattr(sequence.model, "encoder")  # noqa: B009
         tokenizer = cast(TextBatchTokenizer, getattr(sequence.model, "tokenizer"))  # noqa: B009
