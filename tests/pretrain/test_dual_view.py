@@ -17,7 +17,7 @@ from greenft.data.corpus import moses_path, read_smiles_file
 from greenft.models.sequence.checkpoint import read_sequence_checkpoint
 from greenft.pretrain.dual_view import consistency_loss
 from greenft.pretrain.recipes import PretrainConfigError, get_recipe, make_settings
-from greenft.pretrain.runner import LOG_FILE, PretrainInterrupted, pretrain
+from greenft.pretrain.runner import LOG_FILE, PretrainInterrupted, PretrainProgress, pretrain
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
@@ -48,7 +48,8 @@ def _weights(checkpoint: Path) -> dict[str, torch.Tensor]:
 def test_three_terms_are_logged_and_a_resumed_run_equals_an_uninterrupted_one(tmp_path: Path) -> None:
     corpus = tiny_corpus()
     options = {**DUAL, "graph_model": "gcn", "consistency_weight": 0.5, "steps": 4}
-    straight = pretrain("dual-view", tmp_path / "straight", corpus=corpus, **options)
+    reports: list[PretrainProgress] = []
+    straight = pretrain("dual-view", tmp_path / "straight", corpus=corpus, on_progress=reports.append, **options)
     with pytest.raises(PretrainInterrupted) as stopped:
         pretrain("dual-view", tmp_path / "split", corpus=corpus, stop_after=2, **options)
     assert stopped.value.step == 2
@@ -66,6 +67,7 @@ def test_three_terms_are_logged_and_a_resumed_run_equals_an_uninterrupted_one(tm
     # the total is the weighted sum of the terms (means over the same steps are linear)
     expected = terms["loss_mlm"] + terms["loss_contrastive"] + 0.5 * terms["loss_consistency"]
     assert line["loss"] == pytest.approx(expected, rel=1e-5)
+    assert [r.terms for r in reports] == [terms] and reports[-1].loss == line["loss"]  # the CLI's progress bar
 
     meta = json.loads((straight.checkpoint / "greenft_checkpoint.json").read_text())
     assert meta["format"] == "greenft-dual-view" and meta["graph_model"] == "gcn"
