@@ -116,7 +116,7 @@ class DualViewPropertyModel(nn.Module):
 
     def __init__(
         self,
-        encoder: nn.Module,
+        encoder: Any,  # a transformers RobertaModel (not imported here: the registry imports this module)
         tokenizer: TextBatchTokenizer,
         gnn: GraphEncoder,
         num_tasks: int,
@@ -131,7 +131,7 @@ class DualViewPropertyModel(nn.Module):
         self.gnn = gnn
         self.pooling = pooling
         self.dropout = nn.Dropout(dropout)
-        width = int(getattr(encoder, "config").hidden_size)  # noqa: B009 - a transformers model's config
+        width = int(encoder.config.hidden_size)
         self.head = nn.Linear(width + gnn.emb_dim, num_tasks)
 
     def forward(self, batch: DualViewBatch) -> torch.Tensor:
@@ -293,10 +293,9 @@ class DualViewBothFamily(ModelFamily):
         update = {"num_layers": layers, "emb_dim": width, "num_heads": None, "max_length": default_length}
         graph_config = config.model_copy(update={**update, "checkpoint": checkpoint.path})
         graph = DualViewGraphFamily().build(graph_config, num_tasks)
-        encoder = getattr(sequence.model, "encoder")  # noqa: B009
-        tokenizer = cast(TextBatchTokenizer, getattr(sequence.model, "tokenizer"))  # noqa: B009
-        gnn = cast(GraphEncoder, getattr(graph.model, "gnn"))  # noqa: B009
-        model = DualViewPropertyModel(encoder, tokenizer, gnn, num_tasks, config.pooling, config.dropout)
+        halves: tuple[Any, Any] = (sequence.model, graph.model)  # SequencePropertyModel, GraphPropertyModel
+        seq, gnn = halves
+        model = DualViewPropertyModel(seq.encoder, seq.tokenizer, gnn.gnn, num_tasks, config.pooling, config.dropout)
         kind = str(checkpoint.meta["sequence_tokens"])
         setattr(
             model,
@@ -325,9 +324,8 @@ class DualViewBothFamily(ModelFamily):
         sequence = DualViewSequenceFamily().build_for_weights(config, num_tasks, vocabulary, sequence_config)
         layers, width = (int(v) for v in extra["graph_sizes"])
         gnn = graph_encoder(str(extra["graph_model"]), layers, width, config.dropout)
-        encoder = getattr(sequence, "encoder")  # noqa: B009
-        tokenizer = cast(TextBatchTokenizer, getattr(sequence, "tokenizer"))  # noqa: B009
-        model = DualViewPropertyModel(encoder, tokenizer, gnn, num_tasks, config.pooling, config.dropout)
+        seq: Any = sequence  # a SequencePropertyModel with a TextBatchTokenizer
+        model = DualViewPropertyModel(seq.encoder, seq.tokenizer, gnn, num_tasks, config.pooling, config.dropout)
         setattr(model, REBUILD_EXTRA_ATTRIBUTE, extra)
         return model
 
