@@ -128,3 +128,21 @@ def test_cli_pretrains_dual_view_and_shows_each_loss(tmp_path: Path) -> None:
     assert "greenft train --model dual-view-both" in result.output
     log = [json.loads(line) for line in (tmp_path / "o" / LOG_FILE).read_text().splitlines()]
     assert log[-1]["step"] == 4 and {"loss_mlm", "loss_contrastive", "loss_consistency"} <= set(log[-1])
+
+
+def test_the_mlm_term_is_roberta_for_masked_lm_s_own_loss() -> None:
+    """The task scores only the chosen positions; RobertaForMaskedLM's loss over the same masked batch agrees."""
+    from greenft.pretrain.dual_view import DualViewTask
+    from greenft.pretrain.mlm import mask_tokens
+
+    settings = make_settings(get_recipe("dual-view"), **TINY_SIZES)
+    task = DualViewTask(settings, tiny_corpus())
+    task.model.eval()  # no dropout: both computations see the same network
+    indices = list(range(8))
+    with torch.no_grad():
+        terms = task.terms(indices, torch.Generator().manual_seed(5), torch.device("cpu"))
+        ids, attention = task.mlm.tokenizer.pad([task.mlm.sequences[i] for i in indices])
+        vocab = task.mlm.tokenizer.vocab_size
+        masked, labels = mask_tokens(ids, attention, settings.mask_prob, vocab, torch.Generator().manual_seed(5))
+        reference = task.mlm.model(input_ids=masked, attention_mask=attention, labels=labels).loss
+    assert float(terms["loss_mlm"]) == pytest.approx(float(reference), rel=1e-5)

@@ -43,7 +43,7 @@ from greenft.models.graph_layouts import graph_encoder, layout_of_model
 from greenft.models.pretrained_graph import ENCODER_FILE
 from greenft.models.sequence.batch import SequenceBatch, SequenceItem, SequenceLoader
 from greenft.models.sequence.family import SequenceTransformerFamily, encode_sequences
-from greenft.models.sequence.tokenizers import UNK, MolTokenizer
+from greenft.models.sequence.tokenizers import UNK, MolTokenizer, split_molecule
 
 SEQ, GRAPH, BOTH = "dual-view-seq", "dual-view-graph", "dual-view-both"
 _GIN = GraphFamily(layout_of_model("gin"))  # gin and gcn share Hu et al.'s featuriser and PyG batches
@@ -61,7 +61,7 @@ class TextBatchTokenizer:
         cached = self._ids.get(text)
         if cached is None:
             try:
-                tokens = self.tokenizer.split(text)
+                tokens = split_molecule(text, self.tokenizer.kind)
             except ValueError:  # as a training set's molecule the kind cannot write: one <unk> (encode_sequences)
                 tokens = [UNK]
             cached = self._ids[text] = self.tokenizer.ids(tokens)

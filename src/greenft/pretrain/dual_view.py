@@ -38,7 +38,7 @@ from greenft.models.pretrained_graph import graph_checkpoint_saver
 from greenft.models.sequence.checkpoint import save_sequence_checkpoint
 from greenft.models.sequence.tokenizers import TokenizerKind, split_molecule
 from greenft.pretrain.contrastive import ContrastiveTask, nt_xent
-from greenft.pretrain.mlm import MlmTask, mask_tokens
+from greenft.pretrain.mlm import IGNORE_INDEX, MlmTask, mask_tokens
 from greenft.pretrain.recipes import PretrainConfigError, PretrainSettings
 
 RECIPE = "dual-view"
@@ -125,19 +125,20 @@ class DualViewTask:
         masked, labels = mask_tokens(
             input_ids, attention_mask, self.settings.mask_prob, tokenizer.vocab_size, generator
         )
-        out = self.mlm.model(
-            input_ids=masked.to(device),
-            attention_mask=attention_mask.to(device),
-            labels=labels.to(device),
-            output_hidden_states=True,
-        )
-        h_cls = out.hidden_states[-1][:, 0]
+        # RobertaForMaskedLM's own loss, with the LM head applied to the chosen positions only (the head is
+        # position-wise, so the loss is the same; it skips scoring every position against the whole vocabulary)
+        model = self.mlm.model
+        labels = labels.to(device)
+        hidden = model.roberta(input_ids=masked.to(device), attention_mask=attention_mask.to(device)).last_hidden_state
+        chosen = labels != IGNORE_INDEX
+        mlm = nn.functional.cross_entropy(model.lm_head(hidden[chosen]), labels[chosen])
+        h_cls = hidden[:, 0]  # the last layer at <s>
         first, second = self.contrastive.views(indices, generator)
         graph_model = self.contrastive.model
         h1, h2 = graph_model.embed(first.to(device)), graph_model.embed(second.to(device))
         contrastive = nt_xent(graph_model.projection(h1), graph_model.projection(h2), self.settings.temperature)
         consistency = consistency_loss(h_cls, self.projection(torch.cat([h1, h2], dim=1)))
-        return {"loss_mlm": out.loss, "loss_contrastive": contrastive, "loss_consistency": consistency}
+        return {"loss_mlm": mlm, "loss_contrastive": contrastive, "loss_consistency": consistency}
 
     def loss(self, indices: Sequence[int], generator: torch.Generator, device: torch.device) -> torch.Tensor:
         terms = self.terms(indices, generator, device)
