@@ -32,9 +32,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import logging
 import math
+import multiprocessing
 import os
 import platform
 import statistics
@@ -133,6 +135,15 @@ def trial_dict(dataset: str, arm: Arm, seed: int, args: argparse.Namespace) -> d
         "logging": {"wandb_mode": "disabled", "runs_dir": str(args.out / "runs"), "system_metrics": False},
         "save_models": "none",
     }
+
+
+def timed_row(dataset: str, arm: Arm, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    logging.getLogger("codecarbon").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore")
+    started = time.perf_counter()
+    row = shadow_row(trial_dict(dataset, arm, seed, args), "third-seed comparison")
+    row["time_s"] = round(time.perf_counter() - started, 1)
+    return row
 
 
 def summarise(
@@ -271,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes (default 1: one at a time)")
     parser.add_argument("--meter", default="codecarbon", choices=["codecarbon", "wallclock"])
     parser.add_argument("--only", nargs="+", help="arm labels to run (default: all)")
     parser.add_argument("--report-only", action="store_true", help="rewrite table.md from the JSON-lines files")
@@ -295,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "device": args.device,
         "threads": args.threads,
+        "jobs": args.jobs,
         "meter": args.meter,
         "cpu": platform.processor() or platform.machine(),
         "cores": os.cpu_count(),
@@ -303,24 +316,47 @@ def main(argv: list[str] | None = None) -> int:
     if not args.report_only:
         logging.getLogger("codecarbon").setLevel(logging.ERROR)
         warnings.filterwarnings("ignore")
-        for recipe in sorted({arm.recipe for arm in todo if arm.recipe is not None}):
-            if recipe not in latest_pretrainings(pretrain_file):
+        recipes = sorted(
+            {arm.recipe for arm in todo if arm.recipe is not None} - set(latest_pretrainings(pretrain_file))
+        )
+        tasks = [
+            (dataset, arm, seed)
+            for seed in args.seeds  # seed-major: every row gets a first seed before any gets a second
+            for dataset in args.datasets
+            for arm in todo
+        ]
+        done = {(r["dataset"], r["arm"], int(r["seed"])) for r in read_runs(runs_file)}
+        tasks = [(d, a, s) for d, a, s in tasks if (d, a.label, s) not in done]
+
+        def record(dataset: str, arm: Arm, seed: int, row: dict[str, Any]) -> None:
+            append_run(runs_file, {"dataset": dataset, "seed": seed, "settings": settings, "arm": arm.label, **row})
+            write_table(args.out, read_runs(runs_file), latest_pretrainings(pretrain_file), settings, args.datasets)
+
+        if args.jobs == 1:
+            for recipe in recipes:
                 print(f"pretraining {recipe} ...", file=sys.stderr, flush=True)
                 append_run(pretrain_file, run_pretraining(recipe, args))
-        for seed in args.seeds:  # seed-major: every row gets a first seed before any gets a second
-            for dataset in args.datasets:
-                for arm in todo:
-                    done = {(r["dataset"], r["arm"], int(r["seed"])) for r in read_runs(runs_file)}
-                    if (dataset, arm.label, seed) in done:
-                        continue
-                    print(f"{dataset} {arm.label} seed {seed} ...", file=sys.stderr, flush=True)
-                    started = time.perf_counter()
-                    row = shadow_row(trial_dict(dataset, arm, seed, args), "third-seed comparison")
-                    row["time_s"] = round(time.perf_counter() - started, 1)
-                    append_run(runs_file, {"dataset": dataset, "seed": seed, "settings": settings, "arm": arm.label,
-                                           **row})  # fmt: skip
-                    write_table(args.out, read_runs(runs_file), latest_pretrainings(pretrain_file), settings,
-                                args.datasets)  # fmt: skip
+            for dataset, arm, seed in tasks:
+                print(f"{dataset} {arm.label} seed {seed} ...", file=sys.stderr, flush=True)
+                record(dataset, arm, seed, timed_row(dataset, arm, seed, args))
+        else:
+            # Parallel processes (a many-core box): CodeCarbon measures each process's own CPU share
+            # (tracking_mode="process"); a shared GPU's power is not split between processes, so use --jobs 1
+            # where the GPU does the work.
+            context = multiprocessing.get_context("spawn")
+            with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
+                for future in concurrent.futures.as_completed([pool.submit(run_pretraining, r, args) for r in recipes]):
+                    append_run(pretrain_file, future.result())
+                    print(f"pretrained {future.result()['recipe']}", file=sys.stderr, flush=True)
+                futures = {pool.submit(timed_row, d, a, s, args): (d, a, s) for d, a, s in tasks}
+                for future in concurrent.futures.as_completed(futures):
+                    dataset, arm, seed = futures[future]
+                    try:
+                        row = future.result()
+                    except Exception as err:  # one failed run is a row saying so, not the end of the grid
+                        row = {"status": f"failed: {type(err).__name__}: {str(err).splitlines()[0][:300]}"}
+                    print(f"{dataset} {arm.label} seed {seed}: {row['status']}", file=sys.stderr, flush=True)
+                    record(dataset, arm, seed, row)
     text = write_table(args.out, read_runs(runs_file), latest_pretrainings(pretrain_file), settings, args.datasets)
     print(text)
     return 0
