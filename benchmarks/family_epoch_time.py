@@ -146,7 +146,8 @@ def markdown(rows: list[dict[str, Any]], context: dict[str, Any]) -> str:
     lines.append(
         f"{context['dataset']}, {context['split']} split ({rows[0]['train_molecules']} train / "
         f"{rows[0]['val_molecules']} validation molecules), batch {context['batch_size']}, median of "
-        f"{context['timed_epochs']} timed epochs after one warm-up, {context['threads']} torch thread(s), "
+        f"{context['timed_epochs']} timed epochs after one warm-up, "
+        f"{'GPU ' + context['gpu'] + ', ' if context.get('gpu') else ''}{context['threads']} torch thread(s), "
         f"{context['cpu']} ({context['cpu_count']} logical CPUs), torch {context['torch']}; load average "
         f"{load[0]} -> {load[1]} (shared machine: other jobs ran meanwhile, so the figures are noisy)."
     )
@@ -201,7 +202,11 @@ def main() -> None:
         "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
     }
     console = Console(width=160)
-    table = Table(title=f"seconds per epoch at default size — {args.dataset}, scaffold split, batch {args.batch_size}")
+    where = f"{device}" + (f" ({context['gpu']})" if context["gpu"] else "")
+    sized = "sizes as given (--size)" if sizes else "default size"
+    table = Table(
+        title=f"seconds per epoch at {sized} on {where} — {args.dataset}, scaffold split, batch {args.batch_size}"
+    )
     for column in ("model", "size", "parameters", "train s/epoch", "val s/epoch", "epoch s", "encode s (once)"):
         table.add_column(column, justify="right" if column != "model" else "left")
     for row in rows:

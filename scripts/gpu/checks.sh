@@ -9,6 +9,8 @@
 #                     /tmp/gpuout)
 #   GPU_STEPS         which steps to run, default "env imports train epoch pretrain new" (e.g. GPU_STEPS="new")
 #   GPU_CHEMPROP=0    leave chemprop-dmpnn out of the epoch-time step
+#   GPU_BUDGET_S      seconds all steps may take together (default 420; x4 in dry mode): a command is cut to what
+#                     is left and later steps are skipped, so the results are merged before the call's timeout
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 export PYTHONUNBUFFERED=1 WANDB_SILENT=true WANDB_DISABLE_GIT=true TOKENIZERS_PARALLELISM=false
@@ -54,10 +56,17 @@ fi
 # found by importlib.util.find_spec as if installed (greenft reads them by path, never imports them)
 export PYTHONPATH=/tmp/site:$PWD/src:$PWD/.gpudata/site${PYTHONPATH:+:$PYTHONPATH}
 export GREENFT_CACHE_DIR=/tmp/greenft-cache
-# t SECONDS COMMAND...: an external command under a time limit (x SCALE in dry mode); 124 when it ran out
+BUDGET=$((${GPU_BUDGET_S:-420} * SCALE))
+# t SECONDS COMMAND...: an external command under a time limit (x SCALE in dry mode), cut to what is left of the
+# budget; 124 when it ran out
 t() {
-  local limit=$(($1 * SCALE))
+  local limit=$(($1 * SCALE)) left=$((BUDGET - ($(date +%s) - T0)))
   shift
+  if [ "$left" -lt 5 ]; then
+    echo "skipped: the ${BUDGET}s budget is spent ($*)"
+    return 124
+  fi
+  if [ "$limit" -gt "$left" ]; then limit=$left; fi
   timeout --kill-after=10 "$limit" "$@"
 }
 greenft() { t "$1" "$PY" -m greenft "${@:2}"; } # greenft SECONDS ARGS...
@@ -171,7 +180,7 @@ wants new && new_family_checks
 
 echo
 echo "=== results (t+$(($(date +%s) - T0))s)"
-summarize merge "$WORK" "$OUT/results.json"
+"$PY" scripts/gpu/summarize.py merge "$WORK" "$OUT/results.json"
 tar -czf "$OUT/work.tar.gz" -C "$WORK" --exclude='*.pt' --exclude='*.safetensors' --exclude='*.bin' . 2>/dev/null ||
   echo "tar failed"
 ls -la "$OUT"
