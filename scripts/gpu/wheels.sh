@@ -112,10 +112,12 @@ echo "wheels:"
 find .whl -name '*.whl' -printf '%s %p\n' | sort -n | awk '{printf "  %8.2f MiB  %s\n", $1/1048576, $2}'
 whl=$(du -sb .whl | cut -f1)
 data=$(du -sb .gpudata | cut -f1)
-tracked=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | awk 'END {print $1}')
+# what else travels: tracked files and untracked files git does not ignore
+tracked=$({ git ls-files -z; git ls-files -z --others --exclude-standard; } | xargs -0 stat -c %s 2>/dev/null |
+  awk '{s += $1} END {print s + 0}')
 mib() { awk -v b="$1" 'BEGIN {printf "%.2f", b/1048576}'; }
-echo "total: .whl $(mib "$whl") MiB + .gpudata $(mib "$data") MiB + tracked files $(mib "$tracked") MiB" \
-  "= $(mib $((whl + data + tracked))) MiB (device limit 64 MiB, untracked files not counted)"
+echo "total: .whl $(mib "$whl") MiB + .gpudata $(mib "$data") MiB + tree files $(mib "$tracked") MiB" \
+  "= $(mib $((whl + data + tracked))) MiB (device limit 64 MiB)"
 if [ $((whl + data)) -gt $((BUDGET_MIB * 1048576)) ]; then
   echo "over budget: .whl + .gpudata exceed $BUDGET_MIB MiB; try GPU_CHEMPROP=0" >&2
   exit 1
