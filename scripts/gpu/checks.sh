@@ -9,6 +9,7 @@
 #                     /tmp/gpuout)
 #   GPU_STEPS         which steps to run, default "env imports train epoch pretrain new" (e.g. GPU_STEPS="new")
 #   GPU_CHEMPROP=0    leave chemprop-dmpnn out of the epoch-time step
+#   GPU_NEW_RECIPES, GPU_NEW_MODELS  the names the hook (new_family_checks) tries; defaults: the new families
 #   GPU_BUDGET_S      seconds all steps may take together (default 420; x4 in dry mode): a command is cut to what
 #                     is left and later steps are skipped, so the results are merged before the call's timeout
 set -uo pipefail
@@ -130,6 +131,7 @@ pretrain_step() {
 # (d) ===================== HOOK: the new families' commands (ecfp-mlm, dual-view, schnet) =====================
 # Other helpers are building these now. Each runs only if this tree knows the name (so the script works before
 # and after their merge); edit the commands here once their flags are known. Keep each under ~60 s on the GPU.
+# GPU_NEW_RECIPES / GPU_NEW_MODELS override the names (the dry run tests this hook with existing ones).
 new_family_checks() {
   local known recipes
   known=$("$PY" -c 'from greenft.models import known_models; print(" ".join(known_models()))' 2>/dev/null)
@@ -137,7 +139,7 @@ new_family_checks() {
   echo "models: $known"
   echo "pretrain recipes: $recipes"
   local r
-  for r in ecfp-mlm dual-view; do
+  for r in ${GPU_NEW_RECIPES:-ecfp-mlm dual-view}; do
     if [[ " $recipes " == *" $r "* ]]; then
       step "pretrain_$r" greenft 120 pretrain "$r" "${PRETRAIN_ARGS[@]}" --threads "$THREADS" \
         --out "$WORK/pretrain-$r" --overwrite
@@ -147,7 +149,7 @@ new_family_checks() {
     fi
   done
   local m
-  for m in schnet ecfp-mlm dual-view-seq dual-view-graph dual-view-both; do
+  for m in ${GPU_NEW_MODELS:-schnet ecfp-mlm dual-view-seq dual-view-graph dual-view-both}; do
     if [[ " $known " == *" $m "* ]]; then
       # fine-tune from the CLI on the GPU at the family's default size (random init where no checkpoint is given)
       step "train_$m" greenft 120 train --dataset bbbp --model "$m" "${TRAIN_ARGS[@]}" --device "$DEVICE" \
