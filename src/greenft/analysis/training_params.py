@@ -1,0 +1,400 @@
+"""The analysis of a training sweep: which training parameters move the validation metric and the CO2 bill.
+
+Why: the seed study (seeds/wandb-sweeps-schnetpack-qm9.ca.txt) swept batch size, epochs and learning rate with
+W&B and read three things: W&B's parameter-importance/correlation panel against ``val_loss``, the per-epoch
+``val_loss`` curves grouped by each parameter (log scale), and, implicitly, what the longer budgets cost. This
+module computes the same from the runs read back, offline, for the metric *and* for kg CO2-eq, plus where
+exact AN-GES and the runs' live rule would have stopped each run against the run's *own* budget (a swept
+``max_epochs`` gives every run a different one: the replay uses each curve's ``budget``).
+
+Which parameters: those whose value differs between the complete runs of a (model, dataset) group, found from
+the flattened configs, not from a list: any swept field shows up (``optim.lr``, ``optim.batch_size``,
+``optim.max_epochs``, ``model.cutoff`` ...). Bookkeeping that differs between runs without being a choice
+(``derived.*``: what the run measured; ``logging.*``: names, tags; ``sweep.*``: the trial index) is left out.
+
+Per numeric parameter and target (best validation metric, lowest validation loss, kg CO2-eq of the full budget
+and at the exact AN-GES stop): Pearson on the value, Pearson on log10 of the value for positive ranges spanning
+a factor of 10 or more (the learning rate), Spearman (Pearson on average ranks), and two importances over all
+numeric varying parameters together: fANOVA (Optuna's evaluator, :mod:`greenft.analysis.importance`'s
+``_fanova``) and a random forest's impurity importance (what W&B's panel computes). Correlations are plain
+Python; the importances import pandas / Optuna / scikit-learn only when called.
+
+Pure: no files, no plotting (the figures are :mod:`greenft.analysis.plots`').
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from greenft.analysis.records import Curve, RunRecord, flatten, get_dotted
+from greenft.analysis.replay import RuleSpecError, parse_rule
+from greenft.analysis.tradeoff import Comparison, compare_curve
+from greenft.schema import hindsight_best
+from greenft.stopping import AnGesConfig, RuleConfig, rule_label
+
+__all__ = [
+    "BOOKKEEPING_PREFIXES",
+    "MIN_CORRELATION_RUNS",
+    "MIN_IMPORTANCE_RUNS",
+    "TrainingCorrelation",
+    "TrainingRun",
+    "TrainingStudy",
+    "VaryingParameter",
+    "figure_name",
+    "group_by_value",
+    "log_scale",
+    "mean_curve",
+    "pearson",
+    "ranks",
+    "spearman",
+    "training_study",
+    "varying_parameters",
+]
+
+BOOKKEEPING_PREFIXES: tuple[str, ...] = ("derived.", "logging.", "sweep.")
+"""Config keys that differ between runs without being a training choice (what was measured, names, trial ids)."""
+_GROUP_KEYS = ("model.name", "data.dataset")
+MIN_CORRELATION_RUNS = 3
+MIN_IMPORTANCE_RUNS = 5  # as importance.MIN_RUNS: importance from fewer points is noise
+
+TARGET_BEST_VAL = "best val {metric}"
+TARGET_VAL_LOSS = "lowest val loss"
+TARGET_FULL_KG = "kg CO2 full budget"
+TARGET_ANGES_KG = "kg CO2 at AN-GES stop"
+
+
+@dataclass(frozen=True)
+class VaryingParameter:
+    """A config key (flattened, dotted) whose value differs between the runs of one (model, dataset) group."""
+
+    name: str
+    values: tuple[Any, ...]  # the distinct values, sorted
+    numeric: bool  # every run has a number (not a bool): correlations and importances apply
+
+    @property
+    def log_scale(self) -> bool:
+        return self.numeric and log_scale([float(v) for v in self.values])
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """One complete run of a training sweep: its parameter values, targets and the two rules' stops (a
+    ``training_runs.csv`` row, flattened)."""
+
+    run_id: str
+    model: str
+    dataset: str
+    metric: str
+    params: dict[str, Any]
+    budget: int
+    best_val: float
+    best_val_epoch: int | None
+    lowest_val_loss: float
+    full_kg: float
+    anges: Comparison  # exact AN-GES (default parameters), replayed against this run's own budget
+    live: Comparison | None  # the runs' live rule (``derived.live_rule``), when it is not exact AN-GES
+
+    def targets(self) -> dict[str, float]:
+        return {
+            TARGET_BEST_VAL.format(metric=self.metric): self.best_val,
+            TARGET_VAL_LOSS: self.lowest_val_loss,
+            TARGET_FULL_KG: self.full_kg,
+            TARGET_ANGES_KG: self.anges.emissions_kg,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"run_id": self.run_id, "model": self.model, "dataset": self.dataset}
+        out.update(self.params)
+        out.update({"budget": self.budget, "metric": self.metric, "best_val": self.best_val})
+        out.update({"best_val_epoch": self.best_val_epoch, "lowest_val_loss": self.lowest_val_loss})
+        out["full_kg"] = self.full_kg
+        for prefix, row in (("anges", self.anges), ("live", self.live)):
+            if row is None:
+                continue
+            out[f"{prefix}_rule"] = row.strategy
+            out[f"{prefix}_stop_epoch"] = row.stop_epoch
+            out[f"{prefix}_stopped_early"] = row.triggered
+            out[f"{prefix}_kg"] = row.emissions_kg
+            out[f"{prefix}_saved_kg"] = row.full_emissions_kg - row.emissions_kg
+            out[f"{prefix}_saved_pct"] = row.emissions_saved_pct
+            out[f"{prefix}_deployed_epoch"] = row.deployed_epoch
+            out[f"{prefix}_test_vs_best_val_pct"] = row.test_vs_best_val_pct
+        return out
+
+
+@dataclass(frozen=True)
+class TrainingCorrelation:
+    """One numeric parameter against one target in one group (a ``training_params.csv`` row)."""
+
+    model: str
+    dataset: str
+    parameter: str
+    target: str
+    n_runs: int
+    pearson: float
+    pearson_log10: float  # NaN unless the parameter's range is positive and spans a factor of 10
+    spearman: float
+    fanova: float
+    forest: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TrainingStudy:
+    """Per (model, dataset) group: the varying parameters, the runs, the correlation rows; notes on what was
+    skipped and why."""
+
+    parameters: dict[tuple[str, str], list[VaryingParameter]] = field(default_factory=dict)
+    runs: dict[tuple[str, str], list[TrainingRun]] = field(default_factory=dict)
+    correlations: list[TrainingCorrelation] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        """Whether any group's runs differ in a training parameter (the report shows the section then)."""
+        return any(self.parameters.values())
+
+
+# ----------------------------------------------------------------------------------------------- statistics
+
+
+def _finite_pairs(x: Sequence[float], y: Sequence[float]) -> tuple[list[float], list[float]]:
+    pairs = [(a, b) for a, b in zip(x, y, strict=True) if math.isfinite(a) and math.isfinite(b)]
+    return [a for a, _ in pairs], [b for _, b in pairs]
+
+
+def pearson(x: Sequence[float], y: Sequence[float]) -> float:
+    """Pearson's r over the pairs where both are finite; NaN for fewer than 3 pairs or a constant side."""
+    a, b = _finite_pairs(x, y)
+    n = len(a)
+    if n < MIN_CORRELATION_RUNS:
+        return math.nan
+    ma, mb = math.fsum(a) / n, math.fsum(b) / n
+    saa = math.fsum((v - ma) ** 2 for v in a)
+    sbb = math.fsum((v - mb) ** 2 for v in b)
+    if saa <= 0.0 or sbb <= 0.0:
+        return math.nan
+    sab = math.fsum((u - ma) * (v - mb) for u, v in zip(a, b, strict=True))
+    return max(-1.0, min(1.0, sab / math.sqrt(saa * sbb)))
+
+
+def ranks(values: Sequence[float]) -> list[float]:
+    """1-based ranks, ties sharing their average rank (as scipy.stats.rankdata's default)."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    out = [0.0] * len(values)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+            end += 1
+        for i in order[start : end + 1]:
+            out[i] = (start + end) / 2 + 1
+        start = end + 1
+    return out
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman's rho: Pearson on the average ranks of the finite pairs."""
+    a, b = _finite_pairs(x, y)
+    return pearson(ranks(a), ranks(b)) if len(a) >= MIN_CORRELATION_RUNS else math.nan
+
+
+def log_scale(values: Sequence[float]) -> bool:
+    """A positive range spanning a factor of 10 or more (a learning rate): read on log10, drawn on a log axis."""
+    finite = [v for v in values if math.isfinite(v)]
+    return bool(finite) and min(finite) > 0.0 and max(finite) / min(finite) >= 10.0
+
+
+def mean_curve(series: Sequence[Sequence[float]]) -> list[float]:
+    """Per-epoch mean over runs of differing lengths: epoch i's mean over the runs that have a finite epoch i."""
+    longest = max((len(s) for s in series), default=0)
+    out = []
+    for i in range(longest):
+        present = [s[i] for s in series if i < len(s) and math.isfinite(s[i])]
+        out.append(math.fsum(present) / len(present) if present else math.nan)
+    return out
+
+
+# --------------------------------------------------------------------------------------------- the study
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _sortable(value: Any) -> tuple[int, Any]:
+    return (0, value) if _is_number(value) else (1, str(value))
+
+
+def varying_parameters(configs: Sequence[Mapping[str, Any]]) -> list[VaryingParameter]:
+    """Keys of the flattened configs whose values differ between runs (bookkeeping and group keys left out)."""
+    flats = [flatten(c) for c in configs]
+    names = sorted({k for f in flats for k in f})
+    out = []
+    for name in names:
+        if name.startswith(BOOKKEEPING_PREFIXES) or name in _GROUP_KEYS:
+            continue
+        values = [f.get(name) for f in flats]
+        distinct = {repr(v): v for v in values}
+        if len(distinct) < 2:
+            continue
+        numeric = all(_is_number(v) for v in values)
+        ordered = tuple(sorted(distinct.values(), key=_sortable))
+        out.append(VaryingParameter(name, ordered, numeric))
+    return out
+
+
+def figure_name(parameter: str, model: str, dataset: str) -> str:
+    """The file name of one parameter's grouped-curves figure (the report links it by this name)."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", "_".join((parameter, model, dataset))).strip("-")
+    return f"training_curves_{slug}.png"
+
+
+def group_by_value(runs: Sequence[TrainingRun], parameter: str) -> dict[Any, list[str]]:
+    """``{value: [run ids]}`` in the parameter's sorted order: the groups the curves figure draws."""
+    out: dict[Any, list[str]] = {}
+    for run in sorted(runs, key=lambda r: _sortable(r.params.get(parameter))):
+        out.setdefault(run.params.get(parameter), []).append(run.run_id)
+    return out
+
+
+def _live_rule(records: Sequence[RunRecord]) -> RuleConfig | None:
+    """The live rule the runs logged (``derived.live_rule``; the first found), if it parses."""
+    for record in records:
+        label = get_dotted(record.config, "derived.live_rule")
+        if isinstance(label, str):
+            try:
+                return parse_rule(label)
+            except RuleSpecError:
+                return None
+    return None
+
+
+def _training_run(curve: Curve, params: dict[str, Any], live: RuleConfig | None) -> TrainingRun:
+    rules: list[RuleConfig] = [AnGesConfig()]
+    if live is not None and rule_label(live) != rule_label(AnGesConfig()):
+        rules.append(live)
+    rows = compare_curve(curve, rules, hindsight=False)  # [full budget, anges, live]
+    best_index = hindsight_best(curve.val, curve.direction)  # ties: earliest, as the summary's best/*
+    losses = [v for v in (curve.val_loss or ()) if math.isfinite(v)]
+    return TrainingRun(
+        run_id=curve.run_id,
+        model=curve.model,
+        dataset=curve.dataset,
+        metric=curve.metric,
+        params=params,
+        budget=curve.n_epochs,
+        best_val=curve.val[best_index] if best_index is not None else math.nan,
+        best_val_epoch=None if best_index is None else best_index + 1,
+        lowest_val_loss=min(losses) if losses else math.nan,
+        full_kg=curve.emissions_kg[-1],
+        anges=rows[1],
+        live=rows[2] if len(rows) > 2 else None,
+    )
+
+
+def training_study(records: Sequence[RunRecord], curves: Sequence[Curve], seed: int = 0) -> TrainingStudy:
+    """The study over the complete curves (a run needs its whole budget to be replayed and costed)."""
+    study = TrainingStudy()
+    by_id = {r.run_id: r for r in records}
+    groups: dict[tuple[str, str], list[Curve]] = {}
+    for curve in curves:
+        if curve.run_id in by_id:
+            groups.setdefault((curve.model, curve.dataset), []).append(curve)
+    live = _live_rule(records)
+    for group, members in sorted(groups.items()):
+        configs = [by_id[c.run_id].config for c in members]
+        varying = varying_parameters(configs)
+        if not varying:
+            continue
+        study.parameters[group] = varying
+        runs = []
+        for curve, config in zip(members, configs, strict=True):
+            flat = flatten(config)
+            runs.append(_training_run(curve, {p.name: flat.get(p.name) for p in varying}, live))
+        study.runs[group] = runs
+        study.correlations.extend(_correlations(study, group, varying, runs, seed))
+    return study
+
+
+def _correlations(
+    study: TrainingStudy,
+    group: tuple[str, str],
+    varying: Sequence[VaryingParameter],
+    runs: Sequence[TrainingRun],
+    seed: int,
+) -> list[TrainingCorrelation]:
+    model, dataset = group
+    where = f"{model} on {dataset}"
+    numeric = [p for p in varying if p.numeric]
+    for p in varying:
+        if not p.numeric:
+            study.notes.append(f"{where}: {p.name} is not numeric ({len(p.values)} values); shown in the curves only")
+    if not numeric:
+        return []
+    out = []
+    for target in runs[0].targets():
+        y = [r.targets()[target] for r in runs]
+        usable = [i for i, v in enumerate(y) if math.isfinite(v)]
+        if len(usable) < MIN_CORRELATION_RUNS:
+            study.notes.append(
+                f"{where}, {target}: {len(usable)} runs with a value (< {MIN_CORRELATION_RUNS}); skipped"
+            )
+            continue
+        columns = {p.name: [float(runs[i].params[p.name]) for i in usable] for p in numeric}
+        values = [y[i] for i in usable]
+        fanova, forest = _importances(columns, values, seed)
+        if len(usable) < MIN_IMPORTANCE_RUNS:
+            study.notes.append(
+                f"{where}, {target}: {len(usable)} runs (< {MIN_IMPORTANCE_RUNS}); correlations only, no importance"
+            )
+            fanova, forest = {}, {}
+        for p in numeric:
+            x = columns[p.name]
+            logged = pearson([math.log10(v) for v in x], values) if p.log_scale else math.nan
+            out.append(
+                TrainingCorrelation(
+                    model,
+                    dataset,
+                    p.name,
+                    target,
+                    len(usable),
+                    pearson(x, values),
+                    logged,
+                    spearman(x, values),
+                    fanova.get(p.name, math.nan),
+                    forest.get(p.name, math.nan),
+                )
+            )
+    return out
+
+
+def _importances(
+    columns: dict[str, list[float]], target: list[float], seed: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """fANOVA and random-forest importances of every numeric parameter together; empty when undefined."""
+    if len(target) < MIN_IMPORTANCE_RUNS or len(set(target)) < 2:
+        return {}, {}
+    import pandas as pd
+
+    from greenft.analysis.importance import _fanova
+
+    frame = pd.DataFrame({**columns, "_target": target})
+    fanova, _ = _fanova(frame, list(columns), "_target", seed)
+    return fanova, _forest(columns, target, seed)
+
+
+def _forest(columns: dict[str, list[float]], target: list[float], seed: int) -> dict[str, float]:
+    """A random forest's impurity importance, as W&B's parameter-importance panel computes it."""
+    from sklearn.ensemble import RandomForestRegressor
+
+    names = list(columns)
+    rows = [[columns[n][i] for n in names] for i in range(len(target))]
+    forest = RandomForestRegressor(n_estimators=100, random_state=seed).fit(rows, target)
+    return {n: float(v) for n, v in zip(names, forest.feature_importances_, strict=True)}
