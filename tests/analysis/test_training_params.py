@@ -81,14 +81,20 @@ def test_varying_parameters_are_found_from_the_configs_not_a_list() -> None:
     base: dict[str, Any] = {"model": {"name": "schnet", "cutoff": 5.0}, "optim": {"lr": 1e-3}, "seed": 0}
     configs = [
         {**base, "model": {"name": "schnet", "cutoff": c}, "optimizer": o, "logging": {"name": f"t{i}"},
-         "derived": {"molecules": 100 + i}, "sweep": {"trial": f"t{i}"}}
+         "derived": {"molecules": 100 + i}, "sweep": {"trial": f"t{i}"}, "seed": i,
+         "data": {"extra_metrics": ["mae"] * (i % 2)}}
         for i, (c, o) in enumerate([(4.0, "adam"), (5.0, "adamw"), (6.0, "adam")])
     ]  # fmt: skip
     found = {p.name: p for p in varying_parameters(configs)}
-    assert set(found) == {"model.cutoff", "optimizer"}  # names, measured values and trial ids are bookkeeping
+    assert set(found) == {
+        "model.cutoff",
+        "optimizer",
+        "data.extra_metrics",
+    }  # names, measured values, trial ids, seeds: not settings
     assert found["model.cutoff"].numeric and found["model.cutoff"].values == (4.0, 5.0, 6.0)
     assert not found["optimizer"].numeric and found["optimizer"].values == ("adam", "adamw")
     assert not found["model.cutoff"].log_scale  # 4..6 spans less than a factor of 10
+    assert found["data.extra_metrics"].values == ("['mae']", "[]")  # a list: categorical, by its text
 
 
 # ------------------------------------------------------------------------------- real runs, shipped fixture

@@ -10,7 +10,8 @@ exact AN-GES and the runs' live rule would have stopped each run against the run
 Which parameters: those whose value differs between the complete runs of a (model, dataset) group, found from
 the flattened configs, not from a list: any swept field shows up (``optim.lr``, ``optim.batch_size``,
 ``optim.max_epochs``, ``model.cutoff`` ...). Bookkeeping that differs between runs without being a choice
-(``derived.*``: what the run measured; ``logging.*``: names, tags; ``sweep.*``: the trial index) is left out.
+(``derived.*``: what the run measured; ``logging.*``: names, tags; ``sweep.*``: the trial index) is left out, and
+so is the ``seed``, which makes replicates rather than settings.
 
 Per numeric parameter and target (best validation metric, lowest validation loss, kg CO2-eq of the full budget
 and at the exact AN-GES stop): Pearson on the value, Pearson on log10 of the value for positive ranges spanning
@@ -40,6 +41,7 @@ __all__ = [
     "BOOKKEEPING_PREFIXES",
     "MIN_CORRELATION_RUNS",
     "MIN_IMPORTANCE_RUNS",
+    "REPLICATE_KEYS",
     "TrainingCorrelation",
     "TrainingRun",
     "TrainingStudy",
@@ -58,6 +60,9 @@ __all__ = [
 BOOKKEEPING_PREFIXES: tuple[str, ...] = ("derived.", "logging.", "sweep.")
 """Config keys that differ between runs without being a training choice (what was measured, names, trial ids)."""
 _GROUP_KEYS = ("model.name", "data.dataset")
+REPLICATE_KEYS: tuple[str, ...] = ("seed",)
+"""Keys that make replicates, not settings: runs differing only in them are repeats, and a correlation with a
+seed is noise (a seed study is read in the trade-off tables, as the mean and sd over seeds)."""
 MIN_CORRELATION_RUNS = 3
 MIN_IMPORTANCE_RUNS = 5  # as importance.MIN_RUNS: importance from fewer points is noise
 
@@ -228,6 +233,11 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _scalar(value: Any) -> Any:
+    """A config value as a table cell and a group key: lists (``data.extra_metrics``) become their text."""
+    return value if value is None or isinstance(value, bool | int | float | str) else str(value)
+
+
 def _sortable(value: Any) -> tuple[int, Any]:
     return (0, value) if _is_number(value) else (1, str(value))
 
@@ -238,9 +248,9 @@ def varying_parameters(configs: Sequence[Mapping[str, Any]]) -> list[VaryingPara
     names = sorted({k for f in flats for k in f})
     out = []
     for name in names:
-        if name.startswith(BOOKKEEPING_PREFIXES) or name in _GROUP_KEYS:
+        if name.startswith(BOOKKEEPING_PREFIXES) or name in _GROUP_KEYS or name in REPLICATE_KEYS:
             continue
-        values = [f.get(name) for f in flats]
+        values = [_scalar(f.get(name)) for f in flats]
         distinct = {repr(v): v for v in values}
         if len(distinct) < 2:
             continue
@@ -317,7 +327,7 @@ def training_study(records: Sequence[RunRecord], curves: Sequence[Curve], seed: 
         runs = []
         for curve, config in zip(members, configs, strict=True):
             flat = flatten(config)
-            runs.append(_training_run(curve, {p.name: flat.get(p.name) for p in varying}, live))
+            runs.append(_training_run(curve, {p.name: _scalar(flat.get(p.name)) for p in varying}, live))
         study.runs[group] = runs
         study.correlations.extend(_correlations(study, group, varying, runs, seed))
     return study
