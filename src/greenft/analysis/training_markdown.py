@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from greenft.analysis.training_params import TrainingRun, TrainingStudy, figure_name
+from greenft.analysis.training_params import TrainingRun, TrainingStudy, figure_name, value_text
 
 __all__ = ["TRAINING_TITLE", "training_section"]
 
@@ -27,6 +27,7 @@ def _num(value: Any, digits: int = 3) -> str:
     if isinstance(value, float):
         if not math.isfinite(value):
             return "-"
+        value += 0.0  # -0.0 (a zero change) prints as 0
         return f"{value:.{digits}g}" if abs(value) < 1e-3 or abs(value) >= 1e4 else f"{value:.{digits}f}"
     return str(value)
 
@@ -50,8 +51,8 @@ def _stop_cell(run: TrainingRun, which: str) -> str:
 
 
 def training_section(study: TrainingStudy, pngs: Sequence[Path] = ()) -> list[str]:
-    """The section's lines; empty when no group's runs differ in a training parameter."""
-    if not study.active:
+    """The section's lines; empty when no group's runs differ in a training parameter (and nothing to note)."""
+    if not study.active and not study.notes:
         return []
     out = ["## " + TRAINING_TITLE, "", _TEXT, ""]
     for (model, dataset), params in study.parameters.items():
@@ -79,7 +80,7 @@ def training_section(study: TrainingStudy, pngs: Sequence[Path] = ()) -> list[st
         header += [f"live rule {live}"] if live else []
         body = []
         for run in sorted(runs, key=lambda r: [str(r.params.get(n)) for n in names]):
-            row = [run.run_id, *(_num(run.params.get(n), 4) for n in names), str(run.budget)]
+            row = [run.run_id, *(value_text(run.params.get(n)) for n in names), str(run.budget)]
             row += [
                 f"{_num(run.best_val)} ({run.best_val_epoch or '-'})",
                 _num(run.full_kg, 2),

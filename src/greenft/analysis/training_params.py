@@ -54,6 +54,7 @@ __all__ = [
     "ranks",
     "spearman",
     "training_study",
+    "value_text",
     "varying_parameters",
 ]
 
@@ -266,11 +267,33 @@ def figure_name(parameter: str, model: str, dataset: str) -> str:
     return f"training_curves_{slug}.png"
 
 
-def group_by_value(runs: Sequence[TrainingRun], parameter: str) -> dict[Any, list[str]]:
-    """``{value: [run ids]}`` in the parameter's sorted order: the groups the curves figure draws."""
-    out: dict[Any, list[str]] = {}
-    for run in sorted(runs, key=lambda r: _sortable(r.params.get(parameter))):
-        out.setdefault(run.params.get(parameter), []).append(run.run_id)
+def value_text(value: Any) -> str:
+    """A parameter value as a legend label or table cell: 4 significant digits for floats."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def group_by_value(
+    runs: Sequence[TrainingRun], parameter: VaryingParameter, max_groups: int = 5
+) -> dict[str, list[str]]:
+    """``{label: [run ids]}`` in the parameter's sorted order: the groups the curves figure draws.
+
+    One group per value when there are at most ``max_groups`` values (a list sweep, a grid). A numeric parameter
+    drawn from a range (a random sweep's lr: every run its own value) is cut into 3 groups of equal run counts,
+    labelled by their range, as the seed grouped its runs into small / middle / large.
+    """
+    ordered = sorted(runs, key=lambda r: _sortable(r.params.get(parameter.name)))
+    if not parameter.numeric or len(parameter.values) <= max_groups:
+        out: dict[str, list[str]] = {}
+        for run in ordered:
+            out.setdefault(value_text(run.params.get(parameter.name)), []).append(run.run_id)
+        return out
+    bins = 3
+    out = {}
+    for b in range(bins):
+        chunk = ordered[len(ordered) * b // bins : len(ordered) * (b + 1) // bins]
+        if chunk:
+            low, high = chunk[0].params[parameter.name], chunk[-1].params[parameter.name]
+            out[f"{value_text(low)} to {value_text(high)}"] = [r.run_id for r in chunk]
     return out
 
 
@@ -318,6 +341,7 @@ def training_study(records: Sequence[RunRecord], curves: Sequence[Curve], seed: 
         if curve.run_id in by_id:
             groups.setdefault((curve.model, curve.dataset), []).append(curve)
     live = _live_rule(records)
+    _note_incomplete(study, records, {c.run_id for c in curves})
     for group, members in sorted(groups.items()):
         configs = [by_id[c.run_id].config for c in members]
         varying = varying_parameters(configs)
@@ -331,6 +355,25 @@ def training_study(records: Sequence[RunRecord], curves: Sequence[Curve], seed: 
         study.runs[group] = runs
         study.correlations.extend(_correlations(study, group, varying, runs, seed))
     return study
+
+
+def _note_incomplete(study: TrainingStudy, records: Sequence[RunRecord], complete: set[str]) -> None:
+    """Say so when runs that differ in training parameters are left out for lack of a complete curve.
+
+    A live training sweep stops most runs early: their curves end at the stop, so what the full budget would
+    have cost is unknown, and the section would silently show few runs or none.
+    """
+    groups: dict[tuple[str, str], list[RunRecord]] = {}
+    for record in records:
+        groups.setdefault((record.model, record.dataset), []).append(record)
+    for (model, dataset), members in sorted(groups.items()):
+        left_out = [r for r in members if r.run_id not in complete]
+        if left_out and varying_parameters([r.config for r in members]):
+            study.notes.append(
+                f"{model} on {dataset}: {len(left_out)} of {len(members)} runs differ in training parameters but "
+                "have no complete curve (a live run that stopped early, or an unfinished one) and are left out; "
+                "run training sweeps with mode: shadow to keep every run's full budget"
+            )
 
 
 def _correlations(

@@ -1,20 +1,20 @@
 """Per-epoch validation curves of a training sweep, grouped by each varying parameter (the seed's figures 6-13).
 
-One figure per parameter and (model, dataset): every run a thin line coloured by its parameter value, each
-value's per-epoch mean (:func:`~greenft.analysis.training_params.mean_curve`) a thick line of the same colour.
+One figure per parameter and (model, dataset): every run a thin line coloured by its parameter value (a range's
+runs in 3 groups, :func:`~greenft.analysis.training_params.group_by_value`), each group's per-epoch mean
+(:func:`~greenft.analysis.training_params.mean_curve`) a thick line of the same colour.
 Both panels are always drawn, linear and log y, rather than a ``--log-y`` flag: the seed needed the log scale to
 see where the curves flatten, and the linear one to see the early epochs; one figure answers both without a
 second run of ``greenft analyze``. A row for the validation metric, and one for the validation loss (the seed's
 ``val_loss``) when the runs logged it.
 
-Each run's line carries ``gid = "run:<run id>"`` and each mean ``gid = "mean:<value>"``, so a test can count them.
+Each run's line carries ``gid = "run:<run id>"`` and each mean ``gid = "mean:<group label>"``, so a test can count them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import matplotlib
 
@@ -35,12 +35,8 @@ from greenft.analysis.training_params import (
 __all__ = ["grouped_curves_figure", "write_training_pngs"]
 
 
-def _label(value: Any) -> str:
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
-
-
 def grouped_curves_figure(
-    parameter: VaryingParameter, groups: dict[Any, list[Curve]], title: str, *, with_loss: bool
+    parameter: VaryingParameter, groups: dict[str, list[Curve]], title: str, *, with_loss: bool
 ) -> Figure:
     """The figure (not saved): rows validation metric [and loss], columns linear and log y."""
     series = [("val", "validation metric")] + ([("val_loss", "validation loss")] if with_loss else [])
@@ -51,7 +47,9 @@ def grouped_curves_figure(
         for c, scale in enumerate(("linear", "log")):
             ax = axes[r][c]
             for k, value in enumerate(values):
-                color = cmap(k / max(1, len(values) - 1)) if parameter.numeric else cmap(k % 10)
+                color = (
+                    cmap(0.85 * k / max(1, len(values) - 1)) if parameter.numeric else cmap(k % 10)
+                )  # no pale yellow
                 lines: list[Sequence[float]] = []
                 for curve in groups[value]:
                     ys = getattr(curve, attr) or ()
@@ -63,8 +61,8 @@ def grouped_curves_figure(
                     mean,
                     color=color,
                     lw=2.8,
-                    gid=f"mean:{_label(value)}",
-                    label=f"{_label(value)} (n={len(lines)})",
+                    gid=f"mean:{value}",
+                    label=f"{value} (n={len(lines)})",
                 )
             ax.set_yscale(scale)
             ax.set_xlabel("epoch")
@@ -88,8 +86,7 @@ def write_training_pngs(study: TrainingStudy, curves: Sequence[Curve], out_dir: 
         with_loss = bool(members) and all(c.val_loss is not None for c in members)
         for parameter in params:
             groups = {
-                value: [by_id[i] for i in ids if i in by_id]
-                for value, ids in group_by_value(runs, parameter.name).items()
+                value: [by_id[i] for i in ids if i in by_id] for value, ids in group_by_value(runs, parameter).items()
             }
             title = f"{model} on {dataset}: per-epoch validation curves by {parameter.name} (thick: mean per value)"
             fig = grouped_curves_figure(parameter, groups, title, with_loss=with_loss)
