@@ -82,6 +82,7 @@ def test_varying_parameters_are_found_from_the_configs_not_a_list() -> None:
     configs = [
         {**base, "model": {"name": "schnet", "cutoff": c}, "optimizer": o, "logging": {"name": f"t{i}"},
          "derived": {"molecules": 100 + i}, "sweep": {"trial": f"t{i}"}, "seed": i,
+         "mode": ["live", "shadow"][i % 2], "stopping": {"rule": "anges", "alpha": 0.5 + i / 10},
          "data": {"extra_metrics": ["mae"] * (i % 2)}}
         for i, (c, o) in enumerate([(4.0, "adam"), (5.0, "adamw"), (6.0, "adam")])
     ]  # fmt: skip
@@ -90,7 +91,7 @@ def test_varying_parameters_are_found_from_the_configs_not_a_list() -> None:
         "model.cutoff",
         "optimizer",
         "data.extra_metrics",
-    }  # names, measured values, trial ids, seeds: not settings
+    }  # not: names, measured values, trial ids, seeds, stopping
     assert found["model.cutoff"].numeric and found["model.cutoff"].values == (4.0, 5.0, 6.0)
     assert not found["optimizer"].numeric and found["optimizer"].values == ("adam", "adamw")
     assert not found["model.cutoff"].log_scale  # 4..6 spans less than a factor of 10

@@ -11,7 +11,8 @@ Which parameters: those whose value differs between the complete runs of a (mode
 the flattened configs, not from a list: any swept field shows up (``optim.lr``, ``optim.batch_size``,
 ``optim.max_epochs``, ``model.cutoff`` ...). Bookkeeping that differs between runs without being a choice
 (``derived.*``: what the run measured; ``logging.*``: names, tags; ``sweep.*``: the trial index) is left out, and
-so is the ``seed``, which makes replicates rather than settings.
+so are the ``seed`` (replicates, not settings) and the stopping, deployment and output settings (``mode``,
+``stopping.*``, ``shadow_rules``, ``deploy``, ...), which decide where a run ends, not what it trains.
 
 Per numeric parameter and target (best validation metric, lowest validation loss, kg CO2-eq of the full budget
 and at the exact AN-GES stop): Pearson on the value, Pearson on log10 of the value for positive ranges spanning
@@ -41,6 +42,7 @@ __all__ = [
     "BOOKKEEPING_PREFIXES",
     "MIN_CORRELATION_RUNS",
     "MIN_IMPORTANCE_RUNS",
+    "NOT_TRAINING_KEYS",
     "REPLICATE_KEYS",
     "TrainingCorrelation",
     "TrainingRun",
@@ -58,9 +60,12 @@ __all__ = [
     "varying_parameters",
 ]
 
-BOOKKEEPING_PREFIXES: tuple[str, ...] = ("derived.", "logging.", "sweep.")
+BOOKKEEPING_PREFIXES: tuple[str, ...] = ("derived", "logging", "sweep")
 """Config keys that differ between runs without being a training choice (what was measured, names, trial ids)."""
 _GROUP_KEYS = ("model.name", "data.dataset")
+NOT_TRAINING_KEYS: tuple[str, ...] = ("mode", "stopping", "shadow_rules", "deploy", "save_models", "forecast_after")
+"""Stopping, deployment and output settings: they decide where a run ends and what it keeps, not the curve it
+trains (a shadow run trains its full budget whatever they are); their own studies are the trade-off tables."""
 REPLICATE_KEYS: tuple[str, ...] = ("seed",)
 """Keys that make replicates, not settings: runs differing only in them are repeats, and a correlation with a
 seed is noise (a seed study is read in the trade-off tables, as the mean and sd over seeds)."""
@@ -243,13 +248,19 @@ def _sortable(value: Any) -> tuple[int, Any]:
     return (0, value) if _is_number(value) else (1, str(value))
 
 
+def _left_out(name: str) -> bool:
+    """A key, or a key under a section (``stopping.alpha``), that is not a training setting (see the tables)."""
+    sections = (*BOOKKEEPING_PREFIXES, *NOT_TRAINING_KEYS, *_GROUP_KEYS, *REPLICATE_KEYS)
+    return any(name == s or name.startswith(f"{s}.") for s in sections)
+
+
 def varying_parameters(configs: Sequence[Mapping[str, Any]]) -> list[VaryingParameter]:
     """Keys of the flattened configs whose values differ between runs (bookkeeping and group keys left out)."""
     flats = [flatten(c) for c in configs]
     names = sorted({k for f in flats for k in f})
     out = []
     for name in names:
-        if name.startswith(BOOKKEEPING_PREFIXES) or name in _GROUP_KEYS or name in REPLICATE_KEYS:
+        if _left_out(name):
             continue
         values = [_scalar(f.get(name)) for f in flats]
         distinct = {repr(v): v for v in values}
