@@ -88,7 +88,7 @@ def write_training_pngs(study: TrainingStudy, curves: Sequence[Curve], out_dir: 
             groups = {
                 value: [by_id[i] for i in ids if i in by_id] for value, ids in group_by_value(runs, parameter).items()
             }
-            title = f"{model} on {dataset}: per-epoch validation curves by {parameter.name} (thick: mean per value)"
+            title = f"{model} on {dataset}: per-epoch validation curves by {parameter.name} (thick: mean per group)"
             fig = grouped_curves_figure(parameter, groups, title, with_loss=with_loss)
             path = out_dir / figure_name(parameter.name, model, dataset)
             fig.savefig(path, dpi=100, bbox_inches="tight")
