@@ -21,6 +21,7 @@ import pytest
 import yaml
 from scipy import stats
 
+from greenft.agents.config import default_stopping
 from greenft.analysis.compute import analyze
 from greenft.analysis.markdown import render_markdown
 from greenft.analysis.records import Curve, RunRecord, curve_from_record
@@ -39,6 +40,7 @@ from greenft.analysis.training_params import (
     varying_parameters,
 )
 from greenft.analysis.training_plots import grouped_curves_figure, write_training_pngs
+from greenft.stopping import rule_label
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "training_sweep_esol.json"
@@ -210,6 +212,13 @@ def test_runs_without_a_complete_curve_are_named_not_dropped_silently() -> None:
     assert [r.run_id for r in study.runs[("gin", "esol")]] == [r.run_id for r in records[1:]]
     assert any("1 of 6 runs differ in training parameters but have no complete curve" in n for n in study.notes)
     assert any("mode: shadow" in line for line in training_section(study))
+
+    older = records[1].to_dict()  # a run from before derived.live_rule was logged: greenft's default live rule
+    del older["config"]["derived"]["live_rule"]
+    study = training_study([RunRecord.from_dict(older), *records[2:]], curves[1:])
+    first = study.runs[("gin", "esol")][0]
+    assert first.run_id == records[1].run_id and first.live is not None
+    assert first.live.strategy == rule_label(default_stopping()) == LIVE
 
 
 # ------------------------------------------------------------------------------------------- sweep files

@@ -38,14 +38,15 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return out
 
 
-def _stop_cell(run: TrainingRun, which: str) -> str:
+def _stop_cell(run: TrainingRun, which: str, named: bool = False) -> str:
     row = run.anges if which == "anges" else run.live
     if row is None:
-        return "-"
+        return "-" if which == "anges" else "exact AN-GES"
+    name = f"{row.strategy} " if named else ""
     saved_kg = row.full_emissions_kg - row.emissions_kg
     early = "" if row.triggered else " (no early stop)"
     return (
-        f"epoch {row.stop_epoch}{early}: saved {_num(saved_kg, 2)} kg ({_num(row.emissions_saved_pct, 1)} %), "
+        f"{name}epoch {row.stop_epoch}{early}: saved {_num(saved_kg, 2)} kg ({_num(row.emissions_saved_pct, 1)} %), "
         f"test vs best-val {_num(row.test_vs_best_val_pct, 2)} %"
     )
 
@@ -75,9 +76,10 @@ def training_section(study: TrainingStudy, pngs: Sequence[Path] = ()) -> list[st
             header = ["parameter", "target", "runs", "Pearson", "Pearson log10", "Spearman", "fANOVA", "forest (W&B)"]
             out += ["", *_table(header, rows)]
         names = [p.name for p in params]
-        live = next((r.live.strategy for r in runs if r.live is not None), None)
+        lives = {r.live.strategy if r.live is not None else "anges" for r in runs}
+        one = len(lives) == 1  # the usual case: one live rule for the whole sweep, named in the header
         header = ["run", *names, "budget", f"best val {runs[0].metric} (epoch)", "kg full budget", "exact AN-GES"]
-        header += [f"live rule {live}"] if live else []
+        header.append(f"live rule {next(iter(lives))}" if one else "live rule (per run)")
         body = []
         for run in sorted(runs, key=lambda r: [str(r.params.get(n)) for n in names]):
             row = [run.run_id, *(value_text(run.params.get(n)) for n in names), str(run.budget)]
@@ -86,7 +88,7 @@ def training_section(study: TrainingStudy, pngs: Sequence[Path] = ()) -> list[st
                 _num(run.full_kg, 2),
                 _stop_cell(run, "anges"),
             ]
-            row += [_stop_cell(run, "live")] if live else []
+            row.append(_stop_cell(run, "live", named=not one))
             body.append(row)
         out += ["", "Per run, each rule replayed against the run's own budget:", "", *_table(header, body)]
         expected = {figure_name(p.name, model, dataset) for p in params}

@@ -107,7 +107,7 @@ class TrainingRun:
     lowest_val_loss: float
     full_kg: float
     anges: Comparison  # exact AN-GES (default parameters), replayed against this run's own budget
-    live: Comparison | None  # the runs' live rule (``derived.live_rule``), when it is not exact AN-GES
+    live: Comparison | None  # the run's live rule (``derived.live_rule``, else the default), unless exact AN-GES
 
     def targets(self) -> dict[str, float]:
         return {
@@ -308,21 +308,22 @@ def group_by_value(
     return out
 
 
-def _live_rule(records: Sequence[RunRecord]) -> RuleConfig | None:
-    """The live rule the runs logged (``derived.live_rule``; the first found), if it parses."""
-    for record in records:
-        label = get_dotted(record.config, "derived.live_rule")
-        if isinstance(label, str):
-            try:
-                return parse_rule(label)
-            except RuleSpecError:
-                return None
-    return None
+def _live_rule(record: RunRecord) -> RuleConfig:
+    """The live rule the run logged (``derived.live_rule``), else greenft's default live rule (older runs)."""
+    from greenft.agents.config import default_stopping
+
+    label = get_dotted(record.config, "derived.live_rule")
+    if isinstance(label, str):
+        try:
+            return parse_rule(label)
+        except RuleSpecError:
+            pass
+    return default_stopping()
 
 
-def _training_run(curve: Curve, params: dict[str, Any], live: RuleConfig | None) -> TrainingRun:
+def _training_run(curve: Curve, params: dict[str, Any], live: RuleConfig) -> TrainingRun:
     rules: list[RuleConfig] = [AnGesConfig()]
-    if live is not None and rule_label(live) != rule_label(AnGesConfig()):
+    if rule_label(live) != rule_label(AnGesConfig()):
         rules.append(live)
     rows = compare_curve(curve, rules, hindsight=False)  # [full budget, anges, live]
     best_index = hindsight_best(curve.val, curve.direction)  # ties: earliest, as the summary's best/*
@@ -351,7 +352,6 @@ def training_study(records: Sequence[RunRecord], curves: Sequence[Curve], seed: 
     for curve in curves:
         if curve.run_id in by_id:
             groups.setdefault((curve.model, curve.dataset), []).append(curve)
-    live = _live_rule(records)
     _note_incomplete(study, records, {c.run_id for c in curves})
     for group, members in sorted(groups.items()):
         configs = [by_id[c.run_id].config for c in members]
@@ -362,6 +362,7 @@ def training_study(records: Sequence[RunRecord], curves: Sequence[Curve], seed: 
         runs = []
         for curve, config in zip(members, configs, strict=True):
             flat = flatten(config)
+            live = _live_rule(by_id[curve.run_id])
             runs.append(_training_run(curve, {p.name: _scalar(flat.get(p.name)) for p in varying}, live))
         study.runs[group] = runs
         study.correlations.extend(_correlations(study, group, varying, runs, seed))
