@@ -414,12 +414,13 @@ def _correlations(
             continue
         columns = {p.name: [float(runs[i].params[p.name]) for i in usable] for p in numeric}
         values = [y[i] for i in usable]
-        fanova, forest = _importances(columns, values, seed)
+        fanova, forest, why = _importances(columns, values, seed)
         if len(usable) < MIN_IMPORTANCE_RUNS:
             study.notes.append(
                 f"{where}, {target}: {len(usable)} runs (< {MIN_IMPORTANCE_RUNS}); correlations only, no importance"
             )
-            fanova, forest = {}, {}
+        elif why:
+            study.notes.append(f"{where}, {target}: fANOVA unavailable ({why}); the forest's importance only")
         for p in numeric:
             x = columns[p.name]
             logged = pearson([math.log10(v) for v in x], values) if p.log_scale else math.nan
@@ -442,17 +443,18 @@ def _correlations(
 
 def _importances(
     columns: dict[str, list[float]], target: list[float], seed: int
-) -> tuple[dict[str, float], dict[str, float]]:
-    """fANOVA and random-forest importances of every numeric parameter together; empty when undefined."""
+) -> tuple[dict[str, float], dict[str, float], str]:
+    """fANOVA and random-forest importances of every numeric parameter together (empty when undefined), and why
+    fANOVA failed when it did."""
     if len(target) < MIN_IMPORTANCE_RUNS or len(set(target)) < 2:
-        return {}, {}
+        return {}, {}, ""
     import pandas as pd
 
     from greenft.analysis.importance import _fanova
 
     frame = pd.DataFrame({**columns, "_target": target})
-    fanova, _ = _fanova(frame, list(columns), "_target", seed)
-    return fanova, _forest(columns, target, seed)
+    fanova, why = _fanova(frame, list(columns), "_target", seed)
+    return fanova, _forest(columns, target, seed), why
 
 
 def _forest(columns: dict[str, list[float]], target: list[float], seed: int) -> dict[str, float]:
