@@ -35,6 +35,7 @@ from greenft.analysis.training_params import (
     mean_curve,
     pearson,
     ranks,
+    repeated_prefixes,
     spearman,
     training_study,
     varying_parameters,
@@ -219,6 +220,24 @@ def test_runs_without_a_complete_curve_are_named_not_dropped_silently() -> None:
     first = study.runs[("gin", "esol")][0]
     assert first.run_id == records[1].run_id and first.live is not None
     assert first.live.strategy == rule_label(default_stopping()) == LIVE
+
+
+def test_an_epoch_budget_sweep_that_retrained_one_prefix_is_named() -> None:
+    records = fixture_records()
+    longest = max(records, key=lambda r: r.budget or 0)  # a 5-epoch run
+    shorter = longest.to_dict()  # the same settings with a budget of 3: its curve is the first 3 epochs
+    shorter.update(run_id="short3", history=[row for row in longest.history if row.get("epoch", 0) <= 3])
+    shorter["config"] = {**shorter["config"], "optim": {**shorter["config"]["optim"], "max_epochs": 3}}
+    others = [r for r in records if r.run_id != longest.run_id][:4]  # their lr differs: never a prefix
+    pool = [longest, RunRecord.from_dict(shorter), *others]
+    curves = [curve_from_record(r) for r in pool]
+    study = training_study(pool, curves)
+    runs = study.runs[("gin", "esol")]
+    assert repeated_prefixes(curves, runs) == [("short3", longest.run_id)]
+    short_kg = shorter["history"][-1]["emissions/cumulative_kg"]
+    total = math.fsum(c.emissions_kg[-1] for c in curves)
+    note = next(n for n in study.notes if "first epochs of a longer run" in n)
+    assert "1 of 6 runs" in note and f"{short_kg:.3g} of the sweep's {total:.3g} kg" in note
 
 
 # ------------------------------------------------------------------------------------------- sweep files

@@ -40,6 +40,7 @@ from greenft.stopping import AnGesConfig, RuleConfig, rule_label
 
 __all__ = [
     "BOOKKEEPING_PREFIXES",
+    "BUDGET_KEY",
     "MIN_CORRELATION_RUNS",
     "MIN_IMPORTANCE_RUNS",
     "NOT_TRAINING_KEYS",
@@ -54,6 +55,7 @@ __all__ = [
     "mean_curve",
     "pearson",
     "ranks",
+    "repeated_prefixes",
     "spearman",
     "training_study",
     "value_text",
@@ -366,7 +368,55 @@ def training_study(records: Sequence[RunRecord], curves: Sequence[Curve], seed: 
             runs.append(_training_run(curve, {p.name: _scalar(flat.get(p.name)) for p in varying}, live))
         study.runs[group] = runs
         study.correlations.extend(_correlations(study, group, varying, runs, seed))
+        _note_prefixes(study, group, members, runs)
     return study
+
+
+BUDGET_KEY = "optim.max_epochs"
+
+
+def repeated_prefixes(curves: Sequence[Curve], runs: Sequence[TrainingRun]) -> list[tuple[str, str]]:
+    """``(shorter run, longer run)`` pairs where the shorter one's curve is the first epochs of the longer one's.
+
+    Only runs whose varying parameters agree except the epoch budget are compared, and the validation and test
+    metric must agree at every shared epoch. That happens with a constant learning-rate schedule and a fixed seed
+    (greenft's default): a budget of 30 then trains exactly the first 30 epochs of a budget of 45, so an epoch-budget
+    sweep retrains one prefix several times, where one shadow run at the longest budget holds every shorter curve.
+    """
+    by_id = {c.run_id: c for c in curves}
+    pairs = []
+    for short in runs:
+        others = {k: v for k, v in short.params.items() if k != BUDGET_KEY}
+        longer = [
+            r
+            for r in runs
+            if r.budget > short.budget and {k: v for k, v in r.params.items() if k != BUDGET_KEY} == others
+        ]
+        for candidate in sorted(longer, key=lambda r: -r.budget):
+            a, b = by_id[short.run_id], by_id[candidate.run_id]
+            n = a.n_epochs
+            if a.val == b.val[:n] and a.test == b.test[:n]:
+                pairs.append((short.run_id, candidate.run_id))
+                break
+    return pairs
+
+
+def _note_prefixes(
+    study: TrainingStudy, group: tuple[str, str], curves: Sequence[Curve], runs: Sequence[TrainingRun]
+) -> None:
+    pairs = repeated_prefixes(curves, runs)
+    if not pairs:
+        return
+    kg = {r.run_id: r.full_kg for r in runs}
+    repeated = math.fsum(kg[short] for short, _ in pairs)
+    total = math.fsum(kg.values())
+    share = 100.0 * repeated / total if total > 0 else math.nan
+    study.notes.append(
+        f"{group[0]} on {group[1]}: {len(pairs)} of {len(runs)} runs are the first epochs of a longer run with the "
+        f"same other settings (their curves agree epoch for epoch): the epoch-budget sweep retrained the same prefix. "
+        f"They cost {repeated:.3g} of the sweep's {total:.3g} kg CO2-eq ({share:.0f} %); one shadow run at the "
+        "longest budget per setting holds all their curves, and replay gives every shorter budget's stop"
+    )
 
 
 def _note_incomplete(study: TrainingStudy, records: Sequence[RunRecord], complete: set[str]) -> None:
