@@ -209,14 +209,14 @@ def test_runs_without_a_complete_curve_are_named_not_dropped_silently() -> None:
     cut = records[0]  # as a live run that stopped at epoch 2 of its budget: its curve ends there
     live = RunRecord.from_dict({**cut.to_dict(), "history": cut.history[:2]})
     curves = [curve_from_record(r) for r in [live, *records[1:]]]
-    study = training_study([live, *records[1:]], [c for c in curves if c.complete])
+    study = training_study([live, *records[1:]], [c for c in curves if c.complete], importances=False)
     assert [r.run_id for r in study.runs[("gin", "esol")]] == [r.run_id for r in records[1:]]
     assert any("1 of 6 runs differ in training parameters but have no complete curve" in n for n in study.notes)
     assert any("mode: shadow" in line for line in training_section(study))
 
     older = records[1].to_dict()  # a run from before derived.live_rule was logged: greenft's default live rule
     del older["config"]["derived"]["live_rule"]
-    study = training_study([RunRecord.from_dict(older), *records[2:]], curves[1:])
+    study = training_study([RunRecord.from_dict(older), *records[2:]], curves[1:], importances=False)
     first = study.runs[("gin", "esol")][0]
     assert first.run_id == records[1].run_id and first.live is not None
     assert first.live.strategy == rule_label(default_stopping()) == LIVE
@@ -231,7 +231,7 @@ def test_an_epoch_budget_sweep_that_retrained_one_prefix_is_named() -> None:
     others = [r for r in records if r.run_id != longest.run_id][:4]  # their lr differs: never a prefix
     pool = [longest, RunRecord.from_dict(shorter), *others]
     curves = [curve_from_record(r) for r in pool]
-    study = training_study(pool, curves)
+    study = training_study(pool, curves, importances=False)
     runs = study.runs[("gin", "esol")]
     assert repeated_prefixes(curves, runs) == [("short3", longest.run_id)]
     short_kg = shorter["history"][-1]["emissions/cumulative_kg"]

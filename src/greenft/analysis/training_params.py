@@ -346,8 +346,13 @@ def _training_run(curve: Curve, params: dict[str, Any], live: RuleConfig) -> Tra
     )
 
 
-def training_study(records: Sequence[RunRecord], curves: Sequence[Curve], seed: int = 0) -> TrainingStudy:
-    """The study over the complete curves (a run needs its whole budget to be replayed and costed)."""
+def training_study(
+    records: Sequence[RunRecord], curves: Sequence[Curve], seed: int = 0, *, importances: bool = True
+) -> TrainingStudy:
+    """The study over the complete curves (a run needs its whole budget to be replayed and costed).
+
+    ``importances=False`` leaves fANOVA and the forest out (NaN): they cost about a second per target.
+    """
     study = TrainingStudy()
     by_id = {r.run_id: r for r in records}
     groups: dict[tuple[str, str], list[Curve]] = {}
@@ -367,7 +372,7 @@ def training_study(records: Sequence[RunRecord], curves: Sequence[Curve], seed: 
             live = _live_rule(by_id[curve.run_id])
             runs.append(_training_run(curve, {p.name: _scalar(flat.get(p.name)) for p in varying}, live))
         study.runs[group] = runs
-        study.correlations.extend(_correlations(study, group, varying, runs, seed))
+        study.correlations.extend(_correlations(study, group, varying, runs, seed if importances else None))
         _note_prefixes(study, group, members, runs)
     return study
 
@@ -443,8 +448,9 @@ def _correlations(
     group: tuple[str, str],
     varying: Sequence[VaryingParameter],
     runs: Sequence[TrainingRun],
-    seed: int,
+    seed: int | None,
 ) -> list[TrainingCorrelation]:
+    """Correlations, and importances unless ``seed`` is None."""
     model, dataset = group
     where = f"{model} on {dataset}"
     numeric = [p for p in varying if p.numeric]
@@ -464,7 +470,7 @@ def _correlations(
             continue
         columns = {p.name: [float(runs[i].params[p.name]) for i in usable] for p in numeric}
         values = [y[i] for i in usable]
-        fanova, forest, why = _importances(columns, values, seed)
+        fanova, forest, why = _importances(columns, values, seed) if seed is not None else ({}, {}, "")
         if len(usable) < MIN_IMPORTANCE_RUNS:
             study.notes.append(
                 f"{where}, {target}: {len(usable)} runs (< {MIN_IMPORTANCE_RUNS}); correlations only, no importance"
