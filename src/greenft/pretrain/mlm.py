@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from greenft.models.sequence.checkpoint import save_sequence_checkpoint
-from greenft.models.sequence.tokenizers import MASK_ID, SPECIAL_TOKENS, MolTokenizer, TokenizerKind, split_molecule
+from greenft.models.sequence.tokenizers import MASK_ID, SPECIAL_TOKENS, TokenizerKind, build_tokenizer, split_molecule
 from greenft.models.sequence.transformer import roberta_config
 
 IGNORE_INDEX = -100
@@ -76,15 +76,20 @@ class MlmTask:
         mask_prob: float,
         family: str,
         corpus: dict[str, Any] | None = None,
+        vocab_size: int | None = None,
+        min_frequency: int | None = None,
     ) -> None:
         from transformers import RobertaForMaskedLM
 
         token_lists = tokenize_corpus(smiles, kind)
         if not token_lists:
             raise ValueError(f"no corpus molecule could be tokenized as {kind}")
-        self.tokenizer = MolTokenizer.build(kind, token_lists, max_length, corpus=corpus)
+        self.tokenizer = build_tokenizer(kind, token_lists, max_length, corpus, vocab_size, min_frequency)
         self.sequences = [self.tokenizer.ids(tokens) for tokens in token_lists]
-        self.truncated = sum(len(tokens) > max_length - 2 for tokens in token_lists)
+        # truncated: more than max_length - 2 tokens; SMILES and SELFIES have one id per token, ECFP the BPE
+        # pieces of its words
+        pieces = getattr(self.tokenizer, "pieces", len)
+        self.truncated = sum(pieces(tokens) > max_length - 2 for tokens in token_lists)
         config = roberta_config(self.tokenizer.vocab_size, num_layers, emb_dim, num_heads, max_length, dropout)
         self.model = RobertaForMaskedLM(config)
         self.mask_prob = mask_prob

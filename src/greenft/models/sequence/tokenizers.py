@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import selfies  # type: ignore[import-untyped]
 import torch
@@ -35,6 +35,9 @@ from greenft.data.rdkit_quiet import rdkit_quiet
 from greenft.errors import UserError
 from greenft.io import atomic_write_text, read_json
 from greenft.models.config import TokenizerKind as TokenizerKind  # re-exported: it was defined here
+
+if TYPE_CHECKING:
+    from greenft.models.sequence.ecfp_tokenizer import EcfpTokenizer
 
 TOKENIZER_FORMAT = "greenft-tokenizer"
 TOKENIZER_VERSION = 1
@@ -134,7 +137,47 @@ def split_selfies(smiles: str) -> list[str]:
 
 
 def split_molecule(smiles: str, kind: TokenizerKind) -> list[str]:
+    """The molecule's token strings of ``kind``; for ``ecfp`` its Morgan identifier words, which the checkpoint's
+    BPE then cuts into pieces (:mod:`greenft.models.sequence.ecfp_tokenizer`)."""
+    if kind == "ecfp":
+        from greenft.data.ecfp_words import ecfp_words
+
+        return ecfp_words(smiles)
     return split_smiles(smiles) if kind == "smiles" else split_selfies(smiles)
+
+
+def pad_sequences(sequences: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad id lists to the batch's longest: ``input_ids`` and ``attention_mask`` (batch x longest)."""
+    longest = max((len(s) for s in sequences), default=0)
+    input_ids = torch.full((len(sequences), longest), PAD_ID, dtype=torch.long)
+    attention_mask = torch.zeros((len(sequences), longest), dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        input_ids[row, : len(sequence)] = torch.tensor(sequence, dtype=torch.long)
+        attention_mask[row, : len(sequence)] = 1
+    return input_ids, attention_mask
+
+
+class SequenceTokenizer(Protocol):
+    """What the 1D family, MLM pretraining and the checkpoint files need of a vocabulary, whichever kind.
+
+    Implemented by :class:`MolTokenizer` (smiles, selfies: one id per token string) and
+    :class:`~greenft.models.sequence.ecfp_tokenizer.EcfpTokenizer` (ecfp: a BPE over identifier words). The ids
+    0..4 are the special tokens in both, so masking and padding code does not depend on the kind.
+    """
+
+    max_length: int  # settable: a fine-tune may truncate shorter than the checkpoint's
+
+    @property
+    def kind(self) -> TokenizerKind: ...
+    @property
+    def vocab_size(self) -> int: ...
+    def ids(self, tokens: Sequence[str]) -> list[int]: ...
+    def pad(self, sequences: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]: ...
+    def batch(self, token_lists: Sequence[Sequence[str]]) -> tuple[torch.Tensor, torch.Tensor]: ...
+    def describe(self) -> dict[str, Any]: ...
+    def save(self, path: Path) -> Path: ...
+    def to_hf(self) -> Any: ...
+    def vocabulary_entries(self) -> list[str]: ...
 
 
 @dataclass
@@ -209,13 +252,7 @@ class MolTokenizer:
 
     def pad(self, sequences: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """Right-pad id lists to the batch's longest: ``input_ids`` and ``attention_mask`` (batch x longest)."""
-        longest = max((len(s) for s in sequences), default=0)
-        input_ids = torch.full((len(sequences), longest), PAD_ID, dtype=torch.long)
-        attention_mask = torch.zeros((len(sequences), longest), dtype=torch.long)
-        for row, sequence in enumerate(sequences):
-            input_ids[row, : len(sequence)] = torch.tensor(sequence, dtype=torch.long)
-            attention_mask[row, : len(sequence)] = 1
-        return input_ids, attention_mask
+        return pad_sequences(sequences)
 
     def batch(self, token_lists: Sequence[Sequence[str]]) -> tuple[torch.Tensor, torch.Tensor]:
         return self.pad([self.ids(tokens) for tokens in token_lists])
@@ -266,6 +303,10 @@ class MolTokenizer:
         """The run-config summary (no vocabulary)."""
         return {"kind": self.kind, "vocab_size": self.vocab_size, "max_length": self.max_length}
 
+    def vocabulary_entries(self) -> list[str]:
+        """What a saved model file keeps to rebuild this vocabulary: the tokens in id order."""
+        return list(self.tokens)
+
     def save(self, path: Path) -> Path:
         return atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1))
 
@@ -290,3 +331,52 @@ class MolTokenizer:
         if not isinstance(raw, dict):
             raise TokenizerError(f"{path}: expected a JSON object")
         return cls.from_dict(raw, str(path))
+
+
+# ---------------------------------------------------------------------- one entry point for every kind
+
+
+def load_tokenizer(path: Path) -> MolTokenizer | EcfpTokenizer:
+    """The tokenizer in a ``greenft_tokenizer.json`` of any kind (the file's ``kind`` picks the class)."""
+    path = Path(path)
+    raw = read_json(path, "tokenizer file", TokenizerError)
+    if not isinstance(raw, dict):
+        raise TokenizerError(f"{path}: expected a JSON object")
+    if raw.get("kind") == "ecfp" and raw.get("format") == TOKENIZER_FORMAT and raw.get("version") == TOKENIZER_VERSION:
+        from greenft.models.sequence.ecfp_tokenizer import EcfpTokenizer
+
+        return EcfpTokenizer.from_dict(raw, str(path))
+    return MolTokenizer.from_dict(raw, str(path))
+
+
+def tokenizer_from_entries(
+    kind: TokenizerKind, entries: Sequence[str], max_length: int
+) -> MolTokenizer | EcfpTokenizer:
+    """The inverse of ``vocabulary_entries()`` (what a saved model file keeps) for a model of ``kind``."""
+    if kind == "ecfp":
+        from greenft.models.sequence.ecfp_tokenizer import EcfpTokenizer
+
+        return EcfpTokenizer.from_vocabulary_entries(entries, max_length)
+    return MolTokenizer(kind, list(entries), max_length)
+
+
+def build_tokenizer(
+    kind: TokenizerKind,
+    token_lists: Sequence[Sequence[str]],
+    max_length: int,
+    corpus: dict[str, Any] | None = None,
+    vocab_size: int | None = None,
+    min_frequency: int | None = None,
+) -> MolTokenizer | EcfpTokenizer:
+    """The vocabulary of a pretraining corpus: ``vocab_size``/``min_frequency`` are the ecfp BPE's only."""
+    if kind == "ecfp":
+        from greenft.models.sequence.ecfp_tokenizer import DEFAULT_MIN_FREQUENCY, DEFAULT_VOCAB_SIZE, EcfpTokenizer
+
+        return EcfpTokenizer.build(
+            token_lists,
+            max_length,
+            vocab_size if vocab_size is not None else DEFAULT_VOCAB_SIZE,
+            min_frequency if min_frequency is not None else DEFAULT_MIN_FREQUENCY,
+            corpus,
+        )
+    return MolTokenizer.build(kind, token_lists, max_length, corpus=corpus)
