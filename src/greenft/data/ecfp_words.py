@@ -11,9 +11,11 @@ Exactly which identifiers, in which order:
   fingerprint, as its ``AdditionalOutput`` bit-info map reports them per ``(atom, radius)``;
 * ordered by atom index (RDKit's atom order of the parsed SMILES), and within an atom by radius 0, 1, 2;
 * **redundant environments are dropped, as RDKit drops them**: an environment whose bond set equals one already
-  seen (a smaller radius, or another centre, e.g. radius 2 of ethanol's terminal carbons covering the whole
-  molecule) is not reported, so an atom has 1 to 3 words. Identical environments of different atoms (the two
-  carbons of ethane) are kept, once per atom, so the multiset of words equals the count fingerprint.
+  seen (at a smaller radius, or around an earlier atom: ethane's second carbon has only its radius-0 word, its
+  radius-1 environment covers the same C-C bond as the first carbon's) is not reported. Radius-0 environments
+  (no bonds) are kept for every atom, so an atom has 1 to 3 words, and equal identifiers of different atoms whose
+  environments cover different bonds (propane's two methyls) are all kept: the multiset of words equals RDKit's
+  count fingerprint.
 
 The result is deterministic (the same SMILES gives the same words; RDKit's identifiers do not depend on the
 process or platform) and its distinct words are exactly the nonzero keys of RDKit's own unfolded Morgan
