@@ -1,0 +1,144 @@
+"""``ecfp-mlm`` end to end: real tiny pretraining, CLI fine-tuning, random-init control, saved model, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from pretrain_helpers import TINY_SIZES, tiny_corpus
+from safetensors.torch import load_file
+from sklearn.metrics import roc_auc_score
+from typer.testing import CliRunner
+
+from greenft.cli import app
+from greenft.data.ecfp_words import ecfp_words
+from greenft.data.loading import load_molecules
+from greenft.data.registry import get_dataset_spec
+from greenft.models import ModelConfig, build_model
+from greenft.models.saved import load_saved_model
+from greenft.models.sequence.ecfp_tokenizer import EcfpTokenizer
+from greenft.pretrain.recipes import PretrainConfigError, get_recipe, make_settings
+from greenft.pretrain.runner import PretrainInterrupted, pretrain
+from greenft.schema.files import read_jsonl
+from greenft.schema.keys import BEST_MODEL_FILE, CONFIG_FILE, EPOCHS_FILE, SPLIT_FILE
+
+runner = CliRunner()
+WIDE = {"COLUMNS": "250"}
+ECFP = {**TINY_SIZES, "vocab_size": 200, "min_frequency": 1, "meter": "wallclock"}
+
+
+@pytest.fixture(scope="module")
+def ecfp_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("ecfp") / "run"
+    result = pretrain("ecfp-mlm", out, corpus=tiny_corpus(), steps=4, **{**ECFP, "meter": "codecarbon"})
+    return result.checkpoint
+
+
+def test_recipe_settings_and_the_options_only_it_takes() -> None:
+    recipe = get_recipe("ecfp-mlm")
+    cpu, gpu = make_settings(recipe, "cpu"), make_settings(recipe, "gpu")
+    assert (cpu.num_layers, cpu.emb_dim, cpu.max_length, cpu.vocab_size) == (3, 128, 256, 10_000)
+    assert (gpu.num_layers, gpu.emb_dim, gpu.num_heads, gpu.lr) == (6, 768, 12, 1e-5)  # the thesis's size and lr
+    with pytest.raises(PretrainConfigError, match="vocab_size = 500: only recipe ecfp-mlm"):
+        make_settings(get_recipe("smiles-mlm"), vocab_size=500)
+    # the other recipes' fingerprints and provenance carry no new keys (old runs stay resumable)
+    assert "vocab_size" not in make_settings(get_recipe("smiles-mlm")).result_fields()
+    assert cpu.result_fields()["vocab_size"] == 10_000
+
+
+def test_checkpoint_holds_the_bpe_for_greenft_and_transformers(ecfp_run: Path) -> None:
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "greenft_tokenizer.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    ):
+        assert (ecfp_run / name).is_file(), name
+    meta = json.loads((ecfp_run / "greenft_checkpoint.json").read_text())
+    assert meta["family"] == "ecfp-mlm" and meta["tokenizer"]["kind"] == "ecfp"
+    assert meta["tokenizer"]["vocab_size"] <= 200 and meta["provenance"]["emissions_kg"] > 0
+    assert meta["provenance"]["settings"]["vocab_size"] == 200
+
+    from transformers import AutoTokenizer
+
+    greenft = EcfpTokenizer.from_dict(json.loads((ecfp_run / "greenft_tokenizer.json").read_text()))
+    hf = AutoTokenizer.from_pretrained(ecfp_run)
+    for smiles in ("CCO", "CC(=O)Nc1ccc(O)cc1", "CN1C=NC2=C1C(=O)N(C(=O)N2C)C"):
+        words = ecfp_words(smiles)
+        assert hf(" ".join(words), truncation=True, max_length=48)["input_ids"] == greenft.ids(words)
+
+
+@pytest.mark.slow  # ~20 s on a loaded 2-core box: a CLI fine-tune, a predict and two model builds
+def test_cli_fine_tunes_the_checkpoint_and_its_random_init_control(ecfp_run: Path, tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    args = ["train", "--model", "ecfp-mlm", "--checkpoint", str(ecfp_run), "--dataset", "bbbp", "--limit", "120"]
+    args += ["--max-epochs", "2", "--threads", "1", "--runs-dir", str(runs), "--meter", "wallclock"]
+    result = runner.invoke(app, args, env=WIDE)
+    assert result.exit_code == 0, result.output
+    (config_file,) = runs.rglob(CONFIG_FILE)
+    run = config_file.parent
+    model = json.loads(config_file.read_text())["derived"]["model"]
+    provenance = json.loads((ecfp_run / "greenft_checkpoint.json").read_text())["provenance"]
+    assert model["init"] == f"pretrained:{ecfp_run}" and model["tokenizer"]["kind"] == "ecfp"
+    assert model["pretraining_emissions_kg"] == provenance["emissions_kg"] > 0
+    assert model["max_length"] == 48  # the checkpoint's positions bound the default 128
+
+    # the saved model rebuilds its BPE from the file alone and scores the test split as the run logged it
+    saved = load_saved_model(run / BEST_MODEL_FILE)
+    assert saved.header.family == "ecfp-mlm" and saved.header.vocabulary is not None
+    molecules = load_molecules(get_dataset_spec("bbbp"), limit=120)
+    test = json.loads((run / SPLIT_FILE).read_text())["test"]
+    p = saved.predict([molecules.smiles[i] for i in test]).values[:, 0]
+    row = read_jsonl(run / EPOCHS_FILE)[saved.header.epoch - 1]
+    assert roc_auc_score(molecules.labels[test, 0], p) == pytest.approx(row["test/roc_auc"], abs=1e-6)
+    inputs, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    inputs.write_text("smiles\nCCO\nnot-a-smiles\nc1ccccc1Cl\n")
+    result = runner.invoke(
+        app,
+        ["predict", "--model", str(run / BEST_MODEL_FILE), "--data-file", str(inputs)] + ["--out", str(out)],
+        env=WIDE,
+    )
+    assert result.exit_code == 0, result.output
+    predicted = [line.split(",") for line in out.read_text().splitlines()[1:]]
+    expected = saved.predict(["CCO", "c1ccccc1Cl"]).values[:, 0]
+    np.testing.assert_allclose([float(predicted[0][1]), float(predicted[2][1])], expected, rtol=1e-6)
+    assert predicted[1][1] == ""
+
+    # the control arm: the checkpoint's BPE and architecture, random weights
+    twin = build_model(ModelConfig(name="ecfp-mlm", checkpoint=ecfp_run, random_init=True), 1)
+    pretrained = build_model(ModelConfig(name="ecfp-mlm", checkpoint=ecfp_run), 1)
+    assert twin.init == "random" and twin.info["parameters"] == pretrained.info["parameters"]
+    assert twin.info["tokenizer"] == pretrained.info["tokenizer"]
+    word = "encoder.embeddings.word_embeddings.weight"
+    assert not torch.equal(twin.model.state_dict()[word], pretrained.model.state_dict()[word])
+
+
+def test_without_a_checkpoint_the_model_says_how_to_make_one(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["train", "--model", "ecfp-mlm", "--dataset", "bbbp", "--runs-dir", str(tmp_path)],
+        env={**WIDE, "GREENFT_HOME": str(tmp_path / "home")},
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "no pretrained checkpoint for ecfp-mlm" in result.output and "greenft pretrain ecfp-mlm" in result.output
+
+
+def test_resumed_ecfp_run_equals_an_uninterrupted_one(tmp_path: Path) -> None:
+    corpus = tiny_corpus()
+    settings = {**ECFP, "dropout": 0.1, "save_every": 2}
+    straight = pretrain("ecfp-mlm", tmp_path / "straight", corpus=corpus, steps=6, **settings)
+    with pytest.raises(PretrainInterrupted) as stopped:
+        pretrain("ecfp-mlm", tmp_path / "split", corpus=corpus, steps=6, stop_after=3, **settings)
+    assert stopped.value.step == 3
+    resumed = pretrain("ecfp-mlm", tmp_path / "split", corpus=corpus, resume=True)
+    assert resumed.resumed_from == 3 and resumed.provenance["sessions"] == 2
+    a = load_file(str(straight.checkpoint / "model.safetensors"))
+    b = load_file(str(resumed.checkpoint / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.allclose(a[key], b[key], atol=1e-6), key
+    same = (straight.checkpoint / "greenft_tokenizer.json").read_text()
+    assert json.loads(same)["bpe"] == json.loads((resumed.checkpoint / "greenft_tokenizer.json").read_text())["bpe"]
