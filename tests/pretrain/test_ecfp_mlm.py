@@ -99,7 +99,7 @@ def test_cli_fine_tunes_the_checkpoint_and_its_random_init_control(ecfp_run: Pat
     inputs.write_text("smiles\nCCO\nnot-a-smiles\nc1ccccc1Cl\n")
     result = runner.invoke(
         app,
-        ["predict", "--model", str(run / BEST_MODEL_FILE), "--data-file", str(inputs)] + ["--out", str(out)],
+        ["predict", "--model", str(run / BEST_MODEL_FILE), "--data-file", str(inputs), "--out", str(out)],
         env=WIDE,
     )
     assert result.exit_code == 0, result.output
