@@ -19,6 +19,7 @@ from greenft.data.loading import load_molecules
 from greenft.data.registry import get_dataset_spec
 from greenft.models import ModelConfig, build_model
 from greenft.models.saved import load_saved_model
+from greenft.models.sequence import HubModelError
 from greenft.models.sequence.ecfp_tokenizer import EcfpTokenizer
 from greenft.pretrain.recipes import PretrainConfigError, get_recipe, make_settings
 from greenft.pretrain.runner import PretrainInterrupted, pretrain
@@ -70,6 +71,9 @@ def test_checkpoint_holds_the_bpe_for_greenft_and_transformers(ecfp_run: Path) -
     for smiles in ("CCO", "CC(=O)Nc1ccc(O)cc1", "CN1C=NC2=C1C(=O)N(C(=O)N2C)C"):
         words = ecfp_words(smiles)
         assert hf(" ".join(words), truncation=True, max_length=48)["input_ids"] == greenft.ids(words)
+    # hub models feed SMILES to the checkpoint's tokenizer: for an ECFP BPE that is refused, not silently wrong
+    with pytest.raises(HubModelError, match="--model ecfp-mlm --checkpoint"):
+        build_model(ModelConfig(name=f"hub:{ecfp_run}"), 1)
 
 
 @pytest.mark.slow  # ~20 s on a loaded 2-core box: a CLI fine-tune, a predict and two model builds
@@ -142,3 +146,17 @@ def test_resumed_ecfp_run_equals_an_uninterrupted_one(tmp_path: Path) -> None:
         assert torch.allclose(a[key], b[key], atol=1e-6), key
     same = (straight.checkpoint / "greenft_tokenizer.json").read_text()
     assert json.loads(same)["bpe"] == json.loads((resumed.checkpoint / "greenft_tokenizer.json").read_text())["bpe"]
+
+
+def test_the_chosen_positions_loss_equals_the_librarys_full_loss() -> None:
+    from greenft.pretrain.mlm import MlmTask, mask_tokens
+
+    smiles = list(tiny_corpus().smiles)[:40]
+    task = MlmTask("ecfp", smiles, 1, 16, 2, 48, 0.0, 0.15, "ecfp-mlm", vocab_size=200, min_frequency=1)
+    task.model.eval()
+    ids, mask = task.tokenizer.pad(task.sequences[:16])
+    generator = torch.Generator().manual_seed(0)
+    masked, labels = mask_tokens(ids, mask, 0.15, task.tokenizer.vocab_size, generator)
+    full = task.model(input_ids=masked, attention_mask=mask, labels=labels).loss
+    ours = task.loss(range(16), torch.Generator().manual_seed(0), torch.device("cpu"))
+    assert torch.allclose(ours, full, atol=1e-6)

@@ -237,6 +237,10 @@ class SequenceTransformerFamily(ModelFamily):
         return BuiltModel(model, init, info, applied)
 
 
+def _read_text(path: Path) -> str:
+    return path.read_text() if path.is_file() else ""
+
+
 def hub_offline() -> bool:
     """True when the user asked transformers / huggingface_hub to stay off the network."""
     flags = (os.environ.get("HF_HUB_OFFLINE", ""), os.environ.get("TRANSFORMERS_OFFLINE", ""))
@@ -282,6 +286,12 @@ class HubTransformerFamily(ModelFamily):
         options_of_other_families(config, self.name, graph=False, has_checkpoint=False)
         offline = hub_offline()
         local_dir = Path(self.hub_name).is_dir()
+        if local_dir and '"kind": "ecfp"' in _read_text(Path(self.hub_name) / "greenft_tokenizer.json"):
+            # its HF tokenizer reads ECFP words, and hub models feed SMILES: every id would be silently wrong
+            raise HubModelError(
+                f"{self.hub_name} is an ecfp-mlm checkpoint (its tokenizer reads ECFP words, not SMILES); "
+                f"train it with --model ecfp-mlm --checkpoint {self.hub_name}"
+            )
         kwargs: dict[str, Any] = {"local_files_only": offline and not local_dir}
         try:
             hf_tokenizer = AutoTokenizer.from_pretrained(self.hub_name, **kwargs)
