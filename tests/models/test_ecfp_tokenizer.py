@@ -16,6 +16,7 @@ from rdkit.Chem import rdFingerprintGenerator
 from conftest import FIXTURES
 from greenft.data.ecfp_words import ecfp_identifiers, ecfp_words
 from greenft.models.sequence.ecfp_tokenizer import EcfpTokenizer
+from greenft.models.sequence.tokenizer_kinds import load_tokenizer, tokenizer_from_entries
 from greenft.models.sequence.tokenizers import (
     BOS_ID,
     EOS_ID,
@@ -23,8 +24,6 @@ from greenft.models.sequence.tokenizers import (
     PAD_ID,
     SPECIAL_TOKENS,
     TokenizerError,
-    load_tokenizer,
-    tokenizer_from_entries,
 )
 
 MOLECULES = ["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1", "CN1C=NC2=C1C(=O)N(C(=O)N2C)C", "C[C@H](N)C(=O)O", "[Na+].[Cl-]"]

@@ -17,7 +17,8 @@ from typing import Any
 import torch
 
 from greenft.models.sequence.checkpoint import save_sequence_checkpoint
-from greenft.models.sequence.tokenizers import MASK_ID, SPECIAL_TOKENS, TokenizerKind, build_tokenizer, split_molecule
+from greenft.models.sequence.tokenizer_kinds import build_tokenizer
+from greenft.models.sequence.tokenizers import MASK_ID, SPECIAL_TOKENS, TokenizerKind, split_molecule
 from greenft.models.sequence.transformer import roberta_config
 
 IGNORE_INDEX = -100

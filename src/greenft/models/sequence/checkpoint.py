@@ -27,7 +27,8 @@ from typing import Any
 
 from greenft.io import read_json, write_directory_atomically
 from greenft.models.errors import CheckpointError
-from greenft.models.sequence.tokenizers import SequenceTokenizer, TokenizerError, load_tokenizer
+from greenft.models.sequence.tokenizer_kinds import load_tokenizer
+from greenft.models.sequence.tokenizers import SequenceTokenizer, TokenizerError
 
 SEQUENCE_FORMAT = "greenft-sequence-encoder"
 SEQUENCE_FORMAT_VERSION = 1

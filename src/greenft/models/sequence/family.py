@@ -43,13 +43,13 @@ from greenft.models.checkpoint_paths import (
 from greenft.models.config import ModelConfig
 from greenft.models.errors import CheckpointError
 from greenft.models.sequence.batch import SequenceItem, SequenceLoader
+from greenft.models.sequence.tokenizer_kinds import tokenizer_from_entries
 from greenft.models.sequence.tokenizers import (
     UNK,
     MolTokenizer,
     SequenceTokenizer,
     TokenizerKind,
     split_molecule,
-    tokenizer_from_entries,
 )
 
 

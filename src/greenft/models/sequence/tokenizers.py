@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import selfies  # type: ignore[import-untyped]
 import torch
@@ -35,9 +35,6 @@ from greenft.data.rdkit_quiet import rdkit_quiet
 from greenft.errors import UserError
 from greenft.io import atomic_write_text, read_json
 from greenft.models.config import TokenizerKind as TokenizerKind  # re-exported: it was defined here
-
-if TYPE_CHECKING:
-    from greenft.models.sequence.ecfp_tokenizer import EcfpTokenizer
 
 TOKENIZER_FORMAT = "greenft-tokenizer"
 TOKENIZER_VERSION = 1
@@ -331,52 +328,3 @@ class MolTokenizer:
         if not isinstance(raw, dict):
             raise TokenizerError(f"{path}: expected a JSON object")
         return cls.from_dict(raw, str(path))
-
-
-# ---------------------------------------------------------------------- one entry point for every kind
-
-
-def load_tokenizer(path: Path) -> MolTokenizer | EcfpTokenizer:
-    """The tokenizer in a ``greenft_tokenizer.json`` of any kind (the file's ``kind`` picks the class)."""
-    path = Path(path)
-    raw = read_json(path, "tokenizer file", TokenizerError)
-    if not isinstance(raw, dict):
-        raise TokenizerError(f"{path}: expected a JSON object")
-    if raw.get("kind") == "ecfp" and raw.get("format") == TOKENIZER_FORMAT and raw.get("version") == TOKENIZER_VERSION:
-        from greenft.models.sequence.ecfp_tokenizer import EcfpTokenizer
-
-        return EcfpTokenizer.from_dict(raw, str(path))
-    return MolTokenizer.from_dict(raw, str(path))
-
-
-def tokenizer_from_entries(
-    kind: TokenizerKind, entries: Sequence[str], max_length: int
-) -> MolTokenizer | EcfpTokenizer:
-    """The inverse of ``vocabulary_entries()`` (what a saved model file keeps) for a model of ``kind``."""
-    if kind == "ecfp":
-        from greenft.models.sequence.ecfp_tokenizer import EcfpTokenizer
-
-        return EcfpTokenizer.from_vocabulary_entries(entries, max_length)
-    return MolTokenizer(kind, list(entries), max_length)
-
-
-def build_tokenizer(
-    kind: TokenizerKind,
-    token_lists: Sequence[Sequence[str]],
-    max_length: int,
-    corpus: dict[str, Any] | None = None,
-    vocab_size: int | None = None,
-    min_frequency: int | None = None,
-) -> MolTokenizer | EcfpTokenizer:
-    """The vocabulary of a pretraining corpus: ``vocab_size``/``min_frequency`` are the ecfp BPE's only."""
-    if kind == "ecfp":
-        from greenft.models.sequence.ecfp_tokenizer import DEFAULT_MIN_FREQUENCY, DEFAULT_VOCAB_SIZE, EcfpTokenizer
-
-        return EcfpTokenizer.build(
-            token_lists,
-            max_length,
-            vocab_size if vocab_size is not None else DEFAULT_VOCAB_SIZE,
-            min_frequency if min_frequency is not None else DEFAULT_MIN_FREQUENCY,
-            corpus,
-        )
-    return MolTokenizer.build(kind, token_lists, max_length, corpus=corpus)
