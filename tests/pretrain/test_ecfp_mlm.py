@@ -160,3 +160,30 @@ def test_the_chosen_positions_loss_equals_the_librarys_full_loss() -> None:
     full = task.model(input_ids=masked, attention_mask=mask, labels=labels).loss
     ours = task.loss(range(16), torch.Generator().manual_seed(0), torch.device("cpu"))
     assert torch.allclose(ours, full, atol=1e-6)
+
+
+def test_cli_refuses_bpe_options_for_other_recipes() -> None:
+    result = runner.invoke(app, ["pretrain", "smiles-mlm", "--vocab-size", "500"], env=WIDE)
+    assert result.exit_code == 2
+    assert "vocab_size = 500: only recipe ecfp-mlm" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_cli_pretrains_ecfp_mlm_then_fine_tunes_it(tmp_path: Path) -> None:
+    from greenft.data.corpus import moses_path, read_smiles_file
+
+    corpus = tmp_path / "corpus.smi"  # MOSES molecules: the fixtures' own would all be excluded (they are B3DB's)
+    corpus.write_text("\n".join(read_smiles_file(moses_path())[:300]) + "\n")
+    args = ["pretrain", "ecfp-mlm", "--corpus-file", str(corpus), "--corpus-size", "200", "--steps", "4"]
+    args += ["--layers", "1", "--emb-dim", "16", "--max-length", "64", "--vocab-size", "300", "--batch-size", "8"]
+    args += ["--meter", "wallclock", "--threads", "1", "--out", str(tmp_path / "o")]
+    result = runner.invoke(app, args, env=WIDE)
+    assert result.exit_code == 0, result.output
+    meta = json.loads((tmp_path / "o" / "checkpoint" / "greenft_checkpoint.json").read_text())
+    assert meta["tokenizer"]["kind"] == "ecfp" and meta["tokenizer"]["vocab_size"] <= 300
+    train = ["train", "--model", "ecfp-mlm", "--checkpoint", str(tmp_path / "o"), "--dataset", "bbbp"]
+    train += ["--limit", "120", "--max-epochs", "2", "--threads", "1", "--runs-dir", str(tmp_path / "runs")]
+    result = runner.invoke(app, train, env=WIDE)
+    assert result.exit_code == 0, result.output
+    (config_file,) = (tmp_path / "runs").rglob(CONFIG_FILE)
+    assert json.loads(config_file.read_text())["derived"]["model"]["init"].startswith("pretrained:")
