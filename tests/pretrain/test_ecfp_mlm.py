@@ -76,41 +76,33 @@ def test_checkpoint_holds_the_bpe_for_greenft_and_transformers(ecfp_run: Path) -
         build_model(ModelConfig(name=f"hub:{ecfp_run}"), 1)
 
 
-@pytest.mark.slow  # ~20 s on a loaded 2-core box: a CLI fine-tune, a predict and two model builds
-def test_cli_fine_tunes_the_checkpoint_and_its_random_init_control(ecfp_run: Path, tmp_path: Path) -> None:
-    runs = tmp_path / "runs"
+@pytest.fixture(scope="module")
+def fine_tuned(ecfp_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One CLI fine-tune of the tiny checkpoint (1 epoch, 120 BBBP molecules): its run directory."""
+    runs = tmp_path_factory.mktemp("runs")
     args = ["train", "--model", "ecfp-mlm", "--checkpoint", str(ecfp_run), "--dataset", "bbbp", "--limit", "120"]
-    args += ["--max-epochs", "2", "--threads", "1", "--runs-dir", str(runs), "--meter", "wallclock"]
+    args += ["--max-epochs", "1", "--threads", "1", "--runs-dir", str(runs), "--meter", "wallclock"]
     result = runner.invoke(app, args, env=WIDE)
     assert result.exit_code == 0, result.output
     (config_file,) = runs.rglob(CONFIG_FILE)
-    run = config_file.parent
-    model = json.loads(config_file.read_text())["derived"]["model"]
+    return config_file.parent
+
+
+def test_cli_fine_tunes_the_checkpoint_and_its_random_init_control(ecfp_run: Path, fine_tuned: Path) -> None:
+    model = json.loads((fine_tuned / CONFIG_FILE).read_text())["derived"]["model"]
     provenance = json.loads((ecfp_run / "greenft_checkpoint.json").read_text())["provenance"]
     assert model["init"] == f"pretrained:{ecfp_run}" and model["tokenizer"]["kind"] == "ecfp"
     assert model["pretraining_emissions_kg"] == provenance["emissions_kg"] > 0
     assert model["max_length"] == 48  # the checkpoint's positions bound the default 128
 
     # the saved model rebuilds its BPE from the file alone and scores the test split as the run logged it
-    saved = load_saved_model(run / BEST_MODEL_FILE)
+    saved = load_saved_model(fine_tuned / BEST_MODEL_FILE)
     assert saved.header.family == "ecfp-mlm" and saved.header.vocabulary is not None
     molecules = load_molecules(get_dataset_spec("bbbp"), limit=120)
-    test = json.loads((run / SPLIT_FILE).read_text())["test"]
+    test = json.loads((fine_tuned / SPLIT_FILE).read_text())["test"]
     p = saved.predict([molecules.smiles[i] for i in test]).values[:, 0]
-    row = read_jsonl(run / EPOCHS_FILE)[saved.header.epoch - 1]
+    row = read_jsonl(fine_tuned / EPOCHS_FILE)[saved.header.epoch - 1]
     assert roc_auc_score(molecules.labels[test, 0], p) == pytest.approx(row["test/roc_auc"], abs=1e-6)
-    inputs, out = tmp_path / "in.csv", tmp_path / "out.csv"
-    inputs.write_text("smiles\nCCO\nnot-a-smiles\nc1ccccc1Cl\n")
-    result = runner.invoke(
-        app,
-        ["predict", "--model", str(run / BEST_MODEL_FILE), "--data-file", str(inputs), "--out", str(out)],
-        env=WIDE,
-    )
-    assert result.exit_code == 0, result.output
-    predicted = [line.split(",") for line in out.read_text().splitlines()[1:]]
-    expected = saved.predict(["CCO", "c1ccccc1Cl"]).values[:, 0]
-    np.testing.assert_allclose([float(predicted[0][1]), float(predicted[2][1])], expected, rtol=1e-6)
-    assert predicted[1][1] == ""
 
     # the control arm: the checkpoint's BPE and architecture, random weights
     twin = build_model(ModelConfig(name="ecfp-mlm", checkpoint=ecfp_run, random_init=True), 1)
@@ -119,6 +111,19 @@ def test_cli_fine_tunes_the_checkpoint_and_its_random_init_control(ecfp_run: Pat
     assert twin.info["tokenizer"] == pretrained.info["tokenizer"]
     word = "encoder.embeddings.word_embeddings.weight"
     assert not torch.equal(twin.model.state_dict()[word], pretrained.model.state_dict()[word])
+
+
+def test_greenft_predict_with_the_saved_ecfp_model(fine_tuned: Path, tmp_path: Path) -> None:
+    saved = load_saved_model(fine_tuned / BEST_MODEL_FILE)
+    inputs, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    inputs.write_text("smiles\nCCO\nnot-a-smiles\nc1ccccc1Cl\n")
+    args = ["predict", "--model", str(fine_tuned / BEST_MODEL_FILE), "--data-file", str(inputs), "--out", str(out)]
+    result = runner.invoke(app, args, env=WIDE)
+    assert result.exit_code == 0, result.output
+    predicted = [line.split(",") for line in out.read_text().splitlines()[1:]]
+    expected = saved.predict(["CCO", "c1ccccc1Cl"]).values[:, 0]
+    np.testing.assert_allclose([float(predicted[0][1]), float(predicted[2][1])], expected, rtol=1e-6)
+    assert predicted[1][1] == ""
 
 
 def test_without_a_checkpoint_the_model_says_how_to_make_one(tmp_path: Path) -> None:
