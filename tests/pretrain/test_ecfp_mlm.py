@@ -192,3 +192,24 @@ def test_cli_pretrains_ecfp_mlm_then_fine_tunes_it(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     (config_file,) = (tmp_path / "runs").rglob(CONFIG_FILE)
     assert json.loads(config_file.read_text())["derived"]["model"]["init"].startswith("pretrained:")
+
+
+@pytest.mark.slow  # two trainings (~15 s on the loaded 2-core box)
+def test_the_sweep_file_trains_the_pretrained_arm_and_its_control(ecfp_run: Path, tmp_path: Path) -> None:
+    from conftest import small_trial
+    from greenft.agents import TrialConfig, run_trial
+    from greenft.sweeps import load_sweep_spec
+    from greenft.sweeps.agent import agent_trial
+
+    raw = load_sweep_spec(Path(__file__).resolve().parents[2] / "sweeps" / "ecfp-mlm.yaml").raw["parameters"]
+    assert raw["model"] == {"value": "ecfp-mlm"} and raw["random_init"] == {"values": [False, True]}
+    base = TrialConfig.model_validate(small_trial(tmp_path, tracking={"meter": "wallclock"}))
+    inits = []
+    for random_init in raw["random_init"]["values"]:  # the file's values, at a tiny size and one epoch
+        params = {name: spec["value"] if "value" in spec else spec["values"][0] for name, spec in raw.items()}
+        params.update(random_init=random_init, checkpoint=str(ecfp_run), limit=120, max_epochs=1, threads=1)
+        config, metadata = agent_trial(params, {"WANDB_MODE": "offline"}, base)
+        result = run_trial(config, run_metadata=metadata)
+        assert result.status == "finished" and config.data.dataset == "bbbp" and config.data.split == "scaffold"
+        inits.append(json.loads((result.files_dir / CONFIG_FILE).read_text())["derived"]["model"]["init"])
+    assert inits == [f"pretrained:{ecfp_run}", "random"]
