@@ -21,6 +21,7 @@ transformers is imported only when a model is built (it costs seconds), so ``gre
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import warnings
@@ -237,8 +238,13 @@ class SequenceTransformerFamily(ModelFamily):
         return BuiltModel(model, init, info, applied)
 
 
-def _read_text(path: Path) -> str:
-    return path.read_text() if path.is_file() else ""
+def _greenft_tokenizer_kind(directory: Path) -> str | None:
+    """The kind in a directory's greenft_tokenizer.json (None: no such file, or not readable as one)."""
+    try:
+        raw = json.loads((directory / "greenft_tokenizer.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return str(raw.get("kind")) if isinstance(raw, dict) else None
 
 
 def hub_offline() -> bool:
@@ -286,7 +292,7 @@ class HubTransformerFamily(ModelFamily):
         options_of_other_families(config, self.name, graph=False, has_checkpoint=False)
         offline = hub_offline()
         local_dir = Path(self.hub_name).is_dir()
-        if local_dir and '"kind": "ecfp"' in _read_text(Path(self.hub_name) / "greenft_tokenizer.json"):
+        if local_dir and _greenft_tokenizer_kind(Path(self.hub_name)) == "ecfp":
             # its HF tokenizer reads ECFP words, and hub models feed SMILES: every id would be silently wrong
             raise HubModelError(
                 f"{self.hub_name} is an ecfp-mlm checkpoint (its tokenizer reads ECFP words, not SMILES); "
