@@ -95,6 +95,11 @@ def test_identical_words_give_identical_ids_after_save_and_load(tmp_path: Path, 
     expected = [tokenizer.ids(w) for w in words]
     assert all(ids[0] == BOS_ID and ids[-1] == EOS_ID and len(ids) <= 40 for ids in expected)
     assert any(len(ids) == 40 for ids in expected)  # truncation is exercised
+    counted = tokenizer.corpus["bpe"]["pieces"]
+    assert counted["truncated_molecules"] == sum(tokenizer.pieces(w) > 38 for w in corpus_words) > 0
+    assert counted["max"] == max(tokenizer.pieces(w) for w in corpus_words) and counted["molecules"] == len(
+        corpus_words
+    )
     assert all(3 not in ids for ids in expected)  # digits + Ġ are the alphabet: never <unk>
 
     tokenizer.save(tmp_path / "greenft_tokenizer.json")

@@ -186,6 +186,7 @@ def test_cli_pretrains_ecfp_mlm_then_fine_tunes_it(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     meta = json.loads((tmp_path / "o" / "checkpoint" / "greenft_checkpoint.json").read_text())
     assert meta["tokenizer"]["kind"] == "ecfp" and meta["tokenizer"]["vocab_size"] <= 300
+    assert "corpus molecules truncated at max_length 64" in result.output
     train = ["train", "--model", "ecfp-mlm", "--checkpoint", str(tmp_path / "o"), "--dataset", "bbbp"]
     train += ["--limit", "120", "--max-epochs", "2", "--threads", "1", "--runs-dir", str(tmp_path / "runs")]
     result = runner.invoke(app, train, env=WIDE)

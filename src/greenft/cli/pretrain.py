@@ -117,6 +117,14 @@ def pretrain(
             f"[bold]steps[/] {start.total_steps:,} ({start.steps_per_epoch:,} per epoch, batch "
             f"{start.plan.settings.batch_size})"
             + (f", resuming at step {start.start_step:,}" if start.start_step else ""),
+            *(
+                [
+                    f"[bold]tokens[/] {task['tokenizer']['kind']}, vocabulary {task['tokenizer']['vocab_size']:,}; "
+                    f"{task['truncated_molecules']:,} corpus molecules truncated at max_length {task['max_length']}"
+                ]
+                if "truncated_molecules" in task
+                else []
+            ),
             f"[bold]emissions[/] {start.meter_info.get('meter')}: {start.meter_info.get('note')}",
             f"[bold]run directory[/] {start.plan.run_dir}",
         ]

@@ -110,8 +110,18 @@ class EcfpTokenizer:
             initial_alphabet=list(ALPHABET),
             show_progress=False,
         )
-        backend.train_from_iterator((words_text(words) for words in word_lists), trainer=trainer)
-        settings = {"vocab_size_requested": vocab_size, "min_frequency": min_frequency}
+        texts = [words_text(words) for words in word_lists]
+        backend.train_from_iterator(texts, trainer=trainer)
+        # the corpus's own lengths in pieces, kept with the vocabulary: what max_length cut is then on record
+        pieces = sorted(len(encoding.ids) for encoding in backend.encode_batch(texts))
+        lengths = {
+            "molecules": len(pieces),
+            "median": pieces[len(pieces) // 2] if pieces else 0,
+            "p99": pieces[min(len(pieces) - 1, int(0.99 * len(pieces)))] if pieces else 0,
+            "max": pieces[-1] if pieces else 0,
+            "truncated_molecules": sum(n > max_length - 2 for n in pieces),
+        }
+        settings = {"vocab_size_requested": vocab_size, "min_frequency": min_frequency, "pieces": lengths}
         return cls(backend, max_length, {**dict(corpus or {}), "bpe": settings})
 
     # ------------------------------------------------------------------ use
