@@ -17,6 +17,7 @@ from greenft.cli import app
 from greenft.data.ecfp_words import ecfp_words
 from greenft.data.loading import load_molecules
 from greenft.data.registry import get_dataset_spec
+from greenft.errors import UserError
 from greenft.models import ModelConfig, build_model
 from greenft.models.saved import load_saved_model
 from greenft.models.sequence import HubModelError
@@ -126,13 +127,12 @@ def test_greenft_predict_with_the_saved_ecfp_model(fine_tuned: Path, tmp_path: P
     assert predicted[1][1] == ""
 
 
-def test_without_a_checkpoint_the_model_says_how_to_make_one(tmp_path: Path) -> None:
-    result = runner.invoke(
-        app, ["train", "--model", "ecfp-mlm", "--dataset", "bbbp", "--runs-dir", str(tmp_path)],
-        env={**WIDE, "GREENFT_HOME": str(tmp_path / "home")},
-    )  # fmt: skip
-    assert result.exit_code == 2
-    assert "no pretrained checkpoint for ecfp-mlm" in result.output and "greenft pretrain ecfp-mlm" in result.output
+def test_without_a_checkpoint_the_model_says_how_to_make_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GREENFT_HOME", str(tmp_path / "home"))  # an empty home: no default checkpoint
+    for random_init in (False, True):  # the control arm needs the checkpoint's BPE too
+        with pytest.raises(UserError, match="no pretrained checkpoint for ecfp-mlm") as raised:
+            build_model(ModelConfig(name="ecfp-mlm", random_init=random_init), 1)
+        assert "greenft pretrain ecfp-mlm" in str(raised.value) and "\n" not in str(raised.value)
 
 
 def test_resumed_ecfp_run_equals_an_uninterrupted_one(tmp_path: Path) -> None:
