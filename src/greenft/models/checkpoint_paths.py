@@ -21,7 +21,13 @@ CHECKPOINT_SUBDIR = "checkpoint"
 
 # Minutes `greenft pretrain NAME --threads 1` took with default settings on this project's shared 2-core CPU
 # under load (measured, see docs/pretraining.md); quoted in the "no checkpoint" error so users know the cost.
-PRETRAIN_MINUTES: dict[str, int] = {"smiles-mlm": 8, "selfies-mlm": 20, "gin-contrastive": 4, "gcn-contrastive": 4}
+PRETRAIN_MINUTES: dict[str, int] = {
+    "smiles-mlm": 8,
+    "selfies-mlm": 20,
+    "ecfp-mlm": 20,  # extrapolated from a 31-step run (~1.1 CPU-s per step, docs/pretraining.md), not yet run in full
+    "gin-contrastive": 4,
+    "gcn-contrastive": 4,
+}
 
 
 class MissingPretrainedCheckpointError(CheckpointError):

@@ -18,6 +18,7 @@ HUB_PREFIX = "hub:"
 
 BUILTIN_MODELS: tuple[str, ...] = (
     "chemprop-dmpnn",
+    "ecfp-mlm",
     "gcn",
     "gcn-contrastive",
     "gcn-molclr",
