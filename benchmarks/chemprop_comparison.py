@@ -41,6 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from comparison_common import append_run, markdown_table, mean_sd, num, read_runs, shadow_row
+
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "results" / "gin_vs_dmpnn"
 CHECKPOINTS = REPO.parent / "shared" / "checkpoints"
@@ -126,32 +129,7 @@ def trial_dict(dataset: str, arm: Arm, seed: int, epochs: int, args: argparse.Na
 
 
 def train_row(dataset: str, arm: Arm, seed: int, epochs: int, args: argparse.Namespace) -> dict[str, Any]:
-    from greenft.agents.config import parse_trial_config
-    from greenft.agents.trial import run_trial
-    from greenft.schema import Point, point_key
-    from greenft.schema.summary import AT_EMISSIONS, AT_EPOCH, AT_TEST, AT_TIME, STOP_TRIGGERED
-
-    config = parse_trial_config(trial_dict(dataset, arm, seed, epochs, args), "chemprop comparison")
-    load = os.getloadavg()[0]
-    result = run_trial(config)
-    s, m = result.summary, result.metric.value
-    fired = bool(s.get(STOP_TRIGGERED))
-    return {
-        "status": result.status,
-        "metric": m,
-        "epochs": epochs,
-        "best_epoch": s.get(point_key(Point.BEST, AT_EPOCH)),
-        "best_test": s.get(point_key(Point.BEST, AT_TEST, m)),
-        "anges_epoch": s.get(point_key(Point.STOP, AT_EPOCH)) if fired else None,
-        "anges_test": s.get(point_key(Point.STOP, AT_TEST, m)),
-        "anges_kg": s.get(point_key(Point.STOP, AT_EMISSIONS)),
-        "full_test": s.get(point_key(Point.FULL, AT_TEST, m)),
-        "full_kg": s.get(point_key(Point.FULL, AT_EMISSIONS)),
-        "s_per_epoch": (s.get(point_key(Point.FULL, AT_TIME)) or math.nan) / epochs,
-        "load_before": load,
-        "load_after": os.getloadavg()[0],
-        "run_dir": str(result.files_dir),
-    }
+    return shadow_row(trial_dict(dataset, arm, seed, epochs, args), "chemprop comparison")
 
 
 def baseline_rows(dataset: str, seed: int, args: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -181,36 +159,6 @@ def baseline_rows(dataset: str, seed: int, args: argparse.Namespace) -> dict[str
     }
 
 
-def read_runs(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def append_run(path: Path, row: dict[str, Any]) -> None:
-    """One JSON line, flushed and fsynced, so an interrupted grid keeps every finished run."""
-    with path.open("a") as handle:
-        handle.write(json.dumps(row, sort_keys=True) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _num(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def mean_sd(values: list[float], scale: float, digits: int) -> tuple[str, float, float]:
-    finite = [v * scale for v in values if math.isfinite(v)]
-    if not finite:
-        return "–", math.nan, math.nan
-    mean = statistics.fmean(finite)
-    sd = statistics.stdev(finite) if len(finite) > 1 else 0.0
-    return f"{mean:.{digits}f} ± {sd:.{digits}f}", mean, sd
-
-
 def summarise(runs: list[dict[str, Any]], arms: list[Arm], datasets: list[str]) -> list[dict[str, str]]:
     """One row per dataset x arm: test at best val / at the AN-GES stop (mean ± sd over seeds), kg, s/epoch."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -228,14 +176,14 @@ def summarise(runs: list[dict[str, Any]], arms: list[Arm], datasets: list[str]) 
                 continue
             metric = group[0]["metric"]
             scale, digits = (100.0, 1) if metric == "roc_auc" else (1.0, 3)
-            best, _, _ = mean_sd([_num(r["best_test"]) for r in group], scale, digits)
-            stop, _, _ = mean_sd([_num(r.get("anges_test")) for r in group], scale, digits)
-            epochs = [_num(r.get("anges_epoch")) for r in group]
+            best, _, _ = mean_sd([num(r["best_test"]) for r in group], scale, digits)
+            stop, _, _ = mean_sd([num(r.get("anges_test")) for r in group], scale, digits)
+            epochs = [num(r.get("anges_epoch")) for r in group]
             fired = [e for e in epochs if math.isfinite(e)]
-            full_kg = statistics.fmean(_num(r["full_kg"]) for r in group)
-            stop_kg = [_num(r.get("anges_kg")) for r in group]
-            per_epoch = [_num(r.get("s_per_epoch")) for r in group]
-            loads = [_num(r.get("load_before")) for r in group] + [_num(r.get("load_after")) for r in group]
+            full_kg = statistics.fmean(num(r["full_kg"]) for r in group)
+            stop_kg = [num(r.get("anges_kg")) for r in group]
+            per_epoch = [num(r.get("s_per_epoch")) for r in group]
+            loads = [num(r.get("load_before")) for r in group] + [num(r.get("load_after")) for r in group]
             rows.append(
                 {
                     "dataset": dataset,
@@ -274,13 +222,13 @@ def verdicts(runs: list[dict[str, Any]], arms: list[Arm], datasets: list[str]) -
         if not reference:
             continue
         higher = reference[0]["metric"] == "roc_auc"
-        ref = [_num(r["best_test"]) for r in reference]
-        ref_kg = statistics.fmean(_num(r["full_kg"]) for r in reference)
+        ref = [num(r["best_test"]) for r in reference]
+        ref_kg = statistics.fmean(num(r["full_kg"]) for r in reference)
         for arm in arms:
             group = list(finished.get((dataset, arm.label), {}).values())
             if arm.label == REFERENCE or not group:
                 continue
-            values = [_num(r["best_test"]) for r in group]
+            values = [num(r["best_test"]) for r in group]
             diff = statistics.fmean(values) - statistics.fmean(ref)
             noise = max(statistics.stdev(v) if len(v) > 1 else 0.0 for v in (values, ref))
             if min(len(values), len(ref)) < 2:
@@ -289,7 +237,7 @@ def verdicts(runs: list[dict[str, Any]], arms: list[Arm], datasets: list[str]) -
                 verdict = "within noise"
             else:
                 verdict = "better" if (diff > 0) == higher else "WORSE"
-            kg = statistics.fmean(_num(r["full_kg"]) for r in group)
+            kg = statistics.fmean(num(r["full_kg"]) for r in group)
             lines.append(
                 f"- {dataset} `{arm.label}` vs `{REFERENCE}`: {verdict} (difference {diff:+.3f}, noise {noise:.3f}, "
                 f"seeds {len(values)}/{len(ref)}); kg CO2 {kg / ref_kg:.2f}x chemprop's"
@@ -305,11 +253,7 @@ def write_table(
     verdict_lines: list[str] | None = None,
 ) -> str:
     lines = [f"Settings: `{json.dumps(settings, sort_keys=True)}`", ""]
-    if rows:
-        header = list(rows[0])
-        lines.append("| " + " | ".join(header) + " |")
-        lines.append("|" + "---|" * len(header))
-        lines += ["| " + " | ".join(row[h] for h in header) + " |" for row in rows]
+    lines += markdown_table(rows)
     notes = [f"- `{arm.label}`: {arm.note}" for arm in arms if arm.note]
     lines += ["", *notes] if notes else []
     if verdict_lines:

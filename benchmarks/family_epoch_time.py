@@ -7,9 +7,14 @@ FFN 512; ``chemprop-dmpnn``, listed when chemprop is installed, at chemprop's de
 Featurisation / tokenisation is timed apart (done once per trial, cached for graphs). The first
 epoch is a warm-up and is not counted. Random initialisation is used: weights do not change the cost.
 
+``--device cuda`` times the same loop on a GPU (each epoch ends with ``torch.cuda.synchronize()``), and
+``--size NAME=LAYERSxWIDTH[xHEADS]`` sets a family's size (e.g. ``gin=5x300``, ``graphormer=12x768x32``,
+``smiles-transformer=6x768x12``: the published GPU sizes of docs/models.md) instead of the CPU default.
+
 Usage::
 
-    python benchmarks/family_epoch_time.py [--dataset bbbp] [--epochs 3] [--threads 1]
+    python benchmarks/family_epoch_time.py [--dataset bbbp] [--epochs 3] [--threads 1] [--device cpu|cuda]
+        [--size gin=5x300 ...]
         [--models gin gcn smiles-transformer selfies-transformer graphormer] [--batch-size 64] [--json out.json]
         [--doc docs/pretraining.md]          # also write the Markdown table there (between markers)
     python benchmarks/family_epoch_time.py --from-json out.json --doc docs/pretraining.md   # re-render only
@@ -51,7 +56,32 @@ DEFAULT_MODELS = (
 )
 
 
-def time_family(name: str, dataset: str, epochs: int, batch_size: int, seed: int) -> dict[str, Any]:
+def parse_size(text: str) -> tuple[str, dict[str, int]]:
+    """``NAME=LAYERSxWIDTH[xHEADS]`` -> (name, ModelConfig fields)."""
+    name, _, dims = text.partition("=")
+    parts = [int(p) for p in dims.lower().split("x")]
+    if not name or len(parts) not in (2, 3):
+        raise argparse.ArgumentTypeError(f"--size {text!r}: expected NAME=LAYERSxWIDTH[xHEADS], e.g. gin=5x300")
+    fields = {"num_layers": parts[0], "emb_dim": parts[1]}
+    if len(parts) == 3:
+        fields["num_heads"] = parts[2]
+    return name, fields
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_family(
+    name: str,
+    dataset: str,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    device: torch.device | None = None,
+    size: dict[str, int] | None = None,
+) -> dict[str, Any]:
     molecules = load_molecules(get_dataset_spec(dataset))
     split = make_split(molecules.smiles, SplitKind.SCAFFOLD, seed)
     family = get_family(name)
@@ -59,9 +89,9 @@ def time_family(name: str, dataset: str, epochs: int, batch_size: int, seed: int
     items = family.encode(molecules.smiles, molecules.labels)
     encode_s = time.perf_counter() - started
     seed_everything(seed)
-    built = family.build(ModelConfig(name=name), molecules.num_tasks)
-    model = built.model
-    device = torch.device("cpu")
+    device = device if device is not None else torch.device("cpu")
+    built = family.build(ModelConfig(name=name, **(size or {})), molecules.num_tasks)
+    model = built.model.to(device)
     task, metric = molecules.spec.task_type, molecules.spec.metric
     scaler = TargetScaler.fit(molecules.labels[split.train], task)
     train_loader = family.loader(
@@ -72,10 +102,13 @@ def time_family(name: str, dataset: str, epochs: int, batch_size: int, seed: int
     train_s: list[float] = []
     eval_s: list[float] = []
     for epoch in range(epochs + 1):
+        _sync(device)
         t0 = time.perf_counter()
         train_epoch(model, train_loader, optimizer, task, scaler, device)
+        _sync(device)
         t1 = time.perf_counter()
         evaluate(model, val_loader, task, metric, scaler, device)
+        _sync(device)
         t2 = time.perf_counter()
         if epoch > 0:  # epoch 0 warms up allocators and caches
             train_s.append(t1 - t0)
@@ -83,6 +116,7 @@ def time_family(name: str, dataset: str, epochs: int, batch_size: int, seed: int
     info = built.info
     return {
         "model": name,
+        "device": str(device),
         "size": f"{info['num_layers']} x {info['emb_dim']}",
         "parameters": info["parameters"],
         "encode_s": encode_s,
@@ -112,7 +146,8 @@ def markdown(rows: list[dict[str, Any]], context: dict[str, Any]) -> str:
     lines.append(
         f"{context['dataset']}, {context['split']} split ({rows[0]['train_molecules']} train / "
         f"{rows[0]['val_molecules']} validation molecules), batch {context['batch_size']}, median of "
-        f"{context['timed_epochs']} timed epochs after one warm-up, {context['threads']} torch thread(s), "
+        f"{context['timed_epochs']} timed epochs after one warm-up, "
+        f"{'GPU ' + context['gpu'] + ', ' if context.get('gpu') else ''}{context['threads']} torch thread(s), "
         f"{context['cpu']} ({context['cpu_count']} logical CPUs), torch {context['torch']}; load average "
         f"{load[0]} -> {load[1]} (shared machine: other jobs ran meanwhile, so the figures are noisy)."
     )
@@ -126,6 +161,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where the loop runs")
+    parser.add_argument(
+        "--size", type=parse_size, action="append", default=[], help="NAME=LAYERSxWIDTH[xHEADS] (repeat)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--doc", type=Path, default=None, help="write the Markdown table into this file")
@@ -144,7 +183,11 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown model(s) {unknown}; known: {', '.join(known_models())}")
     load_before = os.getloadavg()[0]
-    rows = [time_family(m, args.dataset, args.epochs, args.batch_size, args.seed) for m in args.models]
+    device = torch.device(args.device)
+    sizes = dict(args.size)
+    rows = [
+        time_family(m, args.dataset, args.epochs, args.batch_size, args.seed, device, sizes.get(m)) for m in args.models
+    ]
     context = {
         "dataset": args.dataset,
         "split": "scaffold",
@@ -155,9 +198,15 @@ def main() -> None:
         "cpu_count": os.cpu_count(),
         "load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "torch": str(torch.__version__),
+        "device": str(device),
+        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
     }
     console = Console(width=160)
-    table = Table(title=f"seconds per epoch at default size — {args.dataset}, scaffold split, batch {args.batch_size}")
+    where = f"{device}" + (f" ({context['gpu']})" if context["gpu"] else "")
+    sized = "sizes as given (--size)" if sizes else "default size"
+    table = Table(
+        title=f"seconds per epoch at {sized} on {where} — {args.dataset}, scaffold split, batch {args.batch_size}"
+    )
     for column in ("model", "size", "parameters", "train s/epoch", "val s/epoch", "epoch s", "encode s (once)"):
         table.add_column(column, justify="right" if column != "model" else "left")
     for row in rows:

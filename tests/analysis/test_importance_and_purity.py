@@ -53,7 +53,8 @@ def test_importance_skips_small_or_constant_groups() -> None:
 PURE = ["greenft.analysis", "greenft.analysis.records", "greenft.analysis.replay", "greenft.analysis.pareto",
         "greenft.analysis.fronts", "greenft.analysis.compute", "greenft.analysis.markdown",
         "greenft.analysis.tradeoff", "greenft.analysis.inference_tables", "greenft.analysis.inference_markdown",
-        "greenft.analysis.precision_files"]  # fmt: skip
+        "greenft.analysis.precision_files", "greenft.analysis.training_params",
+        "greenft.analysis.training_markdown"]  # fmt: skip
 HEAVY = ["torch", "wandb", "codecarbon", "torch_geometric", "rdkit", "matplotlib", "plotly", "optuna", "pandas"]
 PROBE = """
 import json, sys

@@ -88,8 +88,11 @@ def test_dual_view_settings_are_validated_and_leave_the_other_recipes_unchanged(
     cpu = make_settings(recipe)
     assert (cpu.num_layers, cpu.emb_dim, cpu.graph_sizes) == (3, 128, (3, 128))
     assert (cpu.mlm_weight, cpu.contrastive_weight, cpu.consistency_weight) == (1.0, 1.0, 1.0)
-    with pytest.raises(PretrainConfigError, match="ECFP tokens are not in this greenft yet"):
-        make_settings(recipe, sequence_tokens="ecfp")
+    ecfp = make_settings(recipe, sequence_tokens="ecfp")  # ecfp-mlm's BPE settings and max_length unless given
+    assert (ecfp.vocab_size, ecfp.min_frequency, ecfp.max_length) == (10_000, 2, 256)
+    assert make_settings(recipe, "gpu", sequence_tokens="ecfp", vocab_size=500).max_length == 512
+    with pytest.raises(PretrainConfigError, match=r"vocab_size = 500: only recipe ecfp-mlm .*sequence_tokens 'ecfp'"):
+        make_settings(recipe, vocab_size=500)  # SMILES tokens have no BPE
     with pytest.raises(PretrainConfigError, match="graph_model = 'gat'"):
         make_settings(recipe, graph_model="gat")
     with pytest.raises(PretrainConfigError, match="are all 0"):
@@ -108,8 +111,8 @@ def test_dual_view_settings_are_validated_and_leave_the_other_recipes_unchanged(
 
 
 def test_cli_user_errors_are_one_line_exit_2() -> None:
-    result = runner.invoke(app, ["pretrain", "dual-view", "--sequence-tokens", "ecfp"], env=WIDE)
-    assert result.exit_code == 2 and "sequence_tokens = 'ecfp': ECFP tokens are not in this greenft" in result.output
+    result = runner.invoke(app, ["pretrain", "dual-view", "--sequence-tokens", "inchi"], env=WIDE)
+    assert result.exit_code == 2 and "inchi" in result.output
     result = runner.invoke(app, ["pretrain", "gin-contrastive", "--mlm-weight", "2"], env=WIDE)
     assert result.exit_code == 2 and "mlm_weight = 2.0: a dual-view setting" in result.output
 
@@ -146,3 +149,18 @@ def test_the_mlm_term_is_roberta_for_masked_lm_s_own_loss() -> None:
         masked, labels = mask_tokens(ids, attention, settings.mask_prob, vocab, torch.Generator().manual_seed(5))
         reference = task.mlm.model(input_ids=masked, attention_mask=attention, labels=labels).loss
     assert float(terms["loss_mlm"]) == pytest.approx(float(reference), rel=1e-5)
+
+
+def test_ecfp_tokens_pretrain_and_the_sequence_half_reads_them(tmp_path: Path) -> None:
+    from greenft.models import ModelConfig, build_model, get_family
+
+    options = {**DUAL, "max_length": 64, "vocab_size": 300, "sequence_tokens": "ecfp"}
+    result = pretrain("dual-view", tmp_path / "e", corpus=tiny_corpus(), steps=2, **options)
+    checkpoint = read_sequence_checkpoint(result.checkpoint / "sequence")
+    assert checkpoint.tokenizer.kind == "ecfp" and checkpoint.tokenizer.vocab_size <= 300
+    assert json.loads((result.checkpoint / "greenft_checkpoint.json").read_text())["sequence_tokens"] == "ecfp"
+    family = get_family("dual-view-both")
+    built = build_model(ModelConfig(name="dual-view-both", checkpoint=result.run_dir), 1)
+    assert built.info["tokenizer"]["kind"] == "ecfp"
+    batch = next(iter(family.loader(family.encode_unlabelled(["CCO", "c1ccccc1O"], 1), 2, shuffle=False)))
+    assert built.model(batch).shape == (2, 1)

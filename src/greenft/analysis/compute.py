@@ -39,6 +39,7 @@ from greenft.analysis.tradeoff import (
     classify_anges_stop,
     compare_curve,
 )
+from greenft.analysis.training_params import TrainingStudy, training_study
 from greenft.schema import METRIC_DIRECTIONS, Point, RunStatus, point_key, shadow_stop_epochs
 from greenft.schema.baseline import BaselineReport
 from greenft.schema.inference import PrecisionRow
@@ -124,6 +125,7 @@ class Analysis:
     precision: list[PrecisionTableRow] = field(default_factory=list)  # from --precision-table files
     break_even_measured: list[MeasuredBreakEven] = field(default_factory=list)  # break-even x measured precision
     worth: list[WorthRow] = field(default_factory=list)  # fine-tuning beside the cheap baselines (--baseline files)
+    training: TrainingStudy = field(default_factory=TrainingStudy)  # runs differing in training parameters
 
     @property
     def groups(self) -> list[tuple[str, str]]:
@@ -214,6 +216,7 @@ def analyze(
     analysis.break_even_measured = measured_break_even(analysis.break_even, analysis.precision, analysis.phases)
     run_splits = {r.run_id: str(r.config["data"]["split"]) for r in records if _has_split(r.config)}
     analysis.worth = worth_rows(comparisons, run_splits, baseline_reports, METRIC_DIRECTIONS)
+    analysis.training = training_study(records, curves)
     return analysis
 
 

@@ -25,6 +25,7 @@ from greenft.analysis.tradeoff import (
     Comparison,
     count_by,
 )
+from greenft.analysis.training_markdown import training_section
 from greenft.schema.history import EMISSIONS
 from greenft.stopping import AnGesConfig, effective_threshold_fraction, rule_label
 
@@ -189,6 +190,10 @@ def render_markdown(analysis: Analysis, pngs: Sequence[Path] = (), html: Path | 
     if a.importance.notes:
         out.append("")
         out += [f"- {note}" for note in a.importance.notes]
+
+    training = training_section(a.training, pngs)  # a training sweep: the seed's batch size / epochs / lr study
+    if training:
+        out += ["", *training]
 
     if a.worth:
         out += ["", "## Is fine-tuning worth its CO2? Cheap baselines beside the runs", "", _WORTH_TEXT, ""]

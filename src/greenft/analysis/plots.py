@@ -367,6 +367,9 @@ def write_pngs(analysis: Analysis, out_dir: Path, *, max_curves: int = 12) -> li
     imp = _importance_png(analysis.importance.entries, out_dir / "importance.png")
     if imp is not None:
         written.append(imp)
+    from greenft.analysis.training_plots import write_training_pngs
+
+    written += write_training_pngs(analysis.training, analysis.curves, out_dir)  # runs differing in training params
     return written
 
 

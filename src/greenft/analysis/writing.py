@@ -5,7 +5,7 @@
 ``tradeoff_summary.csv``, ``tradeoff_overall.csv``, ``grid_summary.csv``, ``pareto_relative.csv``,
 ``pareto_absolute.csv``, ``hypervolume.csv``, ``replay_check.csv``, ``anges_stops.csv``, ``importance.csv``,
 ``phase_runs.csv``, ``phase_summary.csv``, ``break_even.csv``, ``precision_table.csv`` and
-``break_even_measured.csv``.
+``break_even_measured.csv``; for a training sweep also ``training_params.csv`` and ``training_runs.csv``.
 
 Why apart from the computing and the Markdown: this is the only part that touches the disk and the heavy
 stacks (pandas for CSV, matplotlib and plotly for figures), each imported when the report is written.
@@ -85,6 +85,9 @@ def write_report(
     table("replay_check.csv", [c.as_dict() for c in analysis.replay_checks])
     table("anges_stops.csv", [c.__dict__ for c in analysis.anges_checks])
     table("importance.csv", analysis.importance.rows)
+    if analysis.training.active:  # a training sweep (greenft.analysis.training_params)
+        table("training_params.csv", [c.as_dict() for c in analysis.training.correlations])
+        table("training_runs.csv", [r.as_dict() for runs in analysis.training.runs.values() for r in runs])
     table("phase_runs.csv", [r.as_dict() for r in analysis.phase_runs])
     table("phase_summary.csv", [r.as_flat_dict() for r in analysis.phases])
     table("break_even.csv", [r.as_flat_dict() for r in analysis.break_even])

@@ -115,6 +115,13 @@ def analyze(
             soft_wrap=True,
         )
     print_inference_summary(analysis)
+    for (model, dataset), params in analysis.training.parameters.items():  # a training sweep
+        console.print(
+            f"  training    {model} / {dataset:<12} {len(analysis.training.runs[(model, dataset)])} runs differ in "
+            f"{', '.join(p.name for p in params)}: report.md 'Training parameters', training_params.csv",
+            soft_wrap=True,
+            markup=False,
+        )
     console.print(
         f"[bold]report[/] {files.markdown}  ({len(files.tables)} tables, {len(files.pngs)} PNGs"
         + (f", {files.html.name}" if files.html else "")

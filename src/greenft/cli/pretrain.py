@@ -46,6 +46,12 @@ def pretrain(
     heads: Annotated[int | None, typer.Option(help="attention heads (transformers)")] = None,
     max_length: Annotated[int | None, typer.Option(help="tokens per molecule incl. <s> </s> (transformers)")] = None,
     seed: Annotated[int | None, typer.Option(help="seed of initialisation, order, masking")] = None,
+    vocab_size: Annotated[
+        int | None, typer.Option(help="ecfp-mlm only: BPE vocabulary size, an upper bound (default 10,000)")
+    ] = None,
+    min_frequency: Annotated[
+        int | None, typer.Option(help="ecfp-mlm only: corpus count a BPE merge needs (default 2)")
+    ] = None,
     corpus_file: Annotated[Path | None, typer.Option(help="your own SMILES file instead of MOSES")] = None,
     save_every: Annotated[int | None, typer.Option(help="steps between resumable states (default 200)")] = None,
     threads: Annotated[int | None, typer.Option(help="torch CPU threads")] = None,
@@ -79,6 +85,8 @@ def pretrain(
         "num_heads": heads,
         "max_length": max_length,
         "seed": seed,
+        "vocab_size": vocab_size,
+        "min_frequency": min_frequency,
         "corpus_file": corpus_file,
         "save_every": save_every,
         "threads": threads,
@@ -134,6 +142,14 @@ def pretrain(
             f"[bold]steps[/] {start.total_steps:,} ({start.steps_per_epoch:,} per epoch, batch "
             f"{start.plan.settings.batch_size})"
             + (f", resuming at step {start.start_step:,}" if start.start_step else ""),
+            *(
+                [
+                    f"[bold]tokens[/] {task['tokenizer']['kind']}, vocabulary {task['tokenizer']['vocab_size']:,}; "
+                    f"{task['truncated_molecules']:,} corpus molecules truncated at max_length {task['max_length']}"
+                ]
+                if "truncated_molecules" in task
+                else []
+            ),
             f"[bold]emissions[/] {start.meter_info.get('meter')}: {start.meter_info.get('note')}",
             f"[bold]run directory[/] {start.plan.run_dir}",
         ]

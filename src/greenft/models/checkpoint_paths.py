@@ -20,14 +20,15 @@ from greenft.models.errors import CheckpointError
 CHECKPOINT_SUBDIR = "checkpoint"
 
 # Minutes `greenft pretrain NAME --threads 1` took with default settings on this project's shared 2-core CPU
-# under load (measured, see docs/pretraining.md; dual-view estimated from its per-step time); quoted in the
-# "no checkpoint" error so users know the cost.
+# under load (measured, see docs/pretraining.md; ecfp-mlm and dual-view extrapolated from their per-step times);
+# quoted in the "no checkpoint" error so users know the cost.
 PRETRAIN_MINUTES: dict[str, int] = {
     "smiles-mlm": 8,
     "selfies-mlm": 20,
+    "ecfp-mlm": 20,  # extrapolated from a 31-step run (~1.1 CPU-s per step, docs/pretraining.md), not yet run in full
     "gin-contrastive": 4,
     "gcn-contrastive": 4,
-    "dual-view": 20,  # estimated: 781 steps x ~1.5 s measured on 2,000 molecules (docs/pretraining.md)
+    "dual-view": 20,  # extrapolated: 781 steps x 1.1-1.5 s measured on 2,000 molecules (docs/pretraining.md)
 }
 
 

@@ -13,8 +13,9 @@ CheckpointFormat = Literal["auto", "greenft", "hu2020", "molclr"]
 CHECKPOINT_FORMATS: tuple[str, ...] = get_args(CheckpointFormat)
 """The values of :data:`CheckpointFormat`, here beside it (not in the torch-bound reader) for ``--help``."""
 
-TokenizerKind = Literal["smiles", "selfies"]
-"""A sequence model's tokens (see greenft.models.sequence.tokenizers); here, apart from the tokenizers' torch,
+TokenizerKind = Literal["smiles", "selfies", "ecfp"]
+"""A sequence model's tokens (see greenft.models.sequence.tokenizers; ecfp: Morgan identifier words cut by a
+byte-level BPE, greenft.models.sequence.ecfp_tokenizer); here, apart from the tokenizers' torch,
 RDKit and SELFIES imports, because the pretraining recipes validate it when ``greenft pretrain`` starts."""
 
 

@@ -11,7 +11,7 @@
 All three find the checkpoint where ``greenft pretrain dual-view`` writes it unless ``model.checkpoint`` names
 another, start from random weights at the checkpoint's sizes with ``model.random_init: true``, and log the
 pretraining's cost (``checkpoint_info``) for amortisation. The sequence tokens are the checkpoint's
-(SMILES, SELFIES...), known only when the model is built, after the molecules were encoded: items therefore
+(SMILES, SELFIES, ECFP words), known only when the model is built, after the molecules were encoded: items therefore
 carry the text and the model splits it with the checkpoint's own tokenizer, once per molecule.
 """
 
@@ -43,7 +43,7 @@ from greenft.models.graph_layouts import graph_encoder, layout_of_model
 from greenft.models.pretrained_graph import ENCODER_FILE
 from greenft.models.sequence.batch import SequenceBatch, SequenceItem, SequenceLoader
 from greenft.models.sequence.family import SequenceTransformerFamily, encode_sequences
-from greenft.models.sequence.tokenizers import UNK, MolTokenizer, split_molecule
+from greenft.models.sequence.tokenizers import UNK, SequenceTokenizer, split_molecule
 
 SEQ, GRAPH, BOTH = "dual-view-seq", "dual-view-graph", "dual-view-both"
 _GIN = GraphFamily(layout_of_model("gin"))  # gin and gcn share Hu et al.'s featuriser and PyG batches
@@ -53,7 +53,7 @@ _POOLS = {"mean": global_mean_pool, "sum": global_add_pool, "max": global_max_po
 class TextBatchTokenizer:
     """The checkpoint's vocabulary applied to the batch's texts, each split once (cached by text)."""
 
-    def __init__(self, tokenizer: MolTokenizer) -> None:
+    def __init__(self, tokenizer: SequenceTokenizer) -> None:
         self.tokenizer = tokenizer
         self._ids: dict[str, list[int]] = {}
 

@@ -21,6 +21,7 @@ BUILTIN_MODELS: tuple[str, ...] = (
     "dual-view-both",
     "dual-view-graph",
     "dual-view-seq",
+    "ecfp-mlm",
     "gcn",
     "gcn-contrastive",
     "gcn-molclr",

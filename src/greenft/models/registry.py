@@ -29,6 +29,8 @@ for _graph in graph_families():  # gin, gcn (Hu et al. layouts), gin-molclr, gcn
 for _kind in ("smiles", "selfies"):
     register_family(SequenceTransformerFamily(f"{_kind}-transformer", _kind, pretrained=False))
     register_family(SequenceTransformerFamily(f"{_kind}-mlm", _kind, pretrained=True))
+# ECFP words + byte-level BPE: pretrained only (a BPE needs a corpus); its random-init control is model.random_init
+register_family(SequenceTransformerFamily("ecfp-mlm", "ecfp", pretrained=True))
 register_family(PretrainedGraphFamily("gin-contrastive", MODEL_FAMILIES["gin"], "MolCLR-style NT-Xent"))
 register_family(PretrainedGraphFamily("gcn-contrastive", MODEL_FAMILIES["gcn"], "MolCLR-style NT-Xent"))
 # random-init GIN(E) on chemprop-like features: what closes most of gin's gap to chemprop (docs/chemprop_comparison.md)

@@ -36,6 +36,7 @@ from greenft.io import atomic_save
 from greenft.models.base import REBUILD_EXTRA_ATTRIBUTE, REBUILD_EXTRA_KEY, ModelFamily, count_parameters
 from greenft.models.config import ModelConfig
 from greenft.models.errors import CheckpointError
+from greenft.models.sequence.ecfp_tokenizer import EcfpTokenizer
 from greenft.models.sequence.tokenizers import MolTokenizer
 from greenft.models.torch_io import load_torch_file
 
@@ -75,7 +76,8 @@ class SavedModelHeader(BaseModel):
     greenft_version: str
     family: str  # registry name, e.g. "gin", "smiles-transformer"
     model: dict[str, Any]  # ModelConfig as JSON with the checkpoint's applied options, checkpoint None
-    vocabulary: list[str] | None  # sequence families: the tokens in id order (None for graphs)
+    vocabulary: list[str] | None  # sequence families: the tokens in id order (None for graphs); ecfp: one entry,
+    # the whole BPE tokenizer as JSON (greenft_tokenizer.json's content), since a BPE needs its merges too
     num_tasks: int
     task_names: list[str]
     task_type: TaskTypeName
@@ -261,14 +263,14 @@ def _sequence_parts(model: nn.Module) -> tuple[list[str] | None, dict[str, Any] 
     if adapter is None:
         return None, None
     tokenizer = getattr(adapter, "tokenizer", None)
-    if not isinstance(tokenizer, MolTokenizer):
+    if not isinstance(tokenizer, MolTokenizer | EcfpTokenizer):
         raise SavedModelError(
             f"{type(model).__name__} with a {type(adapter).__name__} cannot be saved as a greenft model file: "
             "its tokenizer belongs to a Hugging Face checkpoint (hub models are not supported)"
         )
     encoder = getattr(model, "encoder", None)
     encoder_config = encoder.config.to_dict() if encoder is not None and hasattr(encoder, "config") else None
-    return list(tokenizer.tokens), encoder_config
+    return tokenizer.vocabulary_entries(), encoder_config
 
 
 def save_state(path: Path, state_dict: dict[str, torch.Tensor], header: SavedModelHeader) -> Path:

@@ -4,7 +4,7 @@ Pretraining sits above :mod:`greenft.models`: it builds encoders and writes chec
 own code (the checkpoint paths in :mod:`greenft.models.checkpoint_paths`, the graph checkpoint directory in
 :mod:`greenft.models.pretrained_graph`), and models never import it. Use the submodules directly:
 
-* :mod:`greenft.pretrain.recipes`: the named recipes (``smiles-mlm``, ``selfies-mlm``, ``gin-contrastive``...);
+* :mod:`greenft.pretrain.recipes`: the named recipes (``smiles-mlm``, ``ecfp-mlm``, ``gin-contrastive``...);
 * :mod:`greenft.pretrain.runner`: the resumable, emission-metered loop;
 * :mod:`greenft.pretrain.mlm`, :mod:`greenft.pretrain.contrastive`: the two objectives.
 """

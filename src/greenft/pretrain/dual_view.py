@@ -66,7 +66,7 @@ class DualViewTask:
     """MLM + NT-Xent + consistency over the corpus; what :func:`greenft.pretrain.runner.run_pretraining` steps."""
 
     def __init__(self, settings: PretrainSettings, corpus: Corpus, cache_dir: Path | None = None) -> None:
-        kind: TokenizerKind = settings.sequence_tokens  # type: ignore[assignment]  # ecfp refused by the recipe
+        kind: TokenizerKind = settings.sequence_tokens
         molecules = _paired_molecules(corpus.smiles, kind)
         if len(molecules) < 2:
             raise PretrainConfigError(f"dual-view: fewer than 2 corpus molecules can be written as {kind}")
@@ -84,6 +84,8 @@ class DualViewTask:
             settings.mask_prob,
             RECIPE,
             corpus.provenance(),
+            settings.vocab_size,
+            settings.min_frequency,
         )
         graph_layers, graph_width = settings.graph_sizes
         # MolCLR pretrains its GNN without dropout (gin-contrastive's default too); dropout applies to the RoBERTa

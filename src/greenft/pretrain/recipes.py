@@ -7,14 +7,15 @@ name               objective                                    CPU default (``-
 =================  ==========================================  =========================================
 ``smiles-mlm``     masked LM over SMILES regex tokens           RoBERTa 3 x 128, 4 heads, max_length 128
 ``selfies-mlm``    masked LM over SELFIES symbols               RoBERTa 3 x 128, 4 heads, max_length 128
+``ecfp-mlm``       masked LM over BPE pieces of ECFP words      RoBERTa 3 x 128, max_length 256, BPE 10,000
 ``gin-contrastive``  NT-Xent over two augmented views (MolCLR)  GIN 3 x 128 (Hu et al. layout)
 ``gcn-contrastive``  NT-Xent over two augmented views (MolCLR)  GCN 3 x 128 (Hu et al. layout)
 ``dual-view``      MLM + NT-Xent + consistency (thesis 5.5)     RoBERTa 3 x 128 + GIN/GCN 3 x 128
 =================  ==========================================  =========================================
 
 ``--preset gpu`` gives the published sizes: ChemBERTa's 6 layers x 768 (12 heads, max_length 512) for the
-1D family and Hu et al./MolCLR's 5 x 300 for graphs, with larger batches; with a 250k+ corpus these are hours
-on a GPU, not something for a 2-core CPU.
+1D family (``ecfp-mlm``: the thesis's 6 x 768 at lr 1e-5) and Hu et al./MolCLR's 5 x 300 for graphs, with
+larger batches; with a 250k+ corpus these are hours on a GPU, not something for a 2-core CPU.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class PretrainConfigError(UserError, ValueError):
 
 Augmentation = Literal["mask+delete", "subgraph", "mask", "delete"]
 SequenceTokens = Literal["smiles", "selfies", "ecfp"]
-"""dual-view: the sequence view's tokens. ``ecfp`` is refused until ECFP tokens exist (:data:`TokenizerKind`)."""
+"""dual-view: the sequence view's tokens (ecfp: the Morgan words and byte-level BPE of ``ecfp-mlm``)."""
 GraphModel = Literal["gin", "gcn"]
 """dual-view: the graph view's encoder, a Hu et al. layout (what gin-contrastive / gcn-contrastive pretrain)."""
 Preset = Literal["cpu", "gpu"]
@@ -72,6 +73,16 @@ class PretrainSettings(EncoderSize, TrackingConfig):
     temperature: float = Field(0.1, gt=0.0, description="contrastive: NT-Xent temperature")
     augmentation_rate: float = Field(0.25, gt=0.0, lt=1.0, description="contrastive: share of atoms/bonds hit")
     augmentations: list[Augmentation] = Field(default_factory=_default_augmentations)
+    vocab_size: int | None = Field(
+        None,
+        ge=16,
+        le=1_000_000,
+        description="ecfp-mlm only: the byte-level BPE's vocabulary size, an upper bound incl. the 5 special tokens "
+        "(default 10,000, the thesis's); other recipes refuse it",
+    )
+    min_frequency: int | None = Field(
+        None, ge=1, description="ecfp-mlm only: a BPE merge needs a pair seen this often in the corpus (default 2)"
+    )
     # --- dual-view only (the recipe `dual-view`; refused elsewhere, left out of the other recipes' states)
     sequence_tokens: SequenceTokens = Field("smiles", description="dual-view: tokens of the sequence (RoBERTa) view")
     graph_model: GraphModel = Field("gin", description="dual-view: the graph view's encoder (Hu et al. layout)")
@@ -109,6 +120,11 @@ class PretrainSettings(EncoderSize, TrackingConfig):
         "contrastive_weight",
         "consistency_weight",
     )
+    """dual-view's settings: left out of :meth:`result_fields` at their defaults, for the same reason."""
+
+    RECIPE_FIELDS: ClassVar[tuple[str, ...]] = ("vocab_size", "min_frequency")
+    """Settings of one recipe only (None elsewhere): left out of :meth:`result_fields` when None, so the
+    fingerprints and provenance of the other recipes' runs are what they were before these fields existed."""
 
     @model_validator(mode="after")
     def _some_loss_weighs(self) -> PretrainSettings:
@@ -120,16 +136,12 @@ class PretrainSettings(EncoderSize, TrackingConfig):
         return self
 
     def result_fields(self) -> dict[str, Any]:
-        """The settings that decide the weights (a resumed run must match these exactly).
-
-        The dual-view fields are left out while at their defaults: the other recipes never set them, so their
-        fingerprints (and the states saved before these fields existed) stay what they were.
-        """
-        dumped = self.model_dump(mode="json")
+        """The settings that decide the weights (a resumed run must match these exactly)."""
         return {
             k: v
-            for k, v in dumped.items()
+            for k, v in self.model_dump(mode="json").items()
             if k not in self.EXECUTION_FIELDS
+            and not (k in self.RECIPE_FIELDS and v is None)
             and not (k in self.DUAL_VIEW_FIELDS and v == type(self).model_fields[k].default)
         }
 
@@ -161,6 +173,11 @@ _MLM_PRESETS: dict[str, dict[str, Any]] = {
     "cpu": {},
     "gpu": {"num_layers": 6, "emb_dim": 768, "num_heads": 12, "max_length": 512, "batch_size": 128, "lr": 1e-4},
 }
+# ECFP: the BPE's size as the thesis's (vocabulary ~10k); GPU preset the thesis's RoBERTa 6 x 768 at lr 1e-5
+# max_length 256: BPE pieces per molecule, median/p99 77/109 on 10k MOSES molecules, 104/336 on BBBP, 111/180 on
+# Lipophilicity (docs/pretraining.md); 128 would cut 30 % of BBBP, 256 cuts 2.6 %
+_ECFP_DEFAULTS: dict[str, Any] = {**_MLM_DEFAULTS, "vocab_size": 10_000, "min_frequency": 2, "max_length": 256}
+_ECFP_PRESETS: dict[str, dict[str, Any]] = {"cpu": {}, "gpu": {**_MLM_PRESETS["gpu"], "lr": 1e-5}}
 _GRAPH_DEFAULTS: dict[str, Any] = {"batch_size": 128, "lr": 5e-4, "dropout": 0.0, "weight_decay": 1e-5}
 _GRAPH_PRESETS: dict[str, dict[str, Any]] = {"cpu": {}, "gpu": {"num_layers": 5, "emb_dim": 300, "batch_size": 512}}
 # dual-view: the MLM's optimiser settings (the larger, more fragile model of the two); the thesis's lr 5e-3 with
@@ -186,6 +203,9 @@ RECIPES: dict[str, Recipe] = {
     for r in [
         Recipe("smiles-mlm", "mlm", "masked LM, SMILES regex tokens", "smiles", None, _MLM_DEFAULTS, _MLM_PRESETS),
         Recipe("selfies-mlm", "mlm", "masked LM, SELFIES symbols", "selfies", None, _MLM_DEFAULTS, _MLM_PRESETS),
+        Recipe(
+            "ecfp-mlm", "mlm", "masked LM, byte-level BPE of ECFP words", "ecfp", None, _ECFP_DEFAULTS, _ECFP_PRESETS
+        ),
         Recipe(
             "gin-contrastive", "contrastive", "MolCLR-style NT-Xent, GIN", None, "gin", _GRAPH_DEFAULTS, _GRAPH_PRESETS
         ),
@@ -219,6 +239,18 @@ def make_settings(recipe: Recipe, preset: str = "cpu", **overrides: Any) -> Pret
         raise PretrainConfigError(f"unknown preset {preset!r} for {recipe.name}; known: {', '.join(recipe.presets)}")
     raw: dict[str, Any] = {**recipe.defaults, **recipe.presets[preset]}
     raw.update({k: v for k, v in overrides.items() if v is not None})
+    dual_view_ecfp = recipe.objective == "dual-view" and raw.get("sequence_tokens") == "ecfp"
+    if dual_view_ecfp:  # the sequence view is ecfp-mlm's: its BPE settings and max_length unless given
+        for key in ("vocab_size", "min_frequency", "max_length"):
+            raw.setdefault(key, _ECFP_DEFAULTS[key])
+    if recipe.kind != "ecfp" and not dual_view_ecfp:
+        given = [k for k in PretrainSettings.RECIPE_FIELDS if raw.get(k) is not None]
+        if given:
+            also = " (or dual-view with sequence_tokens 'ecfp')" if recipe.objective == "dual-view" else ""
+            raise PretrainConfigError(
+                f"{', '.join(f'{k} = {raw[k]!r}' for k in given)}: only recipe ecfp-mlm (a BPE vocabulary) uses it"
+                f"{also}; {recipe.name} builds its vocabulary from every corpus token"
+            )
     try:
         settings = PretrainSettings.model_validate(raw)
     except ValidationError as err:
@@ -235,8 +267,8 @@ def _problem(error: Any) -> str:
 
 
 def _check_dual_view_fields(recipe: Recipe, settings: PretrainSettings) -> None:
-    """A dual-view setting on another recipe is refused (it would be silently ignored); ``ecfp`` tokens are
-    refused while greenft has no ECFP tokenizer."""
+    """A dual-view setting on another recipe is refused (it would be silently ignored); so are sequence tokens
+    this greenft has no tokenizer for (a guard kept from before ECFP tokens existed)."""
     if recipe.objective != "dual-view":
         given = [
             f"{k} = {getattr(settings, k)!r}"
@@ -251,6 +283,6 @@ def _check_dual_view_fields(recipe: Recipe, settings: PretrainSettings) -> None:
         return
     if settings.sequence_tokens not in get_args(TokenizerKind):
         raise PretrainConfigError(
-            f"sequence_tokens = {settings.sequence_tokens!r}: ECFP tokens are not in this greenft yet (issue 16 item "
-            "1, recipe ecfp-mlm); use 'smiles' or 'selfies'"
+            f"sequence_tokens = {settings.sequence_tokens!r}: this greenft has no tokenizer for it; use one of "
+            f"{', '.join(get_args(TokenizerKind))}"
         )

@@ -213,6 +213,8 @@ def make_task(
             settings.mask_prob,
             recipe.name,
             corpus.provenance(),
+            settings.vocab_size,
+            settings.min_frequency,
         )
     from greenft.models.graph_layouts import graph_encoder
     from greenft.models.pretrained_graph import graph_checkpoint_saver

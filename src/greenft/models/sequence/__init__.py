@@ -1,4 +1,4 @@
-"""The 1D family: SMILES/SELFIES tokenizers, RoBERTa-style transformers, greenft and hub checkpoints.
+"""The 1D family: SMILES/SELFIES tokenizers, the ECFP-word BPE, RoBERTa-style transformers, checkpoints.
 
 Importing this package does not import transformers (seconds); :mod:`.transformer` and :mod:`.checkpoint`
 do, and the families import them only when a model is built.
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from greenft.models.sequence.batch import SequenceBatch, SequenceItem, SequenceLoader
+    from greenft.models.sequence.ecfp_tokenizer import EcfpTokenizer
     from greenft.models.sequence.family import HubModelError, HubTransformerFamily, SequenceTransformerFamily
     from greenft.models.sequence.tokenizers import MolTokenizer, TokenizerError, split_selfies, split_smiles
 
@@ -21,6 +22,7 @@ _EXPORTS = {
     "SequenceBatch": "greenft.models.sequence.batch",
     "SequenceItem": "greenft.models.sequence.batch",
     "SequenceLoader": "greenft.models.sequence.batch",
+    "EcfpTokenizer": "greenft.models.sequence.ecfp_tokenizer",
     "HubModelError": "greenft.models.sequence.family",
     "HubTransformerFamily": "greenft.models.sequence.family",
     "SequenceTransformerFamily": "greenft.models.sequence.family",
@@ -31,6 +33,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "EcfpTokenizer",
     "HubModelError",
     "HubTransformerFamily",
     "MolTokenizer",

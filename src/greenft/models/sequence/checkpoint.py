@@ -5,8 +5,10 @@ checkpoint where a registry name would find it)::
 
     checkpoint/
       config.json, model.safetensors   transformers' save_pretrained (RobertaForMaskedLM after MLM pretraining)
-      greenft_tokenizer.json           greenft vocabulary: kind (smiles|selfies), tokens, max_length, corpus
-      tokenizer.json, tokenizer_config.json   (SMILES only) the same vocabulary as a Hugging Face fast tokenizer
+      greenft_tokenizer.json           greenft vocabulary: kind (smiles|selfies|ecfp), tokens (ecfp: the BPE),
+                                       max_length, corpus
+      tokenizer.json, tokenizer_config.json   (SMILES, ECFP) the same vocabulary as a Hugging Face fast tokenizer
+                                       (ECFP: it reads the molecule's identifier words, not its SMILES)
       greenft_checkpoint.json          {"format": "greenft-sequence-encoder", "version": 1, "family": ...,
                                         "architecture": {...}, "tokenizer": {...},
                                         "provenance": {objective, corpus, steps, epochs, seed, emissions_kg,
@@ -25,7 +27,8 @@ from typing import Any
 
 from greenft.io import read_json, write_directory_atomically
 from greenft.models.errors import CheckpointError
-from greenft.models.sequence.tokenizers import MolTokenizer, TokenizerError
+from greenft.models.sequence.tokenizer_kinds import load_tokenizer
+from greenft.models.sequence.tokenizers import SequenceTokenizer, TokenizerError
 
 SEQUENCE_FORMAT = "greenft-sequence-encoder"
 SEQUENCE_FORMAT_VERSION = 1
@@ -37,7 +40,7 @@ TOKENIZER_FILE = "greenft_tokenizer.json"  # not tokenizer.json: that name is th
 class SequenceCheckpoint:
     path: Path
     meta: dict[str, Any]
-    tokenizer: MolTokenizer
+    tokenizer: SequenceTokenizer
 
     @property
     def provenance(self) -> dict[str, Any]:
@@ -54,7 +57,7 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
 
 def save_sequence_checkpoint(
     model: Any,
-    tokenizer: MolTokenizer,
+    tokenizer: SequenceTokenizer,
     target: Path,
     family: str,
     architecture: dict[str, Any],
@@ -62,7 +65,7 @@ def save_sequence_checkpoint(
 ) -> Path:
     """Write ``model`` (a transformers model) + tokenizer + metadata as a greenft 1D checkpoint directory.
 
-    SMILES checkpoints also get the Hugging Face fast-tokenizer files, so the directory is a complete
+    SMILES and ECFP checkpoints also get the Hugging Face fast-tokenizer files, so the directory is a complete
     transformers checkpoint (``AutoTokenizer``/``AutoModel.from_pretrained(dir)``, greenft's ``hub:<dir>``).
     """
     from transformers.utils import logging as hf_logging
@@ -73,7 +76,7 @@ def save_sequence_checkpoint(
     def write(directory: Path) -> None:
         model.save_pretrained(directory)
         tokenizer.save(directory / TOKENIZER_FILE)
-        if tokenizer.kind == "smiles":
+        if tokenizer.kind in ("smiles", "ecfp"):
             tokenizer.to_hf().save_pretrained(directory)
         write_json(
             directory / META_FILE,
@@ -114,7 +117,7 @@ def read_sequence_checkpoint(path: Path) -> SequenceCheckpoint:
     if not (path / "config.json").is_file():
         raise CheckpointError(f"{path}: config.json is missing (transformers' save_pretrained output)")
     try:
-        tokenizer = MolTokenizer.load(path / TOKENIZER_FILE)
+        tokenizer = load_tokenizer(path / TOKENIZER_FILE)
     except TokenizerError as err:
         raise CheckpointError(str(err)) from None
     return SequenceCheckpoint(path, meta, tokenizer)

@@ -1,4 +1,4 @@
-"""The 1D model families: SMILES/SELFIES transformers (random or pretrained) and Hugging Face hub models.
+"""The 1D model families: SMILES/SELFIES/ECFP transformers (random or pretrained) and Hugging Face hub models.
 
 Registry names:
 
@@ -8,6 +8,10 @@ Registry names:
   :mod:`greenft.models.checkpoint_paths`, or ``model.checkpoint``), its architecture and vocabulary win over the sizes;
   ``model.random_init: true`` keeps that architecture and vocabulary but starts from random weights, which
   is the control arm of a pretrained-vs-random comparison;
+* ``ecfp-mlm``: the same over Morgan identifier words cut by the checkpoint's byte-level BPE
+  (``greenft pretrain ecfp-mlm``). There is no ``ecfp-transformer``: a BPE vocabulary only exists once trained on
+  a corpus, so the random-init control is ``ecfp-mlm`` with ``model.random_init: true`` (the checkpoint's BPE and
+  architecture, random weights), and without a checkpoint the model says to run ``greenft pretrain ecfp-mlm``;
 * ``hub:<name or directory>``: any transformers checkpoint through ``AutoTokenizer``/``AutoModel``, e.g.
   ``hub:seyonec/ChemBERTa-zinc-base-v1`` on a box that reaches the hub. With ``HF_HUB_OFFLINE=1`` (or
   ``TRANSFORMERS_OFFLINE=1``) nothing touches the network and only the local HF cache is used.
@@ -17,6 +21,7 @@ transformers is imported only when a model is built (it costs seconds), so ``gre
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import warnings
@@ -28,7 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from greenft.models.applied import architecture_applied, options_of_other_families
+from greenft.models.applied import architecture_applied, default_of, options_of_other_families
 from greenft.models.base import BuiltModel, ModelFamily, count_parameters
 from greenft.models.checkpoint_paths import (
     checkpoint_info,
@@ -39,7 +44,14 @@ from greenft.models.checkpoint_paths import (
 from greenft.models.config import ModelConfig
 from greenft.models.errors import CheckpointError
 from greenft.models.sequence.batch import SequenceItem, SequenceLoader
-from greenft.models.sequence.tokenizers import UNK, MolTokenizer, TokenizerKind, split_molecule
+from greenft.models.sequence.tokenizer_kinds import tokenizer_from_entries
+from greenft.models.sequence.tokenizers import (
+    UNK,
+    MolTokenizer,
+    SequenceTokenizer,
+    TokenizerKind,
+    split_molecule,
+)
 
 
 class HubModelError(CheckpointError):
@@ -121,7 +133,7 @@ class SequenceTransformerFamily(ModelFamily):
         _quiet_transformers()
         if vocabulary is None:
             raise CheckpointError(f"model {self.name!r} needs its vocabulary to be rebuilt; the saved file has none")
-        tokenizer = MolTokenizer(self.kind, list(vocabulary), config.max_length)
+        tokenizer = tokenizer_from_entries(self.kind, vocabulary, config.max_length)
         if encoder_config is not None:
             rcfg = RobertaConfig.from_dict(encoder_config)
         else:
@@ -156,7 +168,10 @@ class SequenceTransformerFamily(ModelFamily):
         info: dict[str, Any] = {"family": self.name, "architecture": "roberta"}
         applied: dict[str, Any] = {}
         path = self._checkpoint_path(config)
+        tokenizer: SequenceTokenizer
         if path is None:
+            if self.kind == "ecfp":  # a BPE vocabulary needs a corpus: see the module docstring
+                raise missing_checkpoint_error("ecfp-mlm", default_checkpoint_dir("ecfp-mlm"))
             tokenizer = MolTokenizer.base(self.kind, config.max_length)
             try:
                 rcfg = model_roberta_config(tokenizer.vocab_size, config)
@@ -204,6 +219,10 @@ class SequenceTransformerFamily(ModelFamily):
                 "num_heads": int(rcfg.num_attention_heads),
             }
             applied = architecture_applied(config, f"checkpoint {path}", sizes, max_length=longest)
+            if self.kind == "ecfp" and config.max_length == default_of("max_length") and longest > config.max_length:
+                # ECFP pieces run longer than SMILES tokens (BBBP median 104, p99 336; docs/models.md): the model
+                # section's default 128 would cut 30 % of BBBP, so it means "the checkpoint's" here, recorded
+                tokenizer.max_length = applied["max_length"] = longest
         model = SequencePropertyModel(
             encoder, GreenftBatchTokenizer(tokenizer), num_tasks, config.pooling, config.dropout
         )
@@ -217,6 +236,15 @@ class SequenceTransformerFamily(ModelFamily):
             parameters=count_parameters(model),
         )
         return BuiltModel(model, init, info, applied)
+
+
+def _greenft_tokenizer_kind(directory: Path) -> str | None:
+    """The kind in a directory's greenft_tokenizer.json (None: no such file, or not readable as one)."""
+    try:
+        raw = json.loads((directory / "greenft_tokenizer.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return str(raw.get("kind")) if isinstance(raw, dict) else None
 
 
 def hub_offline() -> bool:
@@ -264,6 +292,12 @@ class HubTransformerFamily(ModelFamily):
         options_of_other_families(config, self.name, graph=False, has_checkpoint=False)
         offline = hub_offline()
         local_dir = Path(self.hub_name).is_dir()
+        if local_dir and _greenft_tokenizer_kind(Path(self.hub_name)) == "ecfp":
+            # its HF tokenizer reads ECFP words, and hub models feed SMILES: every id would be silently wrong
+            raise HubModelError(
+                f"{self.hub_name} is an ecfp-mlm checkpoint (its tokenizer reads ECFP words, not SMILES); "
+                f"train it with --model ecfp-mlm --checkpoint {self.hub_name}"
+            )
         kwargs: dict[str, Any] = {"local_files_only": offline and not local_dir}
         try:
             hf_tokenizer = AutoTokenizer.from_pretrained(self.hub_name, **kwargs)

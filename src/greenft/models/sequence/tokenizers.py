@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import selfies  # type: ignore[import-untyped]
 import torch
@@ -134,7 +134,47 @@ def split_selfies(smiles: str) -> list[str]:
 
 
 def split_molecule(smiles: str, kind: TokenizerKind) -> list[str]:
+    """The molecule's token strings of ``kind``; for ``ecfp`` its Morgan identifier words, which the checkpoint's
+    BPE then cuts into pieces (:mod:`greenft.models.sequence.ecfp_tokenizer`)."""
+    if kind == "ecfp":
+        from greenft.data.ecfp_words import ecfp_words
+
+        return ecfp_words(smiles)
     return split_smiles(smiles) if kind == "smiles" else split_selfies(smiles)
+
+
+def pad_sequences(sequences: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad id lists to the batch's longest: ``input_ids`` and ``attention_mask`` (batch x longest)."""
+    longest = max((len(s) for s in sequences), default=0)
+    input_ids = torch.full((len(sequences), longest), PAD_ID, dtype=torch.long)
+    attention_mask = torch.zeros((len(sequences), longest), dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        input_ids[row, : len(sequence)] = torch.tensor(sequence, dtype=torch.long)
+        attention_mask[row, : len(sequence)] = 1
+    return input_ids, attention_mask
+
+
+class SequenceTokenizer(Protocol):
+    """What the 1D family, MLM pretraining and the checkpoint files need of a vocabulary, whichever kind.
+
+    Implemented by :class:`MolTokenizer` (smiles, selfies: one id per token string) and
+    :class:`~greenft.models.sequence.ecfp_tokenizer.EcfpTokenizer` (ecfp: a BPE over identifier words). The ids
+    0..4 are the special tokens in both, so masking and padding code does not depend on the kind.
+    """
+
+    max_length: int  # settable: a fine-tune may truncate shorter than the checkpoint's
+
+    @property
+    def kind(self) -> TokenizerKind: ...
+    @property
+    def vocab_size(self) -> int: ...
+    def ids(self, tokens: Sequence[str]) -> list[int]: ...
+    def pad(self, sequences: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]: ...
+    def batch(self, token_lists: Sequence[Sequence[str]]) -> tuple[torch.Tensor, torch.Tensor]: ...
+    def describe(self) -> dict[str, Any]: ...
+    def save(self, path: Path) -> Path: ...
+    def to_hf(self) -> Any: ...
+    def vocabulary_entries(self) -> list[str]: ...
 
 
 @dataclass
@@ -209,13 +249,7 @@ class MolTokenizer:
 
     def pad(self, sequences: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """Right-pad id lists to the batch's longest: ``input_ids`` and ``attention_mask`` (batch x longest)."""
-        longest = max((len(s) for s in sequences), default=0)
-        input_ids = torch.full((len(sequences), longest), PAD_ID, dtype=torch.long)
-        attention_mask = torch.zeros((len(sequences), longest), dtype=torch.long)
-        for row, sequence in enumerate(sequences):
-            input_ids[row, : len(sequence)] = torch.tensor(sequence, dtype=torch.long)
-            attention_mask[row, : len(sequence)] = 1
-        return input_ids, attention_mask
+        return pad_sequences(sequences)
 
     def batch(self, token_lists: Sequence[Sequence[str]]) -> tuple[torch.Tensor, torch.Tensor]:
         return self.pad([self.ids(tokens) for tokens in token_lists])
@@ -265,6 +299,10 @@ class MolTokenizer:
     def describe(self) -> dict[str, Any]:
         """The run-config summary (no vocabulary)."""
         return {"kind": self.kind, "vocab_size": self.vocab_size, "max_length": self.max_length}
+
+    def vocabulary_entries(self) -> list[str]:
+        """What a saved model file keeps to rebuild this vocabulary: the tokens in id order."""
+        return list(self.tokens)
 
     def save(self, path: Path) -> Path:
         return atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1))

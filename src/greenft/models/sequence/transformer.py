@@ -17,7 +17,7 @@ from transformers import PreTrainedModel, RobertaConfig
 
 from greenft.models.config import ModelConfig
 from greenft.models.sequence.batch import SequenceBatch
-from greenft.models.sequence.tokenizers import BOS_ID, EOS_ID, PAD_ID, MolTokenizer
+from greenft.models.sequence.tokenizers import BOS_ID, EOS_ID, PAD_ID, SequenceTokenizer
 
 POOLINGS = ("mean", "sum", "max")
 
@@ -28,9 +28,9 @@ class BatchTokenizer(Protocol):
 
 
 class GreenftBatchTokenizer:
-    """greenft's SMILES/SELFIES vocabulary applied to the batch's token strings."""
+    """greenft's SMILES/SELFIES vocabulary (or ECFP BPE) applied to the batch's token strings."""
 
-    def __init__(self, tokenizer: MolTokenizer) -> None:
+    def __init__(self, tokenizer: SequenceTokenizer) -> None:
         self.tokenizer = tokenizer
 
     def encode_batch(self, batch: SequenceBatch) -> tuple[torch.Tensor, torch.Tensor]:
