@@ -1,4 +1,4 @@
-"""Self-supervised pretraining on the offline corpus: masked-language modelling (1D) and contrastive (2D).
+"""Self-supervised pretraining on the offline corpus: masked LM (1D), contrastive (2D), both at once (dual-view).
 
 Pretraining sits above :mod:`greenft.models`: it builds encoders and writes checkpoints through models'
 own code (the checkpoint paths in :mod:`greenft.models.checkpoint_paths`, the graph checkpoint directory in
@@ -6,5 +6,6 @@ own code (the checkpoint paths in :mod:`greenft.models.checkpoint_paths`, the gr
 
 * :mod:`greenft.pretrain.recipes`: the named recipes (``smiles-mlm``, ``ecfp-mlm``, ``gin-contrastive``...);
 * :mod:`greenft.pretrain.runner`: the resumable, emission-metered loop;
-* :mod:`greenft.pretrain.mlm`, :mod:`greenft.pretrain.contrastive`: the two objectives.
+* :mod:`greenft.pretrain.mlm`, :mod:`greenft.pretrain.contrastive`: the two objectives;
+* :mod:`greenft.pretrain.dual_view`: both at once on the same molecules, plus a consistency loss between them.
 """
