@@ -181,7 +181,12 @@ def parse_tables(paths: Sequence[Path]) -> Qm9Arrays:
 
 
 def qm9_paths(spec: DatasetSpec) -> list[Path]:
-    """The package's CSV files, found by path (qm9pack is never imported: it imports setuptools' pkg_resources)."""
+    """The package's CSV files, found by path (qm9pack is never imported: it imports setuptools' pkg_resources), or
+    ``spec.file``: a table in qm9pack's columns (the tests' fixture, a user's subset)."""
+    if spec.file is not None:
+        if not spec.file.is_file():
+            raise DatasetFileError(f"dataset {spec.name!r}: file not found: {spec.file}")
+        return [spec.file]
     assert spec.package is not None and spec.relative_path is not None
     root = package_data_dir(spec.package, spec.install_hint)
     paths = [root / spec.relative_path, *(root / extra for extra in spec.extra_relative_paths)]

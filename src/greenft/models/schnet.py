@@ -30,7 +30,6 @@ import torch_geometric
 from torch import nn
 from torch_geometric.nn.models import SchNet
 
-from greenft.data.conformers import conformer_structure
 from greenft.data.structures import Structure
 from greenft.models.applied import options_of_other_families
 from greenft.models.base import BuiltModel, ModelFamily, count_parameters
@@ -198,6 +197,8 @@ class SchNetFamily(ModelFamily):
     def encode_unlabelled(self, smiles: list[str], num_tasks: int) -> Sequence[StructureItem]:
         """Items from RDKit conformers (ETKDG + MMFF, seeded: greenft.data.conformers); ValueError for a molecule
         RDKit cannot embed, which ``greenft predict`` reports by row."""
+        from greenft.data.conformers import conformer_structure  # RDKit: only when predicting from SMILES
+
         missing = np.full(num_tasks, np.nan)
         return [structure_item(conformer_structure(text), missing) for text in smiles]
 
