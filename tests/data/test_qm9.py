@@ -14,6 +14,7 @@ import pytest
 from scipy.constants import physical_constants
 
 from greenft.agents.config import ConfigError, parse_trial_config
+from greenft.agents.overrides import apply_overrides
 from greenft.data import get_dataset_spec, load_molecules
 from greenft.data.qm9 import QM9_TARGETS, parse_tables
 from greenft.data.registry import QM9_UNITS, SplitKind, UnknownTargetError, select_targets
@@ -77,5 +78,9 @@ def test_target_selection_default_and_errors() -> None:
     assert config.data.split is SplitKind.RANDOM  # QM9's own default split
     assert parse_trial_config({"data": {"dataset": "qm9", "split": "scaffold"}}).data.split is SplitKind.SCAFFOLD
     assert parse_trial_config({"data": {"dataset": "bbbp"}}).data.split is SplitKind.SCAFFOLD
+    # the command line and sweeps merge onto the defaults: the dataset's split still applies unless one is given
+    assert apply_overrides(None, {"dataset": "qm9"}, "test").data.split is SplitKind.RANDOM
+    assert apply_overrides(None, {"dataset": "qm9", "split": "scaffold"}, "test").data.split is SplitKind.SCAFFOLD
+    assert apply_overrides(None, {"dataset": "bbbp"}, "test").data.split is SplitKind.SCAFFOLD
     with pytest.raises(ConfigError, match="target"):
         parse_trial_config({"data": {"file": "x.csv", "smiles_column": "s", "target_columns": ["y"], "target": "U0"}})

@@ -135,7 +135,7 @@ def test_acceptance_train_on_qm9_saves_a_model_that_predicts(tmp_path: Path) -> 
     epochs = [json.loads(line) for line in (files / "greenft_epochs.jsonl").read_text().splitlines()]
     assert [e["epoch"] for e in epochs] == [1, 2, 3]
     assert {c.template.format(metric="mae") for c in EPOCH_COLUMNS} <= set(epochs[0])  # the standard schema
-    assert all(np.isfinite(e["val/mae"]) and e["fit/emissions_kg"] > 0 for e in epochs)
+    assert all(np.isfinite(e["val/mae"]) and e["emissions/cumulative_kg"] > 0 for e in epochs)
     config = json.loads((files / "greenft_config.json").read_text())
     assert config["data"]["split"] == "random" and config["derived"]["dataset"]["molecules"] == 300
     assert config["derived"]["model"]["family"] == "schnet"

@@ -260,7 +260,10 @@ def apply_overrides(
     ``source`` names where the values came from in error messages; ``what`` names one value ("sweep parameter").
     """
     nested = _nest(values, what)
-    merged = (base or TrialConfig()).model_dump(mode="json")
+    base = base or TrialConfig()
+    merged = base.model_dump(mode="json")
+    if "split" not in base.data.model_fields_set and "split" not in (nested.get("data") or {}):
+        merged["data"].pop("split")  # not given anywhere: the dataset's own default applies (qm9: random)
     stopping = nested.get("stopping")
     if isinstance(stopping, dict) and stopping:
         owners = RULES.owners_of(stopping)

@@ -127,9 +127,21 @@ def load_molecules(spec: DatasetSpec, limit: int | None = None) -> LabelledMolec
     coordinates (``spec.structures``) is read by its own reader, which also fills ``structures``.
     """
     if spec.structures is not None:
-        from greenft.data.qm9 import load_qm9  # the one coordinates reader so far (qm9pack's tables)
+        from greenft.data.qm9 import read_qm9  # the one coordinates reader so far (qm9pack's tables)
 
-        return load_qm9(spec, limit)
+        read = read_qm9(spec, limit, LIMIT_SAMPLE_SEED)
+        dropped_rows = [DroppedRow(*row) for row in read.dropped]
+        return LabelledMolecules(
+            spec,
+            read.path,
+            read.smiles,
+            read.labels,
+            dropped_rows,
+            total_rows=read.total_rows,
+            rows=read.rows,
+            warnings=[*spec.notes],
+            structures=read.structures,
+        )
     paths = resolve_paths(spec)
     path = paths[0]
     frames = [read_table(p, spec.separator) for p in paths]

@@ -35,7 +35,6 @@ import numpy as np
 import pandas as pd
 from rdkit import Chem
 
-from greenft.data.loading import LIMIT_SAMPLE_SEED, DroppedRow, LabelledMolecules
 from greenft.data.quality import check_labels_usable
 from greenft.data.rdkit_quiet import rdkit_quiet
 from greenft.data.registry import DatasetSpec
@@ -286,31 +285,44 @@ def units_line(columns: Sequence[str]) -> str:
     return ", ".join(f"{c} ({QM9_TARGETS[c].unit})" for c in columns if c in QM9_TARGETS)
 
 
-def load_qm9(spec: DatasetSpec, limit: int | None = None) -> LabelledMolecules:
+@dataclass(frozen=True)
+class Qm9Read:
+    """What :func:`read_qm9` kept (in file order) and dropped: greenft.data.loading makes its molecules of it."""
+
+    path: Path
+    smiles: list[str]
+    labels: np.ndarray
+    rows: list[int]  # 1-based rows of the appended tables
+    structures: list[Structure]
+    dropped: list[tuple[int, str, str]]  # (row, SMILES, why), why naming the QM9 index
+    total_rows: int
+
+
+def read_qm9(spec: DatasetSpec, limit: int | None, seed: int) -> Qm9Read:
     """QM9's molecules with their structures and the targets ``spec.target_columns``.
 
-    ``limit``: a fixed-seed sample of N valid molecules (seed ``LIMIT_SAMPLE_SEED``, as for the other sets): rows
-    are visited in a seeded random order and checked until N are valid, so a small sample costs a small check; the
-    rows found bad on the way are reported. Without it, every row is checked (tens of seconds with RDKit).
+    ``limit``: a fixed-seed sample of N valid molecules (``seed``: loading's, as for the other sets): rows are
+    visited in a seeded random order and checked until N are valid, so a small sample costs a small check; the
+    rows found bad on the way are reported. Without it, every row is checked (a minute or more with RDKit).
     """
     arrays, path = qm9_arrays(spec)
     columns = target_indices(spec.target_columns)
     n = len(arrays)
-    order = np.arange(n) if limit is None else np.random.default_rng(LIMIT_SAMPLE_SEED).permutation(n)
+    order = np.arange(n) if limit is None else np.random.default_rng(seed).permutation(n)
     kept: list[tuple[int, str]] = []
-    dropped: list[DroppedRow] = []
+    dropped: list[tuple[int, str, str]] = []
     for row in order.tolist():
         smiles = str(arrays.smiles[row])
         where = f"QM9 index {int(arrays.index[row])}"
         if arrays.problems[row]:
-            dropped.append(DroppedRow(row + 1, smiles, f"{where}: {arrays.problems[row]}"))
+            dropped.append((row + 1, smiles, f"{where}: {arrays.problems[row]}"))
             continue
         canonical, why = check_smiles(smiles, arrays.z[arrays.offsets[row] : arrays.offsets[row + 1]])
         if canonical is None:
-            dropped.append(DroppedRow(row + 1, smiles, f"{where}: {why}"))
+            dropped.append((row + 1, smiles, f"{where}: {why}"))
             continue
         if np.isnan(arrays.targets[row, columns]).all():
-            dropped.append(DroppedRow(row + 1, smiles, f"{where}: no label"))
+            dropped.append((row + 1, smiles, f"{where}: no label"))
             continue
         kept.append((row, canonical))
         if limit is not None and len(kept) == limit:
@@ -319,17 +331,14 @@ def load_qm9(spec: DatasetSpec, limit: int | None = None) -> LabelledMolecules:
         raise DatasetFileError(f"{path}: no valid molecule ({len(dropped)} rows dropped)")
     kept.sort()
     rows = [row for row, _ in kept]
-    dropped.sort(key=lambda d: d.row)
     labels = arrays.targets[np.asarray(rows)][:, columns]
     check_labels_usable(path, labels, spec.target_columns, spec.task_type)
-    return LabelledMolecules(
-        spec,
+    return Qm9Read(
         path,
         [smiles for _, smiles in kept],
         labels,
-        dropped,
-        total_rows=n,
-        rows=[row + 1 for row in rows],
-        warnings=[*spec.notes],
-        structures=[arrays.structure(row) for row in rows],
+        [row + 1 for row in rows],
+        [arrays.structure(row) for row in rows],
+        sorted(dropped),
+        n,
     )
