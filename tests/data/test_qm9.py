@@ -16,6 +16,7 @@ from scipy.constants import physical_constants
 from greenft.agents.config import ConfigError, parse_trial_config
 from greenft.agents.overrides import apply_overrides
 from greenft.data import get_dataset_spec, load_molecules
+from greenft.data.loading import count_rows
 from greenft.data.qm9 import QM9_TARGETS, parse_tables
 from greenft.data.registry import QM9_UNITS, SplitKind, UnknownTargetError, select_targets
 
@@ -50,6 +51,7 @@ def test_loading_reports_bad_rows_by_qm9_index_and_keeps_the_rest() -> None:
     assert "SMILES has C3H8 (11 atoms), coordinates CH4O (6 atoms)" in why["QM9 index 8"]
     assert why["QM9 index 9"].endswith("invalid SMILES")
     assert "dropped 5" in molecules.report()
+    assert count_rows(fixture_spec()) == molecules.total_rows == 17  # type: ignore[arg-type]
     for smiles, structure in zip(molecules.smiles, molecules.structures, strict=True):  # SMILES and atoms agree
         from rdkit import Chem
 

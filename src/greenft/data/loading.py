@@ -101,10 +101,10 @@ def count_rows(spec: DatasetSpec) -> int:
     Tables are tokenised with :mod:`csv` (a quoted field may hold a line break, as B3DB's do) and blank lines
     skipped, as pandas does; an SDF's records are its ``$$$$`` terminators. ``datasets show`` validates them.
     """
-    if spec.structures is not None:  # a coordinates table: its parsed rows (greenft.data.qm9, cached)
-        from greenft.data.qm9 import qm9_arrays
+    if spec.structures is not None:  # a coordinates table: its lines (no quoted line breaks), never parsed here
+        from greenft.data.qm9 import count_table_rows
 
-        return len(qm9_arrays(spec)[0])
+        return count_table_rows(spec)
     total = 0
     for path in resolve_paths(spec):
         if is_sdf(path):

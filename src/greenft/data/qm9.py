@@ -195,6 +195,17 @@ def qm9_paths(spec: DatasetSpec) -> list[Path]:
     return paths
 
 
+def count_table_rows(spec: DatasetSpec) -> int:
+    """Data rows of the tables without parsing them (``datasets list``): their line breaks, a header each; qm9pack's
+    quoted fields hold none (130,831 rows either way, checked against the parse)."""
+    total = 0
+    for path in qm9_paths(spec):
+        with path.open("rb") as handle:
+            lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 22), b""))
+        total += max(lines - 1, 0)
+    return total
+
+
 def _package_version(package: str) -> str:
     try:
         return importlib.metadata.version(package)
