@@ -77,6 +77,7 @@ def test_target_selection_default_and_errors() -> None:
         select_targets(spec, ["u0"])
     config = parse_trial_config({"data": {"dataset": "qm9", "target": "U0, homo"}})
     assert config.data.target == ["U0", "homo"]
+    assert apply_overrides(None, {"target": ["gap,homo", "U0"]}, "flags").data.target == ["gap", "homo", "U0"]
     assert config.data.split is SplitKind.RANDOM  # QM9's own default split
     assert parse_trial_config({"data": {"dataset": "qm9", "split": "scaffold"}}).data.split is SplitKind.SCAFFOLD
     assert parse_trial_config({"data": {"dataset": "bbbp"}}).data.split is SplitKind.SCAFFOLD

@@ -66,9 +66,11 @@ class DataConfig(_Strict):
     @field_validator("target", mode="before")
     @classmethod
     def _target_names(cls, value: Any) -> Any:
-        """``U0`` or ``U0,homo`` (a sweep's value, a flag) or a list: a list of names."""
+        """``U0`` or ``U0,homo`` (a sweep's value, a flag, repeated or not) or a list of them: a list of names."""
         if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()] or None
+            value = [value]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return [part.strip() for v in value for part in v.split(",") if part.strip()] or None
         return value
 
     @model_validator(mode="before")
