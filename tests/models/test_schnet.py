@@ -15,7 +15,8 @@ import pytest
 import torch
 from scipy.spatial.distance import cdist
 
-from greenft.data import get_dataset_spec, load_molecules, user_dataset_spec
+from greenft.agents.fit import TargetScaler, train_epoch
+from greenft.data import TaskType, get_dataset_spec, load_molecules, user_dataset_spec
 from greenft.data.registry import select_targets
 from greenft.errors import GreenftWarning
 from greenft.models import ModelConfig, get_family
@@ -154,3 +155,21 @@ def test_acceptance_train_on_qm9_saves_a_model_that_predicts(tmp_path: Path) -> 
     # molecules is within a few eV thanks to its composition baseline
     assert ethanol == pytest.approx(-154.99 * 27.2114, abs=5.0) and methane == pytest.approx(-1101.5, abs=5.0)
     assert rows[2].startswith("not-a-smiles,,")
+
+
+def test_trainer_steps_fit_real_qm9_molecules(qm9_molecules: object) -> None:
+    """The trainer's own epoch (greenft.agents.fit.train_epoch) on schnet's items, after the composition baseline:
+    the loss on 12 real molecules falls as they are fitted."""
+    family = get_family("schnet")
+    torch.manual_seed(0)
+    config = ModelConfig(name="schnet", num_layers=2, emb_dim=16, pooling="sum")
+    model = family.build(config, 1).model
+    items = list(encode_items(family, qm9_molecules))  # type: ignore[arg-type]
+    labels = qm9_molecules.labels  # type: ignore[attr-defined]
+    scaler = TargetScaler.fit(labels, TaskType.REGRESSION)
+    family.fit_target_baseline(model, items, scaler.mean, scaler.std)
+    loader = family.loader(items, 4, shuffle=True, generator=torch.Generator().manual_seed(0))
+    optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
+    device = torch.device("cpu")
+    losses = [train_epoch(model, loader, optimizer, TaskType.REGRESSION, scaler, device) for _ in range(30)]
+    assert all(np.isfinite(losses)) and losses[-1] < losses[0] / 2, losses
