@@ -41,17 +41,22 @@ from rich.table import Table
 from greenft.agents.fit import TargetScaler, evaluate, train_epoch
 from greenft.agents.trial import seed_everything
 from greenft.data import get_dataset_spec, load_molecules, make_split
+from greenft.data.registry import select_targets
 from greenft.data.splits import SplitKind
 from greenft.io import write_marked_section
 from greenft.models import ModelConfig, get_family, known_models
+from greenft.models.items import encode_items
 from greenft.tracking.hardware import cpu_model
 
+THREE_D_DATASET = "qm9"
+"""Where a 3D family (one that ``needs_structures``) is timed: the other sets have no coordinates."""
 DEFAULT_MODELS = (
     "gin",
     "gcn",
     "smiles-transformer",
     "selfies-transformer",
     "graphormer",
+    "schnet",  # on as many QM9 molecules as the dataset has (it needs coordinates)
     *(("chemprop-dmpnn",) if importlib.util.find_spec("chemprop") else ()),  # the optional chemprop extra
 )
 
@@ -83,10 +88,14 @@ def time_family(
     size: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     molecules = load_molecules(get_dataset_spec(dataset))
-    split = make_split(molecules.smiles, SplitKind.SCAFFOLD, seed)
     family = get_family(name)
+    kind = SplitKind.SCAFFOLD
+    if family.needs_structures:  # a 3D family (schnet): as many QM9 molecules (target U0), QM9's random split
+        molecules = load_molecules(select_targets(get_dataset_spec(THREE_D_DATASET), None), limit=len(molecules.smiles))
+        kind = SplitKind.RANDOM
+    split = make_split(molecules.smiles, kind, seed)
     started = time.perf_counter()
-    items = family.encode(molecules.smiles, molecules.labels)
+    items = encode_items(family, molecules)
     encode_s = time.perf_counter() - started
     seed_everything(seed)
     device = device if device is not None else torch.device("cpu")
@@ -125,6 +134,7 @@ def time_family(
         "epoch_s": statistics.median(a + b for a, b in zip(train_s, eval_s, strict=True)),
         "train_molecules": len(split.train),
         "val_molecules": len(split.val),
+        "dataset": f"{molecules.spec.name} ({kind.value} split)",
     }
 
 
@@ -141,6 +151,11 @@ def markdown(rows: list[dict[str, Any]], context: dict[str, Any]) -> str:
             f"| `{row['model']}` | {row['size']} | {row['parameters']:,} | {row['train_s_per_epoch']:.2f} | "
             f"{row['eval_s_per_epoch']:.2f} | {row['epoch_s']:.2f} | {row['encode_s']:.2f} |"
         )
+    others = [
+        f"`{r['model']}` on {r['dataset']}"
+        for r in rows
+        if r.get("dataset", context["dataset"]).split()[0] != context["dataset"]
+    ]
     load = context["load_average_before_after"]
     lines.append("")
     lines.append(
@@ -150,6 +165,7 @@ def markdown(rows: list[dict[str, Any]], context: dict[str, Any]) -> str:
         f"{'GPU ' + context['gpu'] + ', ' if context.get('gpu') else ''}{context['threads']} torch thread(s), "
         f"{context['cpu']} ({context['cpu_count']} logical CPUs), torch {context['torch']}; load average "
         f"{load[0]} -> {load[1]} (shared machine: other jobs ran meanwhile, so the figures are noisy)."
+        + (f" {', '.join(others)}: as many molecules, it needs 3D coordinates." if others else "")
     )
     return "\n".join(lines)
 

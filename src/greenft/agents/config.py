@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from greenft.agents.objective import LossName, OptimizerName
-from greenft.data.registry import Metric, SplitKind, TaskType, metrics_for
+from greenft.data.registry import BUILTIN_DATASETS, Metric, SplitKind, TaskType, metrics_for
 from greenft.errors import GreenftWarning, UserError
 from greenft.io import read_yaml_mapping
 from greenft.models.config import LrSchedule, ModelConfig
@@ -33,6 +33,11 @@ class DataConfig(_Strict):
     file: Path | None = Field(None, description="a user CSV/TSV/SDF; needs smiles_column and target_columns")
     smiles_column: str | None = None
     target_columns: list[str] = Field(default_factory=list)
+    target: list[str] | None = Field(
+        None,
+        description="built-in sets: the target(s) to train, by name (qm9: mu, alpha, homo, lumo, gap, r2, zpve, U0, U, "
+        "H, G, Cv; a comma-separated string or a list); unset: the set's default (qm9: U0), else all its targets",
+    )
     task_type: TaskType | None = None
     metric: Metric | None = None
     split: SplitKind = SplitKind.SCAFFOLD
@@ -57,6 +62,27 @@ class DataConfig(_Strict):
         description="metrics logged beside data.metric each epoch (val and test) and in the summary; data.metric "
         "alone drives stopping, deployment and analysis",
     )
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _target_names(cls, value: Any) -> Any:
+        """``U0`` or ``U0,homo`` (a sweep's value, a flag, repeated or not) or a list of them: a list of names."""
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return [part.strip() for v in value for part in v.split(",") if part.strip()] or None
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dataset_default_split(cls, raw: Any) -> Any:
+        """A built-in set's own split when ``split`` is not given (qm9: random, as its benchmarks split); recorded
+        in the run config as what trained. The registry is read without pandas or RDKit."""
+        if isinstance(raw, dict) and "split" not in raw and raw.get("file") is None:
+            spec = BUILTIN_DATASETS.get(str(raw.get("dataset", "")))
+            if spec is not None and spec.default_split is not None:
+                return {**raw, "split": spec.default_split}
+        return raw
 
     @field_validator("split_fractions")
     @classmethod
@@ -116,6 +142,11 @@ class DataConfig(_Strict):
                     stacklevel=2,
                 )
             self.dataset = "file"
+        if self.file is not None and self.target:
+            raise ValueError(
+                f"target = {self.target!r} picks a built-in dataset's targets; a dataset file's are target_columns "
+                "(--target-column)"
+            )
         if self.file is None:
             for name, value in (("smiles_column", self.smiles_column), ("target_columns", self.target_columns)):
                 if value:

@@ -77,6 +77,7 @@ _FIXED_HEAD: tuple[Override, ...] = (
     Override("data_file", "data.file", "your own CSV/TSV/SDF instead of a built-in set"),
     Override("smiles_column", "data.smiles_column", "SMILES column of --data-file"),
     Override("target_column", "data.target_columns", "target column(s) of --data-file (repeat)"),
+    Override("target", "data.target", "built-in sets: target(s) by name, comma-separated (qm9: U0, homo, gap, ...)"),
     Override("task_type", "data.task_type", "inferred from the labels when omitted"),
     Override(
         "metric",
@@ -96,6 +97,11 @@ _FIXED_HEAD: tuple[Override, ...] = (
     Override("heads", "model.num_heads", "attention heads (transformers, graphormer)"),
     Override("max_length", "model.max_length", "tokens per molecule incl. <s> </s> (transformers)"),
     Override("dropout", "model.dropout", "dropout"),
+    Override("cutoff", "model.cutoff", "3D models (schnet): interaction cutoff, Angstrom (the seed's trainingCutoff)"),
+    Override("num_rbf", "model.num_rbf", "3D models (schnet): Gaussian radial basis functions of the distances"),
+    Override(
+        "neighbor_cutoff", "model.neighbor_cutoff", "3D models: neighbour-list radius, Angstrom (the seed's dataCutoff)"
+    ),
     Override("pooling", "model.pooling", "graph readout"),
     Override("checkpoint", "model.checkpoint", "pretrained encoder checkpoint"),
     Override(
@@ -254,7 +260,10 @@ def apply_overrides(
     ``source`` names where the values came from in error messages; ``what`` names one value ("sweep parameter").
     """
     nested = _nest(values, what)
-    merged = (base or TrialConfig()).model_dump(mode="json")
+    base = base or TrialConfig()
+    merged = base.model_dump(mode="json")
+    if "split" not in base.data.model_fields_set and "split" not in (nested.get("data") or {}):
+        merged["data"].pop("split")  # not given anywhere: the dataset's own default applies (qm9: random)
     stopping = nested.get("stopping")
     if isinstance(stopping, dict) and stopping:
         owners = RULES.owners_of(stopping)

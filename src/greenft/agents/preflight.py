@@ -11,7 +11,7 @@ from __future__ import annotations
 from greenft.agents.config import ConfigError, TrialConfig
 from greenft.agents.metrics import run_extra_metrics
 from greenft.agents.objective import check_loss_before_data
-from greenft.data.registry import get_dataset_spec
+from greenft.data.registry import get_dataset_spec, select_targets
 from greenft.data.split_file import read_split_file
 from greenft.models.errors import CheckpointError
 from greenft.models.names import check_model_name
@@ -27,6 +27,7 @@ def check_before_heavy_work(config: TrialConfig) -> None:
     """
     if config.data.file is None:
         run_extra_metrics(config.data, get_dataset_spec(config.data.dataset))
+        select_targets(get_dataset_spec(config.data.dataset), config.data.target)  # an unknown target name
     elif not config.data.file.exists():
         raise ConfigError(f"dataset file not found: {config.data.file}")
     if config.data.test_file is not None and not config.data.test_file.exists():

@@ -51,9 +51,11 @@ from greenft.data import (
     load_molecules,
     user_dataset_spec,
 )
+from greenft.data.registry import select_targets
 from greenft.data.split_sources import resolve_split, split_source
 from greenft.errors import UserError
 from greenft.models import get_family
+from greenft.models.items import encode_items
 from greenft.schema import (
     DROPPED_ROWS_FILE,
     METER_FILE,
@@ -161,6 +163,7 @@ def load_data(config: TrialConfig) -> LabelledMolecules:
             if not data.metric.fits(spec.task_type):
                 raise DatasetSplitError(f"metric {data.metric.value} does not fit {spec.name} ({spec.task_type.value})")
             spec = spec.model_copy(update={"metric": data.metric})
+        spec = select_targets(spec, data.target)  # data.target, else the set's default targets (qm9: U0)
     return load_molecules(spec, limit=data.limit)
 
 
@@ -236,13 +239,14 @@ def run_trial(
     loss_name = resolve_loss(config.optim.loss, molecules.spec.task_type, molecules.spec.name)  # a misfit: exit 2
     check_split(molecules, split)
     family = get_family(config.model.name)
-    items = family.encode(molecules.smiles, molecules.labels)
+    items = encode_items(family, molecules)  # SMILES, or a 3D family's structures (greenft.models.items)
 
     seed_everything(config.seed)
     device = resolve_device(config.device)
     built = family.build(config.model, model_outputs(molecules.spec, molecules.num_tasks))
     model = built.model.to(device)
     scaler = TargetScaler.fit(molecules.labels[split.train], molecules.spec.task_type)
+    family.fit_target_baseline(model, [items[i] for i in split.train], scaler.mean, scaler.std)  # schnet's
     generator = torch.Generator().manual_seed(config.seed)
     batch_size = config.optim.batch_size
     train_loader = family.loader([items[i] for i in split.train], batch_size, shuffle=True, generator=generator)

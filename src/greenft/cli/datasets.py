@@ -151,6 +151,9 @@ def datasets_show(
     except USER_ERRORS as err:
         fail(err)
     _print_summary(summary, max_rows, generated)
+    if spec.target_units:  # qm9: energies converted from Hartree (greenft.data.qm9)
+        units = ", ".join(f"{t} {spec.target_units.get(t, '?')}" for t in spec.target_columns)
+        console.print(f"[bold]units[/] {escape(units)}", soft_wrap=True)
 
 
 def _generated_note(table: Path) -> str:

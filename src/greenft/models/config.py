@@ -49,6 +49,17 @@ class ModelConfig(EncoderSize):
     checkpoint_format: CheckpointFormat = Field(
         "auto", description="format of `checkpoint`: detected from its keys and shapes, or given when ambiguous"
     )
+    cutoff: float = Field(
+        5.0, gt=0.0, le=30.0, description="3D models (schnet): cosine cutoff of the interactions, Angstrom"
+    )
+    num_rbf: int = Field(20, ge=1, le=1024, description="3D models (schnet): Gaussians expanding each distance")
+    neighbor_cutoff: float | None = Field(
+        None,
+        gt=0.0,
+        le=30.0,
+        description="3D models: neighbour-list radius in Angstrom (SchNetPack's data cutoff); unset: cutoff. Pairs "
+        "beyond cutoff contribute nothing either way (the cosine cutoff is 0 there)",
+    )
     random_init: bool = Field(
         False,
         description="pretrained models: keep the checkpoint's architecture (and vocabulary) but start from random "

@@ -30,6 +30,7 @@ BUILTIN_MODELS: tuple[str, ...] = (
     "gin-molclr",
     "gin-rich",
     "graphormer",
+    "schnet",
     "selfies-mlm",
     "selfies-transformer",
     "smiles-mlm",

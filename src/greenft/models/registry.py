@@ -13,6 +13,7 @@ from greenft.models.names import HUB_PREFIX as HUB_PREFIX  # re-exported: they w
 from greenft.models.names import UnknownModelError as UnknownModelError
 from greenft.models.names import unknown_model
 from greenft.models.pretrained_graph import PretrainedGraphFamily
+from greenft.models.schnet import SchNetFamily
 from greenft.models.sequence.family import HubTransformerFamily, SequenceTransformerFamily
 
 MODEL_FAMILIES: dict[str, ModelFamily] = {}
@@ -37,6 +38,7 @@ register_family(PretrainedGraphFamily("gcn-contrastive", MODEL_FAMILIES["gcn"], 
 register_family(RichGraphFamily("gin-rich", "linear", "GINE on chemprop-like atom and bond features"))
 register_family(ChempropDmpnnFamily())  # chemprop (an optional extra) is imported only when it trains
 register_family(GraphormerFamily())  # graph transformer with Graphormer's structural encodings, random init
+register_family(SchNetFamily())  # 3D: SchNet on a dataset's coordinates (qm9), random init
 for _dual in dual_view_families():  # dual-view-seq, -graph, -both: halves of `greenft pretrain dual-view`
     register_family(_dual)
 
