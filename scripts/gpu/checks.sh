@@ -152,11 +152,13 @@ new_family_checks() {
   for m in ${GPU_NEW_MODELS:-schnet ecfp-mlm dual-view-seq dual-view-graph dual-view-both}; do
     if [[ " $known " == *" $m "* ]]; then
       # fine-tune from the CLI on the GPU at the family's default size (random init where no checkpoint is given)
-      local from=()
-      case "$m" in  # the dual-view names need the checkpoint the pretrain step above wrote (not the default place)
+      local from=() data=(--dataset bbbp)
+      case "$m" in  # pretrained names need the checkpoint the pretrain step above wrote (not the default place)
         dual-view-*) from=(--checkpoint "$WORK/pretrain-dual-view") ;;
+        ecfp-mlm) from=(--checkpoint "$WORK/pretrain-ecfp-mlm") ;;
+        schnet) data=(--dataset qm9 --target U0 --limit 3000) ;;  # 3D: needs qm9pack under .gpudata/site (not copied by wheels.sh yet)
       esac
-      step "train_$m" greenft 120 train --dataset bbbp --model "$m" "${TRAIN_ARGS[@]}" ${from[@]+"${from[@]}"} \
+      step "train_$m" greenft 120 train "${data[@]}" --model "$m" "${TRAIN_ARGS[@]}" ${from[@]+"${from[@]}"} \
         --device "$DEVICE" --threads "$THREADS" --wandb-mode disabled --runs-dir "$WORK/train-$m" --save-models none
       step "summary_train_$m" summarize train "$WORK/train-$m" "train_$m" "$WORK/train_${m//-/_}.json"
     else
