@@ -73,20 +73,7 @@ class DualViewTask:
         layout = layout_of_model(settings.graph_model)
         graphs = featurise(molecules, np.zeros((len(molecules), 1)), cache_dir, layout.featurizer)
         torch.manual_seed(settings.seed)
-        self.mlm = MlmTask(
-            kind,
-            molecules,
-            settings.num_layers,
-            settings.emb_dim,
-            settings.num_heads,
-            settings.max_length,
-            settings.dropout,
-            settings.mask_prob,
-            RECIPE,
-            corpus.provenance(),
-            settings.vocab_size,
-            settings.min_frequency,
-        )
+        self.mlm = MlmTask.from_settings(kind, molecules, settings, RECIPE, corpus.provenance())
         graph_layers, graph_width = settings.graph_sizes
         # MolCLR pretrains its GNN without dropout (gin-contrastive's default too); dropout applies to the RoBERTa
         encoder = graph_encoder(settings.graph_model, graph_layers, graph_width, 0.0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -20,6 +20,9 @@ from greenft.models.sequence.checkpoint import save_sequence_checkpoint
 from greenft.models.sequence.tokenizer_kinds import build_tokenizer
 from greenft.models.sequence.tokenizers import MASK_ID, SPECIAL_TOKENS, TokenizerKind, split_molecule
 from greenft.models.sequence.transformer import roberta_config
+
+if TYPE_CHECKING:
+    from greenft.pretrain.recipes import PretrainSettings
 
 IGNORE_INDEX = -100
 
@@ -104,6 +107,31 @@ class MlmTask:
             "vocab_size": self.tokenizer.vocab_size,
             "intermediate_size": int(config.intermediate_size),
         }
+
+    @classmethod
+    def from_settings(
+        cls,
+        kind: TokenizerKind,
+        smiles: Sequence[str],
+        settings: PretrainSettings,
+        family: str,
+        corpus: dict[str, Any] | None = None,
+    ) -> MlmTask:
+        """The MLM of a pretraining run's settings (the recipe ``mlm`` and dual-view's sequence view alike)."""
+        return cls(
+            kind,
+            smiles,
+            settings.num_layers,
+            settings.emb_dim,
+            settings.num_heads,
+            settings.max_length,
+            settings.dropout,
+            settings.mask_prob,
+            family,
+            corpus,
+            settings.vocab_size,
+            settings.min_frequency,
+        )
 
     @property
     def num_examples(self) -> int:

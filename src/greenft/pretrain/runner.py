@@ -202,20 +202,7 @@ def make_task(
         from greenft.pretrain.mlm import MlmTask
 
         assert recipe.kind is not None
-        return MlmTask(
-            recipe.kind,
-            corpus.smiles,
-            settings.num_layers,
-            settings.emb_dim,
-            settings.num_heads,
-            settings.max_length,
-            settings.dropout,
-            settings.mask_prob,
-            recipe.name,
-            corpus.provenance(),
-            settings.vocab_size,
-            settings.min_frequency,
-        )
+        return MlmTask.from_settings(recipe.kind, corpus.smiles, settings, recipe.name, corpus.provenance())
     from greenft.models.graph_layouts import graph_encoder
     from greenft.models.pretrained_graph import graph_checkpoint_saver
     from greenft.models.registry import get_family

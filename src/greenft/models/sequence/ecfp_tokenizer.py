@@ -35,17 +35,14 @@ import torch
 from greenft.data.ecfp_words import ECFP_SPLIT
 from greenft.io import atomic_write_text
 from greenft.models.sequence.tokenizers import (
-    BOS,
     BOS_ID,
-    EOS,
     EOS_ID,
-    MASK,
-    PAD,
     SPECIAL_TOKENS,
     TOKENIZER_FORMAT,
     TOKENIZER_VERSION,
     UNK,
     TokenizerError,
+    hf_fast_tokenizer,
     pad_sequences,
 )
 
@@ -155,22 +152,7 @@ class EcfpTokenizer:
 
     def to_hf(self) -> Any:
         """This BPE as a Hugging Face fast tokenizer: same ids for the word string, ``<s> ... </s>``, truncation."""
-        from tokenizers.processors import TemplateProcessing
-        from transformers import PreTrainedTokenizerFast
-
-        backend = _backend_from_json(self.backend.to_str())
-        backend.post_processor = TemplateProcessing(
-            single=f"{BOS} $A {EOS}", special_tokens=[(BOS, BOS_ID), (EOS, EOS_ID)]
-        )
-        return PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
-            tokenizer_object=backend,
-            bos_token=BOS,
-            eos_token=EOS,
-            unk_token=UNK,
-            pad_token=PAD,
-            mask_token=MASK,
-            model_max_length=self.max_length,
-        )
+        return hf_fast_tokenizer(_backend_from_json(self.backend.to_str()), self.max_length)
 
     # ------------------------------------------------------------------ files
     def describe(self) -> dict[str, Any]:

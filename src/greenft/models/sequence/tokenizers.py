@@ -177,6 +177,24 @@ class SequenceTokenizer(Protocol):
     def vocabulary_entries(self) -> list[str]: ...
 
 
+def hf_fast_tokenizer(backend: Any, max_length: int) -> Any:
+    """A ``tokenizers`` backend as a Hugging Face fast tokenizer with greenft's conventions: ``<s> ... </s>``
+    around every sequence, the five special tokens at their ids, truncation at ``max_length``."""
+    from tokenizers.processors import TemplateProcessing
+    from transformers import PreTrainedTokenizerFast
+
+    backend.post_processor = TemplateProcessing(single=f"{BOS} $A {EOS}", special_tokens=[(BOS, BOS_ID), (EOS, EOS_ID)])
+    return PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
+        tokenizer_object=backend,
+        bos_token=BOS,
+        eos_token=EOS,
+        unk_token=UNK,
+        pad_token=PAD,
+        mask_token=MASK,
+        model_max_length=max_length,
+    )
+
+
 @dataclass
 class MolTokenizer:
     """A vocabulary for one token kind, with truncation at ``max_length`` and per-batch padding."""
@@ -265,23 +283,10 @@ class MolTokenizer:
         from tokenizers import Regex, Tokenizer
         from tokenizers.models import WordLevel
         from tokenizers.pre_tokenizers import Split
-        from tokenizers.processors import TemplateProcessing
-        from transformers import PreTrainedTokenizerFast
 
         backend = Tokenizer(WordLevel(dict(self.index), unk_token=UNK))
         backend.pre_tokenizer = Split(Regex(SMILES_REGEX), behavior="isolated")
-        backend.post_processor = TemplateProcessing(
-            single=f"{BOS} $A {EOS}", special_tokens=[(BOS, BOS_ID), (EOS, EOS_ID)]
-        )
-        return PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
-            tokenizer_object=backend,
-            bos_token=BOS,
-            eos_token=EOS,
-            unk_token=UNK,
-            pad_token=PAD,
-            mask_token=MASK,
-            model_max_length=self.max_length,
-        )
+        return hf_fast_tokenizer(backend, self.max_length)
 
     # ------------------------------------------------------------------ files
     def to_dict(self) -> dict[str, Any]:
