@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from comparison_common import append_run, markdown_table, mean_sd, num, read_runs, shadow_row
+from comparison_common import append_run, finished_groups, markdown_table, mean_sd, num, read_runs, shadow_row
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "results" / "gin_vs_dmpnn"
@@ -161,13 +161,7 @@ def baseline_rows(dataset: str, seed: int, args: argparse.Namespace) -> dict[str
 
 def summarise(runs: list[dict[str, Any]], arms: list[Arm], datasets: list[str]) -> list[dict[str, str]]:
     """One row per dataset x arm: test at best val / at the AN-GES stop (mean ± sd over seeds), kg, s/epoch."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    seen: set[tuple[str, str, int]] = set()
-    for run in runs:
-        key = (run["dataset"], run["arm"], int(run["seed"]))
-        if run.get("status") == "finished" and key not in seen:
-            seen.add(key)
-            groups.setdefault((run["dataset"], run["arm"]), []).append(run)
+    groups = finished_groups(runs)
     rows = []
     for dataset in datasets:
         for arm in arms:
@@ -212,20 +206,17 @@ REFERENCE = "chemprop-dmpnn"
 def verdicts(runs: list[dict[str, Any]], arms: list[Arm], datasets: list[str]) -> list[str]:
     """Each arm against ``chemprop-dmpnn`` per dataset: test at best val within noise (|mean difference| <= the
     larger seed sd), better or worse beyond it, and its full-budget kg CO2 as a multiple of chemprop's."""
-    finished: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
-    for run in runs:
-        if run.get("status") == "finished":
-            finished.setdefault((run["dataset"], run["arm"]), {}).setdefault(int(run["seed"]), run)
+    finished = finished_groups(runs)
     lines = []
     for dataset in datasets:
-        reference = list(finished.get((dataset, REFERENCE), {}).values())
+        reference = finished.get((dataset, REFERENCE), [])
         if not reference:
             continue
         higher = reference[0]["metric"] == "roc_auc"
         ref = [num(r["best_test"]) for r in reference]
         ref_kg = statistics.fmean(num(r["full_kg"]) for r in reference)
         for arm in arms:
-            group = list(finished.get((dataset, arm.label), {}).values())
+            group = finished.get((dataset, arm.label), [])
             if arm.label == REFERENCE or not group:
                 continue
             values = [num(r["best_test"]) for r in group]

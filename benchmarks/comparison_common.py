@@ -62,6 +62,15 @@ def append_run(path: Path, row: dict[str, Any]) -> None:
         os.fsync(handle.fileno())
 
 
+def finished_groups(runs: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The finished runs by (dataset, arm), one per seed: the first in the file (a rerun's duplicate is ignored)."""
+    groups: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
+    for run in runs:
+        if run.get("status") == "finished":
+            groups.setdefault((run["dataset"], run["arm"]), {}).setdefault(int(run["seed"]), run)
+    return {key: list(by_seed.values()) for key, by_seed in groups.items()}
+
+
 def num(value: Any) -> float:
     """A float, or NaN for a missing / non-numeric cell."""
     try:

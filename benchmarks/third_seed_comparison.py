@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from comparison_common import append_run, markdown_table, mean_sd, num, read_runs, shadow_row
+from comparison_common import append_run, finished_groups, markdown_table, mean_sd, num, read_runs, shadow_row
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "results" / "third_seed"
@@ -150,13 +150,7 @@ def summarise(
     runs: list[dict[str, Any]], pretrainings: dict[str, dict[str, Any]], datasets: list[str]
 ) -> list[dict[str, str]]:
     """One row per dataset x arm (mean ± sd over seeds) with fine-tune kg and the amortised pretraining kg."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    seen: set[tuple[str, str, int]] = set()
-    for run in runs:
-        key = (run["dataset"], run["arm"], int(run["seed"]))
-        if run.get("status") == "finished" and key not in seen:
-            seen.add(key)
-            groups.setdefault((run["dataset"], run["arm"]), []).append(run)
+    groups = finished_groups(runs)
     uses: dict[str, int] = {}
     for (_, label), group in groups.items():
         recipe = next((a.recipe for a in ARMS if a.label == label), None)
