@@ -44,6 +44,7 @@ from typing import Any
 from greenft.analysis.records import Curve
 from greenft.analysis.replay import ReplayResult, RuleConfig, replay
 from greenft.schema import Deploy, deployed_index, hindsight_best
+from greenft.schema.green import emissions_saved_pct, metric_change_pct  # shared with the summary's green/* keys
 from greenft.stopping import AnGesConfig, MetricDirection, Monitor, effective_threshold_fraction, percent_improvement
 
 __all__ = [
@@ -80,21 +81,6 @@ HINDSIGHT_1PCT = "hindsight-1%"
 #: The quality loss a run may take against best-val (hindsight) and still count as "within" (percent).
 WITHIN_PCT = 1.0
 _ROUNDING = 1e-9  # 0.792 vs 0.8 is -1 % exactly by hand, -1.0000000000000009 in floats: within
-
-
-def emissions_saved_pct(stop_kg: float, full_kg: float) -> float:
-    """``100 * (full - stop) / full``; NaN when either is not finite or the full budget emitted nothing."""
-    if not (math.isfinite(stop_kg) and math.isfinite(full_kg)) or full_kg <= 0.0:
-        return math.nan
-    return 100.0 * (full_kg - stop_kg) / full_kg
-
-
-def metric_change_pct(value: float, reference: float, direction: MetricDirection) -> float:
-    """Signed percent change vs ``reference`` (the full budget's), positive = better; NaN when undefined."""
-    if not (math.isfinite(value) and math.isfinite(reference)) or reference == 0.0:
-        return math.nan
-    sign = 1.0 if MetricDirection(direction) is MetricDirection.MAXIMIZE else -1.0
-    return 100.0 * sign * (value - reference) / abs(reference)
 
 
 def hindsight_epoch(values: Sequence[float], direction: MetricDirection) -> int | None:

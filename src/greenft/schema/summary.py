@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from greenft.schema.columns import Column
+from greenft.schema.green import GreenView
 from greenft.schema.inputs import EpochLike, RuleLike
 from greenft.schema.keys import METRIC_DIRECTIONS, POINTS, Mode, Point, RunStatus, key, match_template, point_key
 from greenft.stopping import ForecastError, MetricDirection, forecast_error
@@ -35,6 +36,15 @@ __all__ = [
     "FORECAST_EPOCH",
     "FORECAST_ERROR",
     "FORECAST_TIME_ERROR",
+    "GREEN_CO2_SAVED",
+    "GREEN_COLUMNS",
+    "GREEN_KG_FULL",
+    "GREEN_KG_FULL_SOURCE",
+    "GREEN_KG_STOP",
+    "GREEN_QUALITY_BEST",
+    "GREEN_QUALITY_CHANGE",
+    "GREEN_QUALITY_STOP",
+    "GREEN_STOP_EPOCH",
     "METER",
     "METER_NOTE",
     "METRIC",
@@ -124,6 +134,17 @@ SHADOW_TEST = "shadow/{rule}/test_{metric}"
 SHADOW_EMISSIONS = "shadow/{rule}/emissions_kg"
 SHADOW_DEPLOYED_EPOCH = "shadow/{rule}/deployed_epoch"  # the epoch that rule's stop would deploy (run's policy)
 SHADOW_DEPLOYED_TEST = "shadow/{rule}/deployed_test_{metric}"
+
+# The metric-free group (greenft.schema.green): one name for every metric, for W&B's sweep and parallel-coordinates
+# panels across datasets. Percentages are the analysis' emissions_saved_pct and test_vs_best_val_pct.
+GREEN_STOP_EPOCH = "green/stop_epoch"
+GREEN_KG_STOP = "green/kg_at_stop"
+GREEN_KG_FULL = "green/kg_full"  # measured when the run trained its budget, else the forecast; absent: neither
+GREEN_KG_FULL_SOURCE = "green/kg_full_source"  # measured | forecast
+GREEN_CO2_SAVED = "green/co2_saved_pct"
+GREEN_QUALITY_STOP = "green/quality_at_stop"
+GREEN_QUALITY_BEST = "green/quality_best"
+GREEN_QUALITY_CHANGE = "green/quality_change_pct"  # negative = worse; only when the budget was trained
 
 BUDGET_REACHED = "epoch budget reached"
 NEVER_STOPPED = "never stopped"
@@ -233,6 +254,17 @@ class SummaryFacts:
         values = [e.val_metric for e in self.epochs]
         return self.epochs[deployed_index(values, METRIC_DIRECTIONS[self.metric], end, self.deploy)]
 
+    def green(self) -> GreenView:
+        """The run as the ``green/*`` keys see it: the live rule's stop, its deployed and best-val epochs."""
+        best = self.point(Point.BEST)
+        never_fired = self.live.stopped_epoch is None and self.status == RunStatus.FINISHED
+        forecast = self.last.forecast  # a run that ended at its budget's last epoch knows it from its forecast
+        at_budget = forecast is not None and forecast.budget_epochs == self.last.epoch
+        complete = self.shadow or never_fired or at_budget
+        stop = self.at(self.live.stopped_epoch)
+        direction = METRIC_DIRECTIONS[self.metric]
+        return GreenView(stop, self.deployed(stop.epoch), best, self.last, complete, direction)
+
     def stop_reason(self) -> str:
         if self.external_stop is not None:
             return self.external_stop
@@ -314,6 +346,30 @@ RUN_COLUMNS: tuple[Column[SummaryFacts], ...] = (
     _model_column(MODEL_STOP_EPOCH, int),
 )
 
+def _green_full(facts: SummaryFacts) -> bool:
+    return facts.trained and facts.green().full_source is not None
+
+
+def _green_best(facts: SummaryFacts) -> bool:
+    return facts.trained and facts.green().best is not None
+
+
+def _green_change(facts: SummaryFacts) -> bool:
+    return _green_best(facts) and facts.green().complete
+
+
+#: The metric-free ``green/*`` keys (see :mod:`greenft.schema.green`), written once a run trained an epoch.
+GREEN_COLUMNS: tuple[Column[SummaryFacts], ...] = (
+    Column(GREEN_STOP_EPOCH, int, lambda f: f.green().stop.epoch, _trained),
+    Column(GREEN_KG_STOP, float, lambda f: f.green().stop.fit.emissions_kg, _trained),
+    Column(GREEN_KG_FULL, float, lambda f: f.green().kg_full(), _green_full),
+    Column(GREEN_KG_FULL_SOURCE, str, lambda f: str(f.green().full_source), _green_full),
+    Column(GREEN_CO2_SAVED, float, lambda f: f.green().co2_saved_pct(), _green_full),
+    Column(GREEN_QUALITY_STOP, float, lambda f: f.green().deployed.test_metric, _trained),
+    Column(GREEN_QUALITY_BEST, float, lambda f: f.green().quality_best(), _green_best),
+    Column(GREEN_QUALITY_CHANGE, float, lambda f: f.green().quality_change_pct(), _green_change),
+)
+
 #: Written under each point that exists (``stop/epoch``, ``best/val_<metric>``, ...).
 POINT_FIELDS: tuple[Column[EpochLike], ...] = (
     Column(AT_EPOCH, int, lambda e: e.epoch),
@@ -347,6 +403,7 @@ def build_summary(facts: SummaryFacts) -> dict[str, Any]:
     """The run summary (W&B summary and ``greenft_summary.json``), built from the tables above."""
     metric = facts.metric
     summary = {key(c.template, metric): c.value(facts) for c in RUN_COLUMNS if c.present(facts)}
+    summary.update({c.template: c.value(facts) for c in GREEN_COLUMNS if c.present(facts)})
     if not facts.trained:
         return summary
     for point in POINTS:
@@ -365,7 +422,7 @@ def build_summary(facts: SummaryFacts) -> dict[str, Any]:
 
 def summary_columns() -> list[tuple[str, type]]:
     """Every summary key template with its type: run-wide, per point, per shadow rule."""
-    out = [(c.template, c.kind) for c in RUN_COLUMNS]
+    out = [(c.template, c.kind) for c in (*RUN_COLUMNS, *GREEN_COLUMNS)]
     out += [(point_key(p, c.template, "{metric}"), c.kind) for p in POINTS for c in POINT_FIELDS]
     out += [(c.template, c.kind) for c in SHADOW_COLUMNS]
     return out
