@@ -68,7 +68,9 @@ RMSE_VAL, RMSE_TEST = [1.0, 0.8, 0.9, 0.85, 0.7], [1.1, 0.9, 0.95, 0.92, 0.75]
         ("rmse", RMSE_VAL, RMSE_TEST, 100 * (0.75 - 0.9) / 0.75),  # -20 %: RMSE 0.9 vs 0.75 is worse, negative
     ],
 )
-def test_shadow_run_has_every_green_key_by_hand(metric: str, val: list[float], test: list[float], change: float) -> None:
+def test_shadow_run_has_every_green_key_by_hand(
+    metric: str, val: list[float], test: list[float], change: float
+) -> None:
     direction = MetricDirection.MAXIMIZE if metric == "roc_auc" else MetricDirection.MINIMIZE
     records, rules = train(val, test, direction, budget=5, stop_training=False)
     summary = summary_of(records, rules, "shadow", metric)

@@ -95,4 +95,3 @@ class GreenView:
     def quality_change_pct(self) -> float:
         """Deployed-at-stop test metric vs best-val (hindsight)'s: meant for a complete curve only."""
         return metric_change_pct(self.deployed.test_metric, self.quality_best(), self.direction)
-

@@ -346,6 +346,7 @@ RUN_COLUMNS: tuple[Column[SummaryFacts], ...] = (
     _model_column(MODEL_STOP_EPOCH, int),
 )
 
+
 def _green_full(facts: SummaryFacts) -> bool:
     return facts.trained and facts.green().full_source is not None
 
