@@ -46,7 +46,15 @@ if TYPE_CHECKING:
     # the records are ``wandb.proto.wandb_internal_pb2.Record`` instances.
     Record: TypeAlias = Any
 
-__all__ = ["OfflineRun", "find_offline_runs", "history_frame", "iter_records", "read_offline_run", "run_id_of"]
+__all__ = [
+    "LoggedArtifact",
+    "OfflineRun",
+    "find_offline_runs",
+    "history_frame",
+    "iter_records",
+    "read_offline_run",
+    "run_id_of",
+]
 
 StrPath: TypeAlias = str | os.PathLike[str]
 
@@ -195,6 +203,19 @@ def _parse_records(file: Path, tail: _Tail | None = None) -> Iterator[Record]:
 
 
 @dataclass(frozen=True)
+class LoggedArtifact:
+    """An artifact the run logged (an ``artifact`` record): what ``wandb sync`` uploads as a new version.
+
+    ``files`` are the manifest's paths inside the artifact (W&B's own tables appear as ``run_table`` artifacts).
+    """
+
+    name: str
+    type: str
+    digest: str
+    files: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class OfflineRun:
     """What an offline run recorded, as plain Python values.
 
@@ -218,6 +239,13 @@ class OfflineRun:
     exit_code: int | None
     path: Path
     truncated_at: int | None = field(default=None, kw_only=True)
+    # What an analysis run adds (greenft.analysis.wandb_export), for reading it back: the run's job type, the
+    # artifacts it logged, the files W&B was told to upload (media such as a Table's JSON, relative to the run's
+    # ``files/``), and its custom charts (``config._wandb.visualize``: key -> panel spec, e.g. wandb/scatter/v0).
+    job_type: str | None = field(default=None, kw_only=True)
+    artifacts: tuple[LoggedArtifact, ...] = field(default=(), kw_only=True)
+    files: tuple[str, ...] = field(default=(), kw_only=True)
+    charts: dict[str, Any] = field(default_factory=dict, kw_only=True)
 
     @property
     def finished(self) -> bool:
@@ -315,6 +343,9 @@ def read_offline_run(run_dir_or_file: StrPath) -> OfflineRun:
     summary: dict[str, Any] = {}
     history: list[dict[str, Any]] = []
     exit_code: int | None = None
+    job_type = ""
+    artifacts: list[LoggedArtifact] = []
+    files: list[str] = []
     tail = _Tail()
     for record in _parse_records(file, tail):
         kind = record.WhichOneof("record_type")
@@ -326,6 +357,7 @@ def read_offline_run(run_dir_or_file: StrPath) -> OfflineRun:
             project = str(run.project) or project
             group = str(run.run_group) or group
             tags = tuple(str(tag) for tag in run.tags) or tags
+            job_type = str(run.job_type) or job_type
             _apply_updates(file, config, run.config.update, run.config.remove, config=True)
         elif kind == "config":
             _apply_updates(file, config, record.config.update, record.config.remove, config=True)
@@ -339,7 +371,14 @@ def read_offline_run(run_dir_or_file: StrPath) -> OfflineRun:
                 history.append(row)
         elif kind == "exit":
             exit_code = int(record.exit.exit_code)
-    config.pop("_wandb", None)
+        elif kind == "artifact":
+            found = record.artifact
+            paths = tuple(str(entry.path) for entry in found.manifest.contents)
+            artifacts.append(LoggedArtifact(str(found.name), str(found.type), str(found.digest), paths))
+        elif kind == "files":
+            files.extend(str(item.path) for item in record.files.files)
+    internal = config.pop("_wandb", None)
+    charts = internal.get("visualize", {}) if isinstance(internal, dict) else {}
     return OfflineRun(
         run_id=run_id or run_id_of(file),
         name=name or None,
@@ -352,6 +391,10 @@ def read_offline_run(run_dir_or_file: StrPath) -> OfflineRun:
         exit_code=exit_code,
         path=file,
         truncated_at=tail.offset,
+        job_type=job_type or None,
+        artifacts=tuple(artifacts),
+        files=tuple(dict.fromkeys(files)),
+        charts=dict(charts) if isinstance(charts, dict) else {},
     )
 
 

@@ -64,6 +64,15 @@ def analyze(
             "split (repeat, e.g. one per seed)",
         ),
     ] = None,
+    wandb_log: Annotated[
+        bool | None,
+        typer.Option(
+            "--wandb/--no-wandb",
+            help="log the analysis to W&B in a run of its own (job_type analysis): trade-off Table, Pareto chart, "
+            "report Artifact; for wandb: sources also each run's numbers in its summary. Default: on for wandb: "
+            "sources, off for a runs directory (with --wandb: an offline run in OUT/wandb); WANDB_MODE=disabled: off",
+        ),
+    ] = None,
 ) -> None:
     """Trade-off report: CO2 saved vs metric per rule, Pareto fronts, replay checks, importance, plots, CO2 per
     phase (training, evaluation, inference per 1,000 molecules), break-even molecules, precision trade-off."""
@@ -115,6 +124,8 @@ def analyze(
             soft_wrap=True,
         )
     print_inference_summary(analysis)
+    if source.startswith("wandb:") if wandb_log is None else wandb_log:
+        log_to_wandb(analysis, out, source, tag or [])
     for (model, dataset), params in analysis.training.parameters.items():  # a training sweep
         console.print(
             f"  training    {model} / {dataset:<12} {len(analysis.training.runs[(model, dataset)])} runs differ in "
@@ -128,6 +139,30 @@ def analyze(
         + f") in {time.perf_counter() - start:.1f} s",
         soft_wrap=True,
     )
+
+
+def log_to_wandb(analysis: Analysis, out: Path, source: str, tags: list[str]) -> None:
+    """The analysis run (greenft.analysis.wandb_export); a W&B failure is one error line, the report stays."""
+    import wandb
+
+    from greenft.analysis.reader import parse_source
+    from greenft.analysis.wandb_export import export_analysis, export_target, write_back, write_back_values
+
+    parsed = parse_source(source, tags)
+    target = export_target(parsed, (r.project for r in analysis.records), out)
+    if target is None:
+        console.print("W&B: WANDB_MODE=disabled, the analysis is not logged", markup=False)
+        return
+    try:
+        with console.status("logging the analysis to W&B"):
+            done = export_analysis(analysis, out, target)
+            updated = write_back(parsed, write_back_values(analysis.comparisons))
+    except (wandb.errors.Error, OSError) as err:
+        fail(f"logging the analysis to W&B failed ({err}); the report folder {out} is complete")
+    where = done.url or f"{done.run_dir} (offline: wandb sync {done.run_dir})"
+    console.print(f"W&B analysis run {done.run_id}: {where}, artifact {done.artifact}", markup=False, soft_wrap=True)
+    if updated:
+        console.print(f"W&B: trade-off numbers added to the summaries of {updated} source runs", markup=False)
 
 
 def print_inference_summary(analysis: Analysis) -> None:
