@@ -178,3 +178,49 @@ def test_real_offline_runs_and_the_real_cli(tmp_path: Path) -> None:
     run = check_analysis_run(out, runs)
     assert run.summary["analysis/curves"] == 2
     assert "report.html" in next(a for a in run.artifacts if a.type == "report").files
+
+
+def test_the_analysis_run_goes_to_the_source_project_in_the_mode_asked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from greenft.analysis.wandb_export import export_target
+
+    online = parse_source("wandb:team/proj/sweep1")
+    monkeypatch.delenv("WANDB_MODE")
+    target = export_target(online, ["other"], tmp_path)
+    assert target is not None and (target.entity, target.project, target.mode) == ("team", "proj", "online")
+    local = export_target(parse_source(tmp_path), ["p1", "p1", None], tmp_path)
+    assert local is not None and (local.entity, local.project, local.mode) == (None, "p1", "offline")
+    mixed = export_target(parse_source(tmp_path), ["p1", "p2"], tmp_path)
+    assert mixed is not None and mixed.project == "greenft"
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    target = export_target(online, [], tmp_path)
+    assert target is not None and target.mode == "offline"
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    assert export_target(online, [], tmp_path) is None
+
+
+class ServerStandIn:
+    """Stands in for the W&B server behind ``wandb.Api`` (none can run here): it keeps what each run was sent."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, dict[str, Any]] = {}
+
+    def run(self, path: str) -> Any:
+        sent = self.sent.setdefault(path, {})
+
+        class Summary:
+            def update(self, values: dict[str, Any]) -> None:
+                sent.update(values)
+
+        class Run:
+            summary = Summary()
+
+        return Run()
+
+
+def test_write_back_addresses_each_source_run_by_its_path() -> None:
+    values = {"abc": {"analysis/anges_a0.9_b0.2_w3/stop_epoch": 4}, "def": {"analysis/x/stop_epoch": 2}}
+    server = ServerStandIn()
+    assert write_back(parse_source("wandb:team/proj/sweep1"), values, api=server) == 2
+    assert server.sent == {"team/proj/abc": values["abc"], "team/proj/def": values["def"]}
