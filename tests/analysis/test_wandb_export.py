@@ -224,3 +224,34 @@ def test_write_back_addresses_each_source_run_by_its_path() -> None:
     server = ServerStandIn()
     assert write_back(parse_source("wandb:team/proj/sweep1"), values, api=server) == 2
     assert server.sent == {"team/proj/abc": values["abc"], "team/proj/def": values["def"]}
+
+
+def test_the_wandb_report_draws_the_green_summary_keys() -> None:
+    """Built with the installed wandb-workspaces (saving it needs a server: unverified)."""
+    wr = pytest.importorskip("wandb_workspaces.reports.v2")
+    from greenft.analysis.wandb_report import build_report
+
+    report = build_report("team", "proj", "wandb:team/proj", "https://wandb.ai/team/proj/runs/abc")
+    assert isinstance(report, wr.Report) and (report.entity, report.project) == ("team", "proj")
+    (grid,) = [b for b in report.blocks if isinstance(b, wr.PanelGrid)]
+    assert [(r.entity, r.project) for r in grid.runsets] == [("team", "proj")]
+    parallel, scatter = grid.panels
+    axes = [c.metric for c in parallel.columns]
+    assert axes[-3:] == [
+        wr.SummaryMetric(k) for k in ("green/stop_epoch", "green/co2_saved_pct", "green/quality_change_pct")
+    ]
+    assert wr.Config("stopping.alpha") in axes
+    assert (scatter.x, scatter.y) == (
+        wr.SummaryMetric("green/co2_saved_pct"),
+        wr.SummaryMetric("green/quality_change_pct"),
+    )
+    assert any("runs/abc" in str(b.text) for b in report.blocks if isinstance(b, wr.P))
+
+
+def test_a_wandb_report_is_refused_offline_and_the_run_still_logged(local_runs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    output = analyze(local_runs, out, "--wandb", "--wandb-report")
+    assert "--wandb-report needs W&B online" in output
+    (file,) = find_offline_runs(out / "wandb")
+    wait_for_wandb_exit(file)
+    assert read_offline_run(file).job_type == "analysis"

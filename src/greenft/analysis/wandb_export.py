@@ -73,12 +73,15 @@ class ExportTarget:
 
 @dataclass(frozen=True)
 class Exported:
-    """The analysis run that was logged: its id, its local folder (``offline-run-...``/``run-...``), its URL."""
+    """The analysis run that was logged: its id, its local folder (``offline-run-...``/``run-...``), its URL, the
+    artifact's name, and the entity and project it went to."""
 
     run_id: str
     run_dir: Path
     url: str | None
     artifact: str
+    entity: str | None = None
+    project: str | None = None
 
 
 def export_target(source: Source, projects: Iterable[str | None], out_dir: Path) -> ExportTarget | None:
@@ -189,7 +192,7 @@ def export_analysis(analysis: Analysis, out_dir: Path, target: ExportTarget) -> 
             artifact.add_file(str(path), name=path.relative_to(out_dir).as_posix())
         run.log_artifact(artifact)
         run.summary.update(headline(analysis))
-        exported = Exported(run.id, Path(run.dir).parent, run.url, artifact.name)
+        exported = Exported(run.id, Path(run.dir).parent, run.url, artifact.name, run.entity or None, run.project)
     finally:
         run.finish()
     return exported

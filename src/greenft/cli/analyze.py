@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from greenft.cli.app import USER_ERRORS, app, console, fail
+from greenft.cli.app import USER_ERRORS, app, console, fail, warn
 from greenft.cli.reading import read_with_progress
 from greenft.io import OutputError, ensure_writable_directory
 
@@ -73,6 +73,14 @@ def analyze(
             "sources, off for a runs directory (with --wandb: an offline run in OUT/wandb); WANDB_MODE=disabled: off",
         ),
     ] = None,
+    wandb_report: Annotated[
+        bool,
+        typer.Option(
+            "--wandb-report",
+            help="online only: also save a W&B Report (parallel coordinates and scatter of the green/* summary "
+            "keys, a link to the analysis run); needs greenft[workspaces]",
+        ),
+    ] = False,
 ) -> None:
     """Trade-off report: CO2 saved vs metric per rule, Pareto fronts, replay checks, importance, plots, CO2 per
     phase (training, evaluation, inference per 1,000 molecules), break-even molecules, precision trade-off."""
@@ -125,7 +133,7 @@ def analyze(
         )
     print_inference_summary(analysis)
     if source.startswith("wandb:") if wandb_log is None else wandb_log:
-        log_to_wandb(analysis, out, source, tag or [])
+        log_to_wandb(analysis, out, source, tag or [], report=wandb_report)
     for (model, dataset), params in analysis.training.parameters.items():  # a training sweep
         console.print(
             f"  training    {model} / {dataset:<12} {len(analysis.training.runs[(model, dataset)])} runs differ in "
@@ -141,7 +149,7 @@ def analyze(
     )
 
 
-def log_to_wandb(analysis: Analysis, out: Path, source: str, tags: list[str]) -> None:
+def log_to_wandb(analysis: Analysis, out: Path, source: str, tags: list[str], *, report: bool = False) -> None:
     """The analysis run (greenft.analysis.wandb_export); a W&B failure is one error line, the report stays."""
     import wandb
 
@@ -163,6 +171,18 @@ def log_to_wandb(analysis: Analysis, out: Path, source: str, tags: list[str]) ->
     console.print(f"W&B analysis run {done.run_id}: {where}, artifact {done.artifact}", markup=False, soft_wrap=True)
     if updated:
         console.print(f"W&B: trade-off numbers added to the summaries of {updated} source runs", markup=False)
+    if report and target.mode != "online":
+        warn("--wandb-report needs W&B online (a Report lives on the server): not made")
+    elif report and done.entity and done.project:
+        from greenft.analysis.wandb_report import build_report, save_report
+
+        try:
+            url = save_report(build_report(done.entity, done.project, source, done.url))
+        except USER_ERRORS as err:  # wandb-workspaces not installed
+            fail(err)
+        except Exception as err:  # wandb-workspaces raises bare Exception (e.g. not logged in)
+            fail(f"saving the W&B Report failed ({err}); the analysis run {done.run_id} is logged")
+        console.print(f"W&B Report: {url}", markup=False)
 
 
 def print_inference_summary(analysis: Analysis) -> None:
