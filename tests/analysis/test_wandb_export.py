@@ -161,8 +161,9 @@ def test_real_offline_runs_and_the_real_cli(tmp_path: Path) -> None:
     env = dict(os.environ, WANDB_MODE="offline", WANDB_SILENT="true", WANDB_DISABLE_GIT="true")
     env["WANDB_DATA_DIR"] = str(tmp_path / "wandb-data")
     runs = tmp_path / "runs"
-    for seed in ("0", "1"):
-        command = [sys.executable, "-m", "greenft", "train", *TINY, "--seed", seed, "--runs-dir", str(runs)]
+    # seed 1's live rule stops at epoch 1 (a CO2 budget no epoch fits in): its green/* keys are not all zero
+    for seed, rule in (("0", []), ("1", ["--rule", "co2budget", "--budget-kg", "1e-12"])):
+        command = [sys.executable, "-m", "greenft", "train", *TINY, *rule, "--seed", seed, "--runs-dir", str(runs)]
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stdout + done.stderr
     out = tmp_path / "report"
@@ -177,6 +178,15 @@ def test_real_offline_runs_and_the_real_cli(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     run = check_analysis_run(out, runs)
     assert run.summary["analysis/curves"] == 2
+    # Each run's green/* summary keys are the analysis' numbers for its live rule (replayed on its curve).
+    logged = pd.read_csv(out / "runs.csv").set_index("run_id")
+    rows = pd.read_csv(out / "tradeoff_runs.csv")
+    for run_id, summary in logged.iterrows():
+        (row,) = rows[(rows["run_id"] == run_id) & (rows["strategy"] == summary["summary.stop/rule"])].itertuples()
+        assert summary["summary.green/stop_epoch"] == row.stop_epoch
+        assert summary["summary.green/co2_saved_pct"] == pytest.approx(row.emissions_saved_pct, rel=1e-9)
+        assert summary["summary.green/quality_change_pct"] == pytest.approx(row.test_vs_best_val_pct, rel=1e-9)
+    assert logged["summary.green/co2_saved_pct"].max() > 0.0
     assert "report.html" in next(a for a in run.artifacts if a.type == "report").files
 
 

@@ -50,8 +50,10 @@ def train(
     return records, rules
 
 
-def summary_of(records: list[EpochRecord], rules: dict[str, StoppingRule], mode: str, metric: str) -> dict[str, Any]:
-    facts = SummaryFacts(status="finished", mode=mode, metric=metric, live_label=LIVE, epochs=records, rules=rules)
+def summary_of(
+    records: list[EpochRecord], rules: dict[str, StoppingRule], mode: str, metric: str, status: str = "finished"
+) -> dict[str, Any]:
+    facts = SummaryFacts(status=status, mode=mode, metric=metric, live_label=LIVE, epochs=records, rules=rules)
     return build_summary(facts)
 
 
@@ -119,3 +121,12 @@ def test_the_analysis_and_the_summary_share_one_definition() -> None:
     assert metric_change_pct is green_module.metric_change_pct
     kinds = dict(summary_kinds())
     assert kinds[GREEN_STOP_EPOCH] is int and kinds[GREEN_KG_FULL_SOURCE] is str and kinds[GREEN_CO2_SAVED] is float
+
+
+def test_interrupted_shadow_run_is_not_its_full_budget() -> None:
+    """Ctrl-C after epoch 4 of 5: the kg so far are not the budget's; the forecast made at epoch 4 is."""
+    records, rules = train(ROC_VAL[:4], ROC_TEST[:4], MetricDirection.MAXIMIZE, budget=5, stop_training=False)
+    summary = summary_of(records, rules, "shadow", "roc_auc", status="interrupted")
+    assert summary[GREEN_KG_FULL_SOURCE] == "forecast" and summary[GREEN_KG_FULL] == pytest.approx(5e-6)
+    assert summary[GREEN_CO2_SAVED] == pytest.approx(40.0)  # the stop at epoch 3 against the forecast 5e-6 kg
+    assert GREEN_QUALITY_CHANGE not in summary

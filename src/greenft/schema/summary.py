@@ -257,10 +257,12 @@ class SummaryFacts:
     def green(self) -> GreenView:
         """The run as the ``green/*`` keys see it: the live rule's stop, its deployed and best-val epochs."""
         best = self.point(Point.BEST)
-        never_fired = self.live.stopped_epoch is None and self.status == RunStatus.FINISHED
-        forecast = self.last.forecast  # a run that ended at its budget's last epoch knows it from its forecast
+        # Complete: the epochs are the whole budget. A shadow run, or a live rule that never fired, that finished
+        # on its own (not Ctrl-C, not a sweep controller's stop); or any run whose last forecast was for its epoch.
+        ran_out = self.status == RunStatus.FINISHED and self.external_stop is None
+        forecast = self.last.forecast
         at_budget = forecast is not None and forecast.budget_epochs == self.last.epoch
-        complete = self.shadow or never_fired or at_budget
+        complete = (ran_out and (self.shadow or self.live.stopped_epoch is None)) or at_budget
         stop = self.at(self.live.stopped_epoch)
         direction = METRIC_DIRECTIONS[self.metric]
         return GreenView(stop, self.deployed(stop.epoch), best, self.last, complete, direction)
