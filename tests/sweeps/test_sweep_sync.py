@@ -1,13 +1,15 @@
 """`greenft sweep sync`: an offline sweep becomes a W&B sweep made from the same YAML, linking its runs.
 
 What runs for real here: W&B's offline writer (the trials' run files), greenft's state file, the CLI, W&B's sweep
-schema (the `sweeps` library) and wandb 0.31's own ``wandb.sweep(..., prior_runs=...)`` and ``_set_sweep_state``
-(what ``wandb sweep --stop`` runs). What stands in: the W&B server only (:class:`StandInServer`, at the boundary
-the existing agent stand-in uses, ``wandb.Api``), as this machine has none. ``wandb sync``'s real upload and the
-sweep page are not verified here (docs/analysis.md says so).
+schema (the `sweeps` library), wandb 0.31's own `wandb sync` (uploading over HTTP and writing its
+``.wandb.synced`` markers), its login check, ``wandb.sweep(..., prior_runs=...)`` and the state change
+``wandb sweep --stop`` makes. What stands in: the W&B server only (tests/sweeps/wandb_graphql_standin.py, an
+HTTP server at ``WANDB_BASE_URL`` answering the GraphQL operations with the server's shapes). Not verified here:
+what the real server does with them (it links the runs, the sweep page shows them); docs say so.
 
-The fast tests build a sweep's state with real offline W&B runs in about two seconds; the slow test runs a real
-two-trial `greenft sweep run` first (about 30 s on a busy 2-core machine).
+The fast tests build a sweep's state with real offline W&B runs written once per module; the slow ones run a
+real two-trial `greenft sweep run` first (about 75 s on a busy 2-core machine), the CLI in its own process, and
+the login check against a closed port (its timeout).
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from typer.testing import CliRunner
+from wandb_graphql_standin import DEFAULT_ENTITY, StandInServer
 
 from conftest import wait_for_wandb_exit
 from greenft.cli import app
@@ -196,119 +200,104 @@ def test_no_server_is_one_line_before_anything_is_uploaded(
     assert sorted(p.name for p in runs.rglob("*")) == before  # no .wandb.synced marker, no sync state
 
 
-class StandInServer:
-    """The W&B server's side of ``upsertSweep`` and ``SweepWithRuns``, recording every request.
-
-    The server links prior runs by evaluating ``priorRunsFilters`` over the project's runs that exist when the
-    sweep is created; this stand-in knows which runs exist (``uploaded``) and links those the filter names.
-    """
-
-    def __init__(self, uploaded: list[str]) -> None:
-        self.uploaded = uploaded
-        self.requests: list[tuple[str, dict[str, Any]]] = []
-        self.sweeps: dict[str, dict[str, Any]] = {}
-
-    def execute_graphql(self, query: str, variables: dict[str, Any] | None = None, **_: Any) -> dict[str, Any]:
-        variables = variables or {}
-        self.requests.append((query.split("(")[0].split()[-1], variables))
-        entity = {"id": "e1", "name": variables.get("entityName") or "standin-entity"}  # else the key's own
-        project = {"id": "p1", "name": variables.get("projectName"), "entity": entity}
-        if "upsertSweep" in query and variables.get("config"):
-            names = [f["name"] for f in json.loads(variables["priorRunsFilters"] or '{"$or": []}')["$or"]]
-            sweep_id = f"sw{len(self.sweeps) + 1:06d}"
-            self.sweeps[sweep_id] = {
-                "id": f"obj-{sweep_id}",
-                "config": yaml.safe_load(variables["config"]),
-                "state": "PENDING",
-                "runs": [name for name in names if name in self.uploaded],
-            }
-            return {"upsertSweep": {"sweep": {"name": sweep_id, "project": project}, "configValidationWarnings": []}}
-        if "SweepWithRuns" in query:
-            sweep = self.sweeps[variables["sweep"]]
-            found = {"id": sweep["id"], "name": variables["sweep"], "state": sweep["state"], "runs": {"edges": []}}
-            return {"project": {"sweep": found}}
-        if "upsertSweep" in query and variables.get("state"):
-            sweep = next(s for s in self.sweeps.values() if s["id"] == variables["id"])
-            sweep["state"] = variables["state"]
-            return {"upsertSweep": {"sweep": {"name": variables["id"]}}}
-        raise AssertionError(f"the stand-in server does not know this query: {query[:80]!r}")
-
-
-class StandInApi:
-    """What ``wandb.Api()`` returns, reduced to what wandb's sweep functions use."""
-
-    def __init__(self, server: StandInServer, **_: Any) -> None:
-        self._service_api = server
-        self.default_entity = "standin-entity"
-        self.settings = {
-            "entity": os.environ.get("WANDB_ENTITY"),  # wandb.sweep sets these before it builds its Api
-            "project": os.environ.get("WANDB_PROJECT"),
-            "base_url": "https://api.wandb.example",
-        }
-
-
 @pytest.fixture
-def standin(monkeypatch: pytest.MonkeyPatch, offline_sweep: Any) -> StandInServer:
-    import wandb
-
-    _, _, finished = offline_sweep
-    server = StandInServer(uploaded=list(finished))
+def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[StandInServer]:
+    """The HTTP stand-in for the W&B server, with wandb pointed at it and a key of the right shape."""
     monkeypatch.delenv("WANDB_MODE")
-    monkeypatch.setenv("WANDB_API_KEY", FAKE_KEY)
-    for name in ("WANDB_ENTITY", "WANDB_PROJECT"):  # wandb.sweep sets them in os.environ: undone after the test
+    for name in ("WANDB_ENTITY", "WANDB_PROJECT"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(wandb, "Api", lambda *a, **k: StandInApi(server, **k))  # the server boundary only
-    return server
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "home" / "wandb-config"))
+    monkeypatch.setenv("WANDB_API_KEY", FAKE_KEY)
+    with StandInServer() as standin:
+        monkeypatch.setenv("WANDB_BASE_URL", standin.url)
+        yield standin
 
 
-def test_the_sweep_is_created_from_the_yaml_linking_the_runs_then_finished(offline_sweep: Any, standin: Any) -> None:
+def _in_process(monkeypatch: pytest.MonkeyPatch, *args: str) -> Any:
+    """The CLI in this process. wandb.sweep sets WANDB_ENTITY/WANDB_PROJECT in os.environ: set here to the same
+    values first, so that the test's monkeypatch puts them back afterwards."""
+    monkeypatch.setenv("WANDB_ENTITY", "me")
+    monkeypatch.setenv("WANDB_PROJECT", "greenft-test")
+    return runner.invoke(app, ["sweep", "sync", *args], env=ENV)
+
+
+def _greenft(*args: str) -> subprocess.CompletedProcess[str]:
+    """The real CLI in its own process (wandb.sweep sets WANDB_ENTITY/WANDB_PROJECT in its process' environment)."""
+    command = [sys.executable, "-m", "greenft", "sweep", "sync", *args]
+    env = {**os.environ, "COLUMNS": "250"}
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=240)
+
+
+def test_the_runs_are_uploaded_then_the_sweep_is_created_from_the_yaml_linking_them(
+    offline_sweep: Any, server: StandInServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     file, runs, finished = offline_sweep
-    for run_id in finished:  # both runs uploaded (wandb's marker): the upload step has nothing left to do
-        (next(runs.glob(f"wandb/*-{run_id}")) / f"run-{run_id}.wandb.synced").touch()
-    command = ["sweep", "sync", str(file), "--runs-dir", str(runs), "--entity", "me"]
-    result = runner.invoke(app, command, env=ENV)
-    assert result.exit_code == 0, result.output
-    upserts = [variables for name, variables in standin.requests if name == "UpsertSweep"]
-    assert len(upserts) == 2  # create, then the state: wandb's own mutation, as `wandb sweep --stop` sends it
-    create = upserts[0]
-    assert yaml.safe_load(create["config"]) == yaml.safe_load(file.read_text())  # the same YAML, unchanged
-    assert json.loads(create["priorRunsFilters"]) == {"$or": [{"name": run_id} for run_id in finished]}
-    assert create["projectName"] == "greenft-test" and create["entityName"] == "me"
-    assert list(standin.sweeps) == ["sw000001"]
-    sweep = standin.sweeps["sw000001"]
-    assert sweep["runs"] == finished and sweep["state"] == "FINISHED"
-    assert "not uploaded nor linked (not finished): t0001 crashed" in result.output
-    assert "created sweep me/greenft-test/sw000001" in result.output
-    assert "sweep page: https://wandb.example/me/greenft-test/sweeps/sw000001" in result.output
+    tag = f"sweep:{load_sweep_spec(file).sweep_id}"
+    command = [str(file), "--runs-dir", str(runs), "--entity", "me"]
+    done = _in_process(monkeypatch, *command)
+    assert done.exit_code == 0, done.output
+    state = server.state
+    assert state.unknown == []
+    # wandb's own sync uploaded exactly the finished trials' runs, with the sweep's tag, and marked them synced
+    uploaded = state.runs[("me", "greenft-test")]
+    assert sorted(uploaded) == sorted(finished) and all(run["tags"] == [tag] for run in uploaded.values())
+    for run_id in finished:
+        assert (next(runs.glob(f"wandb/*-{run_id}")) / f"run-{run_id}.wandb.synced").exists()
+    # then the sweep: the same YAML, the runs linked (they existed when it was created), left FINISHED
+    assert list(state.sweeps) == ["sw000001"]
+    sweep = state.sweeps["sw000001"]
+    assert yaml.safe_load(sweep["config"]) == yaml.safe_load(file.read_text())
+    assert sweep["prior_runs_requested"] == finished and sweep["runs"] == finished
+    assert (sweep["entity"], sweep["project"], sweep["state"]) == ("me", "greenft-test", "FINISHED")
+    last_upload = max(i for i, op in enumerate(state.operations) if op == "UpsertBucket")
+    assert state.operations.index("UpsertSweep") > last_upload
+    out = " ".join(done.output.split())
+    assert "not uploaded nor linked (not finished): t0001 crashed" in out
+    assert "created sweep me/greenft-test/sw000001" in out
+    assert f"sweep page: {server.url}/me/greenft-test/sweeps/sw000001" in out  # the URL wandb makes from the host
 
     # recorded beside the state: the same sync again would make a second W&B sweep of the same runs
-    result = runner.invoke(app, command, env=ENV)
+    result = runner.invoke(app, ["sweep", "sync", *command], env=ENV)
     assert result.exit_code == 2 and "was synced to W&B already as me/greenft-test/sw000001" in result.output
-    assert list(standin.sweeps) == ["sw000001"]
-    dry = runner.invoke(app, [*command, "--dry-run"], env=ENV)
-    assert "synced before as W&B sweep me/greenft-test/sw000001" in dry.output
-    result = runner.invoke(app, [*command, "--new-sweep"], env=ENV)
-    assert result.exit_code == 0, result.output
-    assert list(standin.sweeps) == ["sw000001", "sw000002"] and standin.sweeps["sw000002"]["runs"] == finished
-    spec = load_sweep_spec(file)
-    record = json.loads((sweep_dir(runs, spec.name, spec.sweep_id) / "wandb-sweeps.json").read_text())
-    assert [(r["path"], r["runs"]) for r in record] == [(f"me/greenft-test/sw00000{i}", finished) for i in (1, 2)]
+    dry = runner.invoke(app, ["sweep", "sync", *command, "--dry-run"], env=ENV)
+    assert "synced before as W&B sweep me/greenft-test/sw000001" in dry.output and "upload 0 run(s)" in dry.output
     # another project: the runs went to greenft-test only, wandb's marker notwithstanding: they go up again
-    elsewhere = runner.invoke(app, [*command, "--project", "elsewhere", "--dry-run"], env=ENV)
+    elsewhere = runner.invoke(app, ["sweep", "sync", *command, "--project", "elsewhere", "--dry-run"], env=ENV)
     assert elsewhere.exit_code == 0, elsewhere.output
     assert "upload 2 run(s) to me/elsewhere" in elsewhere.output
     assert "sync --project elsewhere --entity me --include-synced" in elsewhere.output
     assert "synced before" not in elsewhere.output
+    assert list(state.sweeps) == ["sw000001"]
+
+    again = _in_process(monkeypatch, *command, "--new-sweep")
+    assert again.exit_code == 0, again.output
+    assert list(state.sweeps) == ["sw000001", "sw000002"] and state.sweeps["sw000002"]["runs"] == finished
+    spec = load_sweep_spec(file)
+    record = json.loads((sweep_dir(runs, spec.name, spec.sweep_id) / "wandb-sweeps.json").read_text())
+    assert [(r["path"], r["runs"]) for r in record] == [(f"me/greenft-test/sw00000{i}", finished) for i in (1, 2)]
 
 
-def test_runs_not_uploaded_stop_before_the_sweep_is_created(offline_sweep: Any, standin: Any) -> None:
-    """``wandb sync`` that leaves a run without its marker (here: no server behind the fake key, so it cannot
-    authenticate) must not be followed by a sweep whose prior_runs filter would match nothing."""
+@pytest.mark.slow
+def test_the_real_cli_process_syncs_to_the_default_entity(offline_sweep: Any, server: StandInServer) -> None:
+    """`greenft sweep sync` as a user runs it (its own process, no --entity: the key's default entity)."""
+    file, runs, finished = offline_sweep
+    done = _greenft(str(file), "--runs-dir", str(runs))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(server.state.runs[(DEFAULT_ENTITY, "greenft-test")]) == sorted(finished)
+    sweep = server.state.sweeps["sw000001"]
+    assert (sweep["entity"], sweep["runs"], sweep["state"]) == (DEFAULT_ENTITY, finished, "FINISHED")
+    assert f"created sweep {DEFAULT_ENTITY}/greenft-test/sw000001" in " ".join(done.stdout.split())
+
+
+def test_runs_not_uploaded_stop_before_the_sweep_is_created(offline_sweep: Any, server: StandInServer) -> None:
+    """``wandb sync`` that leaves a run without its marker (here it cannot authenticate: no key) must not be
+    followed by a sweep whose prior_runs filter would match nothing."""
     file, runs, _ = offline_sweep
     plan = plan_sync(load_sweep_spec(file), runs)
     with pytest.raises(SweepSyncError, match="the sweep was not created"):
-        upload(plan, {**os.environ, "WANDB_API_KEY": "", "HOME": str(runs.parent / "nohome")})
-    assert standin.requests == []
+        upload(plan, {**os.environ, "WANDB_API_KEY": ""})
+    assert server.state.operations == [] and server.state.sweeps == {}
 
 
 @pytest.mark.slow
