@@ -278,6 +278,24 @@ def test_the_runs_are_uploaded_then_the_sweep_is_created_from_the_yaml_linking_t
     assert [(r["path"], r["runs"]) for r in record] == [(f"me/greenft-test/sw00000{i}", finished) for i in (1, 2)]
 
 
+def test_a_sweep_left_running_is_named_with_the_command_that_stops_it(
+    offline_sweep: Any, server: StandInServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file, runs, finished = offline_sweep
+    server.refuse_state_change = True
+    result = _in_process(monkeypatch, str(file), "--runs-dir", str(runs), "--entity", "me")
+    assert result.exit_code == 2
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("error: sweep me/greenft-test/sw000001 was created with its runs, but its state could")
+    assert "run `wandb sweep --stop me/greenft-test/sw000001`" in " ".join(result.output.split())
+    assert server.state.sweeps["sw000001"]["state"] == "PENDING" and server.state.sweeps["sw000001"]["runs"] == finished
+    spec = load_sweep_spec(file)
+    record = json.loads((sweep_dir(runs, spec.name, spec.sweep_id) / "wandb-sweeps.json").read_text())
+    assert [(r["path"], r["state"]) for r in record] == [("me/greenft-test/sw000001", "state not set")]
+    again = _in_process(monkeypatch, str(file), "--runs-dir", str(runs), "--entity", "me")  # created: not twice
+    assert again.exit_code == 2 and "synced to W&B already" in again.output
+
+
 @pytest.mark.slow
 def test_the_real_cli_process_syncs_to_the_default_entity(offline_sweep: Any, server: StandInServer) -> None:
     """`greenft sweep sync` as a user runs it (its own process, no --entity: the key's default entity)."""

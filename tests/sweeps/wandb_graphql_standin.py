@@ -6,7 +6,8 @@ check (``Viewer``), ``wandb.sweep(..., prior_runs=...)`` (``UpsertSweep``) and t
 --stop`` makes (``SweepWithRuns``, then ``UpsertSweep`` with a state). The stand-in answers with the shapes the W&B
 server returns and keeps what a server would: the runs of each project (created by ``UpsertBucket``), the sweeps,
 and the runs a sweep's ``priorRunsFilters`` matched among the project's runs *when the sweep was created* (what the
-server does with ``prior_runs``). Unknown GraphQL operations are recorded in ``unknown`` and answered with an error.
+server does with ``prior_runs``). Unknown GraphQL operations (and a refused state change) are recorded in
+``unknown`` and answered with an error.
 
 Only the requests matter here, not W&B's storage: uploaded files are counted, not kept.
 """
@@ -42,8 +43,10 @@ def _operation(query: str) -> str:
 class StandInServer:
     """``with StandInServer() as server:`` serves on ``server.url`` until the block ends."""
 
-    def __init__(self) -> None:
+    def __init__(self, refuse_state_change: bool = False) -> None:
         self.state = ServerState()
+        self.refuse_state_change = refuse_state_change
+        """Answer the state change (``wandb sweep --stop``'s mutation) with an error, as a server refusing it."""
         state = self.state
         outer = self
 
@@ -153,6 +156,8 @@ class StandInServer:
             found = {"id": sweep["id"], "name": variables["sweep"], "state": sweep["state"], "runs": {"edges": []}}
             return {"project": {"sweep": found}}
         if name == "UpsertSweep" and variables.get("state"):
+            if self.refuse_state_change:
+                return None
             sweep = next(s for s in state.sweeps.values() if s["id"] == variables["id"])
             sweep["state"] = variables["state"]
             return {"upsertSweep": {"sweep": {"name": variables["id"]}}}

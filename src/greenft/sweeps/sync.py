@@ -16,7 +16,10 @@ when it creates the sweep. Hence the order here, each step only once the one bef
    entry point ``wandb.cli.beta_sync`` is marked beta), then checks wandb's ``run-<id>.wandb.synced`` markers,
    which is also how a second ``greenft sweep sync`` skips runs already uploaded.
 4. :func:`create_sweep` creates the sweep from the YAML with ``prior_runs`` = the run ids, then sets its state to
-   ``FINISHED`` (what ``wandb sweep --stop`` does) so no ``wandb agent`` picks it up and runs more trials.
+   ``FINISHED`` (what ``wandb sweep --stop`` does) so no ``wandb agent`` picks it up and runs more trials. wandb's
+   ``_upsert_sweep`` takes a ``state`` too, but ``wandb.sweep`` does not pass one (the server creates the sweep
+   PENDING); the state is a second mutation, the very one ``wandb sweep --stop`` sends, made before the sweep's id
+   is printed, so no agent can have been pointed at it in between.
 
 Only finished trials are uploaded and linked; crashed, preempted and pending ones are reported, not hidden. Each
 sweep created is recorded in ``wandb-sweeps.json`` beside the state file: syncing the same sweep to the same
@@ -117,7 +120,9 @@ class SyncPlan:
 def _mismatch(spec: SweepSpec, runs_dir: Path) -> SweepSyncError:
     """No state for this YAML's content: name the states of a sweep with the same name (an edited YAML)."""
     expected = sweep_dir(runs_dir, spec.name, spec.sweep_id)
-    others = sorted(p.parent for p in expected.parent.glob(f"{expected.name.rsplit('-', 1)[0]}-*/state.json"))
+    prefix = expected.name.rsplit("-", 1)[0]  # "frontier-cpu" must not find "frontier-cpu-pretrained-<id>"
+    found = expected.parent.glob(f"{prefix}-*/state.json")
+    others = sorted(p.parent for p in found if p.parent.name.rsplit("-", 1)[0] == prefix)
     if others:
         listed = ", ".join(f"{p.name} (sweep id {p.name.rsplit('-', 1)[-1]})" for p in others)
         return SweepSyncError(
@@ -352,27 +357,29 @@ def create_sweep(plan: SyncPlan) -> CreatedSweep:
         (line.split(":", 1)[1].strip() for line in printed.getvalue().splitlines() if line.startswith("Sweep URL:")),
         None,
     )
+    created = CreatedSweep(sweep_id=sweep_id, path=path, url=url)
+    failure = None
     try:
         _set_state(sweep_id, entity, plan.project)
     except Exception as err:
-        reason = " ".join(str(err).split()) or type(err).__name__
+        failure = " ".join(str(err).split()) or type(err).__name__
+    _record(plan, created, entity, "state not set" if failure else FINAL_STATE)  # created: recorded either way
+    if failure:
         raise SweepSyncError(
-            f"sweep {path} was created with its runs, but its state could not be set to {FINAL_STATE} ({reason}); "
+            f"sweep {path} was created with its runs, but its state could not be set to {FINAL_STATE} ({failure}); "
             f"run `wandb sweep --stop {path}` so that no agent starts trials on it"
-        ) from None
-    created = CreatedSweep(sweep_id=sweep_id, path=path, url=url)
-    _record(plan, created, entity)
+        )
     return created
 
 
-def _record(plan: SyncPlan, created: CreatedSweep, entity: str | None) -> None:
+def _record(plan: SyncPlan, created: CreatedSweep, entity: str | None, state: str) -> None:
     entry = {
         "path": created.path,
         "url": created.url,
         "entity": entity,
         "project": plan.project,
         "sweep_id": created.sweep_id,
-        "state": FINAL_STATE,
+        "state": state,
         "runs": plan.prior_runs,
         "created_at": now(),
     }
