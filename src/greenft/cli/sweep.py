@@ -1,9 +1,11 @@
-"""``greenft sweep run|create|validate|status`` and ``greenft agent``: one sweep YAML, two ways to run it.
+"""``greenft sweep run|create|sync|validate|status`` and ``greenft agent``: one sweep YAML, two ways to run it.
 
 * ``greenft sweep run FILE`` runs the sweep here, offline, with W&B's open-source engine (the embedded
   controller, :mod:`greenft.sweeps.controller`); re-running it resumes.
 * ``greenft sweep create FILE`` registers it on your W&B server and prints the ``wandb agent`` command that
   GPU boxes (or ``docker compose``) run; each trial there is ``python -m greenft agent ...``.
+* ``greenft sweep sync FILE`` uploads a sweep run here offline and creates its W&B sweep, linking the runs
+  (:mod:`greenft.sweeps.sync`).
 
 User errors (a bad sweep file, an unknown parameter, model or dataset) print one line and exit with code 2;
 a sweep stopped by Ctrl-C / SIGTERM exits with 130 once its running trials are closed and marked preempted.
@@ -194,6 +196,46 @@ def create(
     console.print(
         f"  SWEEP_ID={path} AGENTS=4 docker compose -f docker/compose.yaml up --build", soft_wrap=True, highlight=False
     )
+
+
+@sweep_app.command("sync")
+def sync(
+    file: SweepFile,
+    runs_dir: Annotated[Path, typer.Option(help="where `greenft sweep run` kept it")] = Path("runs"),
+    project: Annotated[str | None, typer.Option(help="W&B project (default: the file's, else greenft)")] = None,
+    entity: Annotated[str | None, typer.Option(help="W&B entity (default: the file's, else your default)")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="print what would be uploaded and created; touch nothing")
+    ] = False,
+    new_sweep: Annotated[
+        bool, typer.Option("--new-sweep", help="create another W&B sweep when this one was synced to the project")
+    ] = False,
+) -> None:
+    """Upload an offline sweep's runs (`wandb sync`) and create its W&B sweep from the same YAML, linking them."""
+    from greenft.sweeps.sync import describe_plan, plan_sync, sync_sweep
+
+    spec = _load(file)
+    try:
+        plan = plan_sync(spec, runs_dir, project=project, entity=entity)
+    except USER_ERRORS as err:
+        fail(err)
+    if dry_run:
+        for line in describe_plan(plan):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+        console.print("dry run: nothing uploaded, no sweep created", highlight=False)
+        return
+    try:
+        created = sync_sweep(
+            plan, new_sweep=new_sweep, report=lambda line: console.print(line, highlight=False, soft_wrap=True)
+        )
+    except USER_ERRORS as err:
+        fail(err)
+    console.print(
+        f"created sweep [bold]{created.path}[/] from {file} with {len(plan.runs)} run(s), state FINISHED",
+        soft_wrap=True,
+    )
+    if created.url:
+        console.print(f"sweep page: {created.url}", soft_wrap=True, highlight=False)
 
 
 @app.command(
