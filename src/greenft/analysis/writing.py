@@ -106,7 +106,7 @@ def write_report(
         if html:
             (html_path,) = write_files_into(
                 out_dir,
-                lambda staging: [plots.write_html(analysis, staging / "report.html", max_curves=max_curves)],
+                lambda staging: [plots.write_html(analysis, staging / "report.html", max_curves=max_curves, pngs=pngs)],
                 REPORT_FOLDER,
             )
     markdown = atomic_write_text(out_dir / "report.md", render_markdown(analysis, pngs, html_path))
