@@ -1,7 +1,8 @@
 """Write the report folder ``greenft analyze`` produces, from an :class:`~greenft.analysis.compute.Analysis`.
 
-``report.md`` (everything in one readable page, figures embedded), ``report.html`` (interactive plotly),
-``*.png`` (matplotlib), and the tables ``runs.csv``, ``epochs.csv``, ``tradeoff_runs.csv``,
+``report.md`` (everything in one readable page, figures embedded), ``report.html`` (the same blocks: every table,
+sortable, with interactive plotly figures), ``*.png`` (matplotlib), and the tables ``runs.csv``, ``epochs.csv``,
+``tradeoff_runs.csv``,
 ``tradeoff_summary.csv``, ``tradeoff_overall.csv``, ``grid_summary.csv``, ``pareto_relative.csv``,
 ``pareto_absolute.csv``, ``hypervolume.csv``, ``replay_check.csv``, ``anges_stops.csv``, ``importance.csv``,
 ``phase_runs.csv``, ``phase_summary.csv``, ``break_even.csv``, ``precision_table.csv`` and
