@@ -8,6 +8,7 @@ click on a table header) read the report of the shipped fixture runs (tests/fixt
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -155,6 +156,16 @@ def test_every_table_of_report_md_is_in_report_html_with_the_same_header_and_row
     headings = [re.sub(r"`|\*\*", "", line.lstrip("#").strip()) for line in markdown.split("\n") if line[:1] == "#"]
     assert page.headings == [*headings, "Interactive figures"]  # + the per-epoch curves, HTML only
     assert "Stopping-rule grid: parameters against CO2 saved and quality" in headings
+
+
+def test_the_grid_importance_is_written_as_a_table_too(report: tuple[Analysis, Path]) -> None:
+    analysis, out = report
+    with (out / "rule_importance.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["rule"], r["target"], r["parameter"]) for r in rows] == [
+        (r.rule, r.target, r.parameter) for r in analysis.rule_grid.importance
+    ]
+    assert {r["parameter"] for r in rows} == {"alpha", "beta", "warmup"}  # the AN-GES grid; patience has 4 configs
 
 
 def test_the_html_puts_each_interactive_figure_in_its_section_and_needs_no_network(
