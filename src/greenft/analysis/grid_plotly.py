@@ -22,6 +22,7 @@ __all__ = ["grid_figures", "heat_map_axes", "importance_figure"]
 
 QUALITY_AXIS = f"test vs {BEST_VAL} (%), deployed"
 MAX_FACETS = 3
+_LINES = [[0.0, "#c0392b"], [0.5, "#555555"], [1.0, "#1e8449"]]
 
 
 def _short(name: str) -> str:
@@ -39,7 +40,8 @@ def _parcoords(where: str, rule: str, members: list[GridPoint], names: list[str]
         go.Parcoords(
             line={
                 "color": [q if math.isfinite(q) else 0.0 for q in quality],
-                "colorscale": "RdYlGn",
+                "colorscale": _LINES,
+                "cmid": 0.0,  # no change: gray; losses red, gains green (a pale middle would vanish on white)
                 "showscale": True,
                 "colorbar": {"title": {"text": "quality<br>change %"}},
             },
