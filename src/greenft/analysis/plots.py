@@ -10,7 +10,11 @@ Per (model, dataset):
   vertical mark where each rule stopped (and the best-test (limit) / best-val (hindsight) epochs);
 * ``aer_ema_*``: per run, the replayed AN-GES AER, EMA and threshold beta*EMA per epoch, with its stop.
 
-The HTML embeds plotly.js (no CDN: the machines this runs on may have no internet).
+The HTML page (:func:`write_html`) is the report's blocks rendered by :mod:`greenft.analysis.html_page` (every
+table of ``report.md``), with the interactive Pareto figures (:mod:`greenft.analysis.pareto_plotly`: labelled
+points, runs as points rather than error bars), the stopping-rule grid's views and importance bars
+(:mod:`greenft.analysis.grid_plotly`) and the per-epoch curves and AN-GES traces drawn here. It embeds plotly.js
+once (no CDN: the machines this runs on may have no internet).
 """
 
 from __future__ import annotations
