@@ -54,7 +54,8 @@ PURE = ["greenft.analysis", "greenft.analysis.records", "greenft.analysis.replay
         "greenft.analysis.fronts", "greenft.analysis.compute", "greenft.analysis.markdown",
         "greenft.analysis.tradeoff", "greenft.analysis.inference_tables", "greenft.analysis.inference_markdown",
         "greenft.analysis.precision_files", "greenft.analysis.training_params",
-        "greenft.analysis.training_markdown"]  # fmt: skip
+        "greenft.analysis.training_markdown", "greenft.analysis.blocks", "greenft.analysis.html_page",
+        "greenft.analysis.rule_grid", "greenft.analysis.rule_grid_markdown"]  # fmt: skip
 HEAVY = ["torch", "wandb", "codecarbon", "torch_geometric", "rdkit", "matplotlib", "plotly", "optuna", "pandas"]
 PROBE = """
 import json, sys

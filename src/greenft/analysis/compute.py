@@ -31,6 +31,7 @@ from greenft.analysis.inference_tables import (
 )
 from greenft.analysis.records import Curve, CurveError, RunRecord, curve_from_record
 from greenft.analysis.replay import ReplayResult, RuleConfig, RuleSpecError, parse_rule, replay
+from greenft.analysis.rule_grid import RuleGrid, rule_grid
 from greenft.analysis.tradeoff import (
     AggregateRow,
     AngesStopCheck,
@@ -126,6 +127,7 @@ class Analysis:
     break_even_measured: list[MeasuredBreakEven] = field(default_factory=list)  # break-even x measured precision
     worth: list[WorthRow] = field(default_factory=list)  # fine-tuning beside the cheap baselines (--baseline files)
     training: TrainingStudy = field(default_factory=TrainingStudy)  # runs differing in training parameters
+    rule_grid: RuleGrid = field(default_factory=RuleGrid)  # each replayed rule config's parameters vs outcomes
 
     @property
     def groups(self) -> list[tuple[str, str]]:
@@ -209,6 +211,7 @@ def analyze(
     fronts = compute_fronts(analysis.grid_summary, analysis.comparisons, headline_labels)
     analysis.pareto_relative, analysis.pareto_absolute = fronts.relative, fronts.absolute
     analysis.hypervolumes = fronts.hypervolumes
+    analysis.rule_grid = rule_grid(analysis.grid_summary, headline_labels)
     analysis.phase_runs = [run for run in map(phase_run, records) if run is not None]
     analysis.phases = phase_rows(analysis.phase_runs)
     analysis.break_even = break_even_rows(analysis.phase_runs, comparisons)

@@ -27,7 +27,14 @@ from greenft.analysis.records import RunRecord, flatten
 from greenft.schema import Point, metric_sign, point_key
 from greenft.schema.summary import AT_VAL, TOTAL_EMISSIONS
 
-__all__ = ["DEFAULT_PARAMS", "MIN_RUNS", "ImportanceResult", "ImportanceRow", "hyperparameter_importance"]
+__all__ = [
+    "DEFAULT_PARAMS",
+    "MIN_RUNS",
+    "ImportanceResult",
+    "ImportanceRow",
+    "fanova_importance",
+    "hyperparameter_importance",
+]
 
 #: Training hyperparameters studied when they vary (config paths, flattened).
 DEFAULT_PARAMS: tuple[str, ...] = (
@@ -156,3 +163,10 @@ def _fanova(frame: Any, params: Sequence[str], target: str, seed: int) -> tuple[
     except (RuntimeError, ValueError) as err:
         return {}, str(err)
     return {k: float(v) for k, v in importances.items()}, ""
+
+
+def fanova_importance(frame: Any, params: Sequence[str], target: str, seed: int = 0) -> tuple[dict[str, float], str]:
+    """fANOVA importance of ``params`` for ``target`` over the rows of a pandas frame (one trial per row), and why
+    it could not be computed (empty when it was): the one evaluator, also for the stopping-rule grid
+    (:mod:`greenft.analysis.rule_grid`)."""
+    return _fanova(frame, params, target, seed)

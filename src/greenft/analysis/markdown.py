@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from greenft.analysis.baseline_table import WorthRow
+from greenft.analysis.blocks import Block, Figures, Heading, Slot, Table, Text, table, to_markdown
 from greenft.analysis.compute import Analysis
 from greenft.analysis.fronts import RelativePoint, by_group
 from greenft.analysis.inference_markdown import inference_sections
+from greenft.analysis.rule_grid_markdown import rule_grid_blocks
 from greenft.analysis.tradeoff import (
     BEST_TEST,
     BEST_VAL,
@@ -25,36 +27,16 @@ from greenft.analysis.tradeoff import (
     Comparison,
     count_by,
 )
-from greenft.analysis.training_markdown import training_section
+from greenft.analysis.training_markdown import training_blocks
 from greenft.schema.history import EMISSIONS
 from greenft.stopping import AnGesConfig, effective_threshold_fraction, rule_label
 
-__all__ = ["markdown_table", "render_markdown"]
-
-
-def _fmt(value: Any, digits: int = 2) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return "-"
-        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
-            return f"{value:.3e}"
-        return f"{value:.{digits}f}"
-    return str(value)
+__all__ = ["markdown_table", "render_markdown", "report_blocks"]
 
 
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """A GitHub-flavoured Markdown table (``|`` in cells escaped); floats with 2 decimals, NaN as ``-``."""
-
-    def cell(value: Any) -> str:
-        return (value if isinstance(value, str) else _fmt(value)).replace("|", "\\|")
-
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+    return to_markdown([table(header, rows)]).rstrip("\n")
 
 
 def _strategy_name(strategy: str) -> str:
@@ -86,7 +68,7 @@ SUMMARY_HEADER = (
 )
 
 
-def _summary_table(rows: Sequence[AggregateRow]) -> str:
+def _summary_table(rows: Sequence[AggregateRow]) -> Table:
     order = {"budget": 0, "rule": 1, "hindsight": 2}
     body = []
     for r in sorted(rows, key=lambda r: (order.get(r.kind, 9), r.strategy)):
@@ -105,81 +87,97 @@ def _summary_table(rows: Sequence[AggregateRow]) -> str:
                 r.epochs_saved.text(1),
             ]
         )
-    return markdown_table(SUMMARY_HEADER, body)
+    return table(SUMMARY_HEADER, body)
 
 
 def render_markdown(analysis: Analysis, pngs: Sequence[Path] = (), html: Path | None = None) -> str:
     """The whole report as one Markdown page."""
-    a = analysis
-    out: list[str] = ["# greenft trade-off report", ""]
-    out.append(f"Source: `{a.source}`. Runs read: {len(a.records)}; complete curves analysed: {len(a.curves)}.")
-    if html is not None:
-        out.append(f"Interactive version: [{html.name}]({html.name}).")
-    out += ["", _DEFINITIONS, ""]
+    return to_markdown(report_blocks(analysis, pngs, html))
 
-    out += ["## Trade-off per model and dataset", ""]
+
+def report_blocks(analysis: Analysis, pngs: Sequence[Path] = (), html: Path | None = None) -> list[Block]:
+    """The report's content, once, for both pages (``report.md`` and ``report.html``, :mod:`greenft.analysis.blocks`).
+
+    ``Slot`` blocks mark where the HTML page puts its interactive figures: ``pareto:<model>:<dataset>``,
+    ``grid:<model>:<dataset>``, ``importance``.
+    """
+    a = analysis
+    source = f"Source: `{a.source}`. Runs read: {len(a.records)}; complete curves analysed: {len(a.curves)}."
+    if html is not None:
+        source += f"\nInteractive version: [{html.name}]({html.name})."
+    out: list[Block] = [Heading(1, "greenft trade-off report"), Text(source), Text(_DEFINITIONS)]
+
+    out.append(Heading(2, "Trade-off per model and dataset"))
     out.append(
-        "Mean ± sample standard deviation over the runs (seeds, and training hyperparameters when the source is "
-        f"a training sweep). The first quality column is the headline: the test metric of the checkpoint a run "
-        f"deploys (the best-so-far validation epoch at its stop) against {BEST_VAL}; '{_WITHIN}' counts "
-        "the runs where that loses at most 1 %. 'stopped early': share of runs where the rule stopped before the "
-        "budget's last epoch (a stop at the last epoch saves nothing and is named apart)."
+        Text(
+            "Mean ± sample standard deviation over the runs (seeds, and training hyperparameters when the source "
+            f"is a training sweep). The first quality column is the headline: the test metric of the checkpoint a "
+            f"run deploys (the best-so-far validation epoch at its stop) against {BEST_VAL}; '{_WITHIN}' counts "
+            "the runs where that loses at most 1 %. 'stopped early': share of runs where the rule stopped before "
+            "the budget's last epoch (a stop at the last epoch saves nothing and is named apart)."
+        )
     )
     for (model, dataset), rows in by_group(a.summary).items():
         n = max(r.n_runs for r in rows)
-        out += ["", f"### {model} on {dataset} ({n} runs, metric {_metric_of(a, model, dataset)})", ""]
+        out += [Heading(3, f"{model} on {dataset} ({n} runs, metric {_metric_of(a, model, dataset)})")]
         out.append(_summary_table(rows))
     if len(a.groups) > 1:
-        out += ["", "### All datasets, by metric"]
+        out.append(Heading(3, "All datasets, by metric"))
         for metric in sorted({str(r.key["metric"]) for r in a.overall}):
-            out += ["", f"Metric {metric}:", "", _summary_table([r for r in a.overall if r.key["metric"] == metric])]
+            out += [Text(f"Metric {metric}:"), _summary_table([r for r in a.overall if r.key["metric"] == metric])]
 
-    out += ["", "## Per run", ""]
+    out.append(Heading(2, "Per run"))
     out.append(
-        "Each cell: the stop epoch, '→ d' when the checkpoint deployed (best-so-far validation epoch) is another "
-        f"epoch d, and its test metric change vs {BEST_VAL} (positive = better)."
+        Text(
+            "Each cell: the stop epoch, '→ d' when the checkpoint deployed (best-so-far validation epoch) is "
+            f"another epoch d, and its test metric change vs {BEST_VAL} (positive = better)."
+        )
     )
-    out += ["", _per_run_table(a)]
+    out.append(_per_run_table(a))
 
-    out += ["", "## Replay reproduces the logged stops", ""]
+    out.append(Heading(2, "Replay reproduces the logged stops"))
     checks = a.replay_checks
     matched = sum(1 for c in checks if c.match)
     out.append(
-        f"Each rule a run logged a stop for was replayed on that run's logged curve with the rule classes of "
-        f"`greenft.stopping`: **{matched} of {len(checks)}** logged stop epochs reproduced exactly."
+        Text(
+            f"Each rule a run logged a stop for was replayed on that run's logged curve with the rule classes of "
+            f"`greenft.stopping`: **{matched} of {len(checks)}** logged stop epochs reproduced exactly."
+        )
     )
     mismatches = [c.as_dict() for c in checks if not c.match]
     if mismatches:
-        out += ["", markdown_table(list(mismatches[0]), [list(c.values()) for c in mismatches])]
+        out.append(table(list(mismatches[0]), [list(c.values()) for c in mismatches]))
 
-    out += ["", "## AN-GES with alpha 0.9, beta 0.2 stops at the first non-improving epoch", "", _K_TEXT, ""]
-    out.append(_k_table(a))
-    out += ["", _anges_stop_table(a)]
+    out += [Heading(2, "AN-GES with alpha 0.9, beta 0.2 stops at the first non-improving epoch"), Text(_K_TEXT)]
+    out += [_k_table(a), _anges_stop_table(a)]
 
-    out += ["", "## Pareto fronts", "", _PARETO_TEXT, ""]
+    out += [Heading(2, "Pareto fronts"), Text(_PARETO_TEXT)]
     for (model, dataset), points in _by_model_dataset(a.pareto_relative).items():
         deployed = sorted((r for r in points if r.on_deployed_front), key=lambda r: r.emissions_saved_pct)
-        out += [f"### {model} on {dataset}: non-dominated configs, best-so-far deployed (mean over runs)", ""]
-        out += [_front_table(deployed), ""]
+        out.append(Heading(3, f"{model} on {dataset}: non-dominated configs, best-so-far deployed (mean over runs)"))
+        out.append(_front_table(deployed))
         front = sorted((r for r in points if r.on_front), key=lambda r: r.emissions_saved_pct)
-        out += [f"### {model} on {dataset}: non-dominated configs, stop-epoch weights vs last epoch", ""]
+        out.append(Heading(3, f"{model} on {dataset}: non-dominated configs, stop-epoch weights vs last epoch"))
         out.append(_front_table(front))
         hv = [h for h in a.hypervolumes if (h.model, h.dataset) == (model, dataset)]
         if hv:
             ref = hv[0]
-            out += [
-                "",
-                f"Hypervolume (reference: {ref.reference_saved_pct:.0f} % saved, "
-                f"{ref.reference_metric_change_pct:.2f} % metric change; larger is better): "
-                + ", ".join(f"{h.family} {h.hypervolume:.1f} ({h.configs} configs)" for h in hv)
-                + ".",
-                "",
-            ]
+            out.append(
+                Text(
+                    f"Hypervolume (reference: {ref.reference_saved_pct:.0f} % saved, "
+                    f"{ref.reference_metric_change_pct:.2f} % metric change; larger is better): "
+                    + ", ".join(f"{h.family} {h.hypervolume:.1f} ({h.configs} configs)" for h in hv)
+                    + "."
+                )
+            )
+        out.append(Slot(f"pareto:{model}:{dataset}"))
 
-    out += ["## Hyperparameter importance (training sweeps)", "", _IMPORTANCE_TEXT, ""]
+    out += rule_grid_blocks(a.rule_grid)
+
+    out += [Heading(2, "Hyperparameter importance (training sweeps)"), Text(_IMPORTANCE_TEXT)]
     if a.importance.entries:
         out.append(
-            markdown_table(
+            table(
                 ["model", "dataset", "target", "parameter", "runs", "Spearman", "fANOVA importance"],
                 [
                     [r.model, r.dataset, r.target, r.parameter, r.n_runs, r.spearman, r.importance]
@@ -188,30 +186,26 @@ def render_markdown(analysis: Analysis, pngs: Sequence[Path] = (), html: Path | 
             )
         )
     if a.importance.notes:
-        out.append("")
-        out += [f"- {note}" for note in a.importance.notes]
+        out.append(Text("\n".join(f"- {note}" for note in a.importance.notes)))
+    out.append(Slot("importance"))
 
-    training = training_section(a.training, pngs)  # a training sweep: the seed's batch size / epochs / lr study
-    if training:
-        out += ["", *training]
+    out += training_blocks(a.training, pngs)  # a training sweep: the seed's batch size / epochs / lr study
 
     if a.worth:
-        out += ["", "## Is fine-tuning worth its CO2? Cheap baselines beside the runs", "", _WORTH_TEXT, ""]
+        out += [Heading(2, "Is fine-tuning worth its CO2? Cheap baselines beside the runs"), Text(_WORTH_TEXT)]
         out.append(_worth_table(a.worth))
 
     for section in inference_sections(a):  # the seed thesis' life-cycle tables (training, use, precision)
-        out += ["", f"## {section.title}", "", section.text]
-        out += [line for header, rows in section.tables for line in ("", markdown_table(header, rows))]
+        out += [Heading(2, section.title), Text(section.text)]
+        out += [table(header, rows) for header, rows in section.tables]
 
     if a.skipped:
-        out += ["", "## Runs not used for trade-offs", ""]
-        out += [f"- `{run_id}`: {why}" for run_id, why in a.skipped]
+        out.append(Heading(2, "Runs not used for trade-offs"))
+        out.append(Text("\n".join(f"- `{run_id}`: {why}" for run_id, why in a.skipped)))
 
     if pngs:
-        out += ["", "## Figures", ""]
-        out += [f"![{p.stem}]({p.name})" for p in pngs]
-    out.append("")
-    return "\n".join(out)
+        out += [Heading(2, "Figures"), Figures(tuple((p.stem, p.name) for p in pngs))]
+    return out
 
 
 _WORTH_TEXT = (
@@ -229,11 +223,11 @@ def _pm(mean: float, sd: float, digits: int) -> str:
     return f"{mean:.{digits}f} ± {sd:.{digits}f}" if math.isfinite(sd) else f"{mean:.{digits}f}"
 
 
-def _worth_table(rows: Sequence[WorthRow]) -> str:
+def _worth_table(rows: Sequence[WorthRow]) -> Table:
     def yes_no(value: bool | None) -> str:
         return "" if value is None else ("yes" if value else "no")
 
-    return markdown_table(
+    return table(
         [
             "dataset",
             "split",
@@ -264,7 +258,7 @@ def _worth_table(rows: Sequence[WorthRow]) -> str:
     )
 
 
-def _front_table(points: Sequence[RelativePoint]) -> str:
+def _front_table(points: Sequence[RelativePoint]) -> Table:
     """A front's configs with both quality references (the headline first), within counts and epochs saved."""
     header = [
         "strategy",
@@ -278,7 +272,7 @@ def _front_table(points: Sequence[RelativePoint]) -> str:
         [r.strategy, r.emissions_saved_pct, r.test_vs_best_val_pct, r.within_1pct, r.metric_change_pct, r.epochs_saved]
         for r in points
     ]
-    return markdown_table(header, rows)
+    return table(header, rows)
 
 
 def _metric_of(a: Analysis, model: str, dataset: str) -> str:
@@ -295,7 +289,7 @@ def _by_model_dataset(rows: Iterable[RelativePoint]) -> dict[tuple[str, str], li
     return out
 
 
-def _per_run_table(a: Analysis) -> str:
+def _per_run_table(a: Analysis) -> Table:
     labels = [rule_label(r) for r in a.rules]
     strategies = [*labels, BEST_TEST, BEST_VAL, HINDSIGHT_1PCT]
     header = ["run", "model", "dataset", "seed", "epochs", *strategies]
@@ -328,10 +322,10 @@ def _per_run_table(a: Analysis) -> str:
                 *(stop(name) for name in strategies),
             ]
         )
-    return markdown_table(header, body)
+    return table(header, body)
 
 
-def _k_table(a: Analysis) -> str:
+def _k_table(a: Analysis) -> Table:
     rows = []
     for rule in [*a.rules, *a.grid]:
         if isinstance(rule, AnGesConfig):
@@ -340,10 +334,10 @@ def _k_table(a: Analysis) -> str:
             except ValueError:
                 k = math.nan
             rows.append([rule_label(rule), rule.alpha, rule.beta, rule.warmup, f"{k:.4f}" if math.isfinite(k) else "-"])
-    return markdown_table(["config", "alpha", "beta", "W", "k = beta(1-alpha)/(1-alpha*beta)"], rows)
+    return table(["config", "alpha", "beta", "W", "k = beta(1-alpha)/(1-alpha*beta)"], rows)
 
 
-def _anges_stop_table(a: Analysis) -> str:
+def _anges_stop_table(a: Analysis) -> Table:
     rows = []
     for label in dict.fromkeys(c.label for c in a.anges_checks):
         checks = [c for c in a.anges_checks if c.label == label]
@@ -376,7 +370,7 @@ def _anges_stop_table(a: Analysis) -> str:
         "non-finite metric",
         "never stopped",
     ]
-    return markdown_table(header, rows)
+    return table(header, rows)
 
 
 _DEFINITIONS = f"""\

@@ -10,12 +10,15 @@ Per (model, dataset):
   vertical mark where each rule stopped (and the best-test (limit) / best-val (hindsight) epochs);
 * ``aer_ema_*``: per run, the replayed AN-GES AER, EMA and threshold beta*EMA per epoch, with its stop.
 
-The HTML embeds plotly.js (no CDN: the machines this runs on may have no internet).
+The HTML page (:func:`write_html`) is the report's blocks rendered by :mod:`greenft.analysis.html_page` (every
+table of ``report.md``), with the interactive Pareto figures (:mod:`greenft.analysis.pareto_plotly`: labelled
+points, runs as points rather than error bars), the stopping-rule grid's views and importance bars
+(:mod:`greenft.analysis.grid_plotly`) and the per-epoch curves and AN-GES traces drawn here. It embeds plotly.js
+once (no CDN: the machines this runs on may have no internet).
 """
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -35,6 +38,7 @@ from greenft.analysis.fronts import FAMILIES, AbsolutePoint, RelativePoint
 from greenft.analysis.importance import ImportanceRow
 from greenft.analysis.records import Curve
 from greenft.analysis.replay import ReplayResult, finite_or_nan
+from greenft.analysis.rule_grid import RuleImportance
 from greenft.analysis.tradeoff import BEST_TEST, BEST_VAL, FULL_BUDGET, hindsight_epoch
 from greenft.schema import METRIC_DIRECTIONS
 from greenft.stopping import AnGesConfig, MetricDirection, rule_label
@@ -376,48 +380,30 @@ def write_pngs(analysis: Analysis, out_dir: Path, *, max_curves: int = 12) -> li
 # ------------------------------------------------------------------------------------------------------ HTML
 
 
-def _plotly_figures(analysis: Analysis, max_curves: int) -> list[tuple[str, Any]]:
+def _plotly_figures(analysis: Analysis, max_curves: int) -> list[tuple[str, str, Any]]:
+    """``(slot, heading, figure)``: the Pareto and grid figures go to their sections' slots
+    (:func:`greenft.analysis.markdown.report_blocks`), the per-epoch ones to the page's last section (slot "")."""
     import plotly.graph_objects as go  # type: ignore[import-untyped]
     from plotly.subplots import make_subplots  # type: ignore[import-untyped]
 
-    figures: list[tuple[str, Any]] = []
+    from greenft.analysis.grid_plotly import grid_figures, importance_figure
+    from greenft.analysis.pareto_plotly import pareto_figures
+
+    figures: list[tuple[str, str, Any]] = []
+    for model, dataset in analysis.groups:
+        figures += [(f"pareto:{model}:{dataset}", h, f) for h, f in pareto_figures(analysis, model, dataset)]
+        figures += [(f"grid:{model}:{dataset}", h, f) for h, f in grid_figures(analysis.rule_grid, model, dataset)]
+    importances: tuple[tuple[str, Sequence[RuleImportance] | Sequence[ImportanceRow], str], ...] = (
+        ("rule_importance", analysis.rule_grid.importance, "Stopping-rule parameters: importance for each outcome"),
+        ("importance", analysis.importance.entries, "Training hyperparameters: importance for each target"),
+    )
+    for slot, entries, title in importances:
+        bars = importance_figure(title, entries)
+        if bars is not None:
+            figures.append((slot, title, bars))
     colors = _rule_colors(analysis)
     for (model, dataset), curves in sorted(_group_curves(analysis, max_curves).items()):
         where = f"{model} on {dataset}"
-        rel = [r for r in analysis.pareto_relative if (r.model, r.dataset) == (model, dataset)]
-        if rel:
-            fig = go.Figure()
-            for family in FAMILIES:
-                members = [r for r in rel if r.family == family]
-                if members:
-                    fig.add_trace(
-                        go.Scatter(
-                            x=[r.emissions_saved_pct for r in members],
-                            y=[r.metric_change_pct for r in members],
-                            error_x={"type": "data", "array": [_nz(r.emissions_saved_pct_std) for r in members]},
-                            error_y={"type": "data", "array": [_nz(r.metric_change_pct_std) for r in members]},
-                            mode="markers",
-                            name=family,
-                            text=[r.strategy for r in members],
-                            hovertemplate="%{text}<br>saved %{x:.1f} %<br>metric change %{y:.2f} %<extra></extra>",
-                        )
-                    )
-            front = sorted((r for r in rel if r.on_front), key=lambda r: r.emissions_saved_pct)
-            fig.add_trace(
-                go.Scatter(
-                    x=[r.emissions_saved_pct for r in front],
-                    y=[r.metric_change_pct for r in front],
-                    mode="lines",
-                    name="Pareto front",
-                    line={"color": "black"},
-                )
-            )
-            fig.update_layout(
-                title=f"{where}: emissions saved vs metric change (mean over runs)",
-                xaxis_title="emissions saved vs full budget (%)",
-                yaxis_title="test metric change vs full budget (%) (+ = better)",
-            )
-            figures.append((f"Pareto front: {where}", fig))
         cols = min(3, len(curves))
         rows = math.ceil(len(curves) / cols)
         fig = make_subplots(
@@ -480,7 +466,7 @@ def _plotly_figures(analysis: Analysis, max_curves: int) -> list[tuple[str, Any]
             fig.update_xaxes(title_text="epoch", row=r, col=c)
             fig.update_yaxes(title_text=curve.metric, row=r, col=c, secondary_y=False)
         fig.update_layout(title=f"{where}: per-epoch curves and stops", height=330 * rows + 120)
-        figures.append((f"Curves: {where}", fig))
+        figures.append(("", f"Curves: {where}", fig))
         traces = [(curve, _anges_replays(analysis, curve)) for curve in curves]
         if any(t for _, t in traces):
             fig = make_subplots(rows=rows, cols=cols, subplot_titles=[c.run_id for c in curves])
@@ -513,7 +499,7 @@ def _plotly_figures(analysis: Analysis, max_curves: int) -> list[tuple[str, Any]
                 fig.update_xaxes(title_text="epoch", row=r, col=c)
                 fig.update_yaxes(title_text="AER", row=r, col=c)
             fig.update_layout(title=f"{where}: AN-GES AER / EMA / threshold (dashed: stop)", height=330 * rows + 120)
-            figures.append((f"AN-GES traces: {where}", fig))
+            figures.append(("", f"AN-GES traces: {where}", fig))
     return figures
 
 
@@ -521,18 +507,22 @@ def _nz(value: float) -> float:
     return value if math.isfinite(value) else 0.0
 
 
-def write_html(analysis: Analysis, path: Path, *, max_curves: int = 12) -> Path:
-    """One self-contained HTML page (plotly.js inlined once) with every interactive figure."""
-    parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>greenft trade-off report</title>",
-        "<style>body{font-family:sans-serif;margin:2em;max-width:1400px}</style></head><body>",
-        "<h1>greenft trade-off report</h1>",
-        f"<p>Source: <code>{html.escape(analysis.source)}</code>; {len(analysis.records)} runs read, "
-        f"{len(analysis.curves)} complete curves. Tables and definitions: <a href='report.md'>report.md</a>.</p>",
-    ]
-    for index, (heading, fig) in enumerate(_plotly_figures(analysis, max_curves)):
-        parts.append(f"<h2>{html.escape(heading)}</h2>")
-        parts.append(fig.to_html(full_html=False, include_plotlyjs=index == 0))
-    parts.append("</body></html>")
-    path.write_text("\n".join(parts), encoding="utf-8")
+def write_html(analysis: Analysis, path: Path, *, max_curves: int = 12, pngs: Sequence[Path] = ()) -> Path:
+    """One self-contained HTML page: every table and paragraph of ``report.md`` (the same blocks,
+    :func:`greenft.analysis.markdown.report_blocks`), tables sortable, plotly.js inlined once, each interactive
+    figure in its section (``pngs``: the static figures beside it, linked at the end)."""
+    from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
+
+    from greenft.analysis.html_page import render_html
+    from greenft.analysis.markdown import report_blocks
+
+    figures: dict[str, list[tuple[str, str]]] = {}
+    for slot, heading, fig in _plotly_figures(analysis, max_curves):
+        figures.setdefault(slot, []).append((heading, fig.to_html(full_html=False, include_plotlyjs=False)))
+    intro = (
+        "The same tables and text as [report.md](report.md), with interactive figures; click a table's header to "
+        "sort it (numbers as numbers), hover a point for its numbers."
+    )
+    page = render_html(report_blocks(analysis, pngs), figures, plotly_js=get_plotlyjs(), intro=intro)
+    path.write_text(page, encoding="utf-8")
     return path

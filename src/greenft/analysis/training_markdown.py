@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from greenft.analysis.blocks import Block, Figures, Heading, Table, Text, to_markdown
 from greenft.analysis.training_params import TrainingRun, TrainingStudy, figure_name, value_text
 
-__all__ = ["TRAINING_TITLE", "training_section"]
+__all__ = ["TRAINING_TITLE", "training_blocks", "training_section"]
 
 TRAINING_TITLE = "Training parameters"
 
@@ -32,12 +33,6 @@ def _num(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
-    return out
-
-
 def _stop_cell(run: TrainingRun, which: str, named: bool = False) -> str:
     row = run.anges if which == "anges" else run.live
     if row is None:
@@ -52,34 +47,42 @@ def _stop_cell(run: TrainingRun, which: str, named: bool = False) -> str:
 
 
 def training_section(study: TrainingStudy, pngs: Sequence[Path] = ()) -> list[str]:
-    """The section's lines; empty when no group's runs differ in a training parameter (and nothing to note)."""
+    """The section's Markdown lines (:func:`training_blocks` rendered); empty when there is nothing to show."""
+    blocks = training_blocks(study, pngs)
+    return to_markdown(blocks).split("\n") if blocks else []
+
+
+def training_blocks(study: TrainingStudy, pngs: Sequence[Path] = ()) -> list[Block]:
+    """The section's blocks; none when no group's runs differ in a training parameter (and nothing to note)."""
     if not study.active and not study.notes:
         return []
-    out = ["## " + TRAINING_TITLE, "", _TEXT, ""]
+    out: list[Block] = [Heading(2, TRAINING_TITLE), Text(_TEXT)]
     for (model, dataset), params in study.parameters.items():
         runs = study.runs[(model, dataset)]
-        out += [f"### {model} on {dataset} ({len(runs)} complete runs, metric {runs[0].metric})", ""]
+        out.append(Heading(3, f"{model} on {dataset} ({len(runs)} complete runs, metric {runs[0].metric})"))
         out.append(
-            "Varying: "
-            + "; ".join(
-                f"`{p.name}` ({len(p.values)} values, {_num(p.values[0])} … {_num(p.values[-1])})" for p in params
+            Text(
+                "Varying: "
+                + "; ".join(
+                    f"`{p.name}` ({len(p.values)} values, {_num(p.values[0])} … {_num(p.values[-1])})" for p in params
+                )
+                + "."
             )
-            + "."
         )
         rows = [
-            [c.parameter, c.target, str(c.n_runs), _num(c.pearson), _num(c.pearson_log10), _num(c.spearman),
-             _num(c.fanova), _num(c.forest)]
+            (c.parameter, c.target, str(c.n_runs), _num(c.pearson), _num(c.pearson_log10), _num(c.spearman),
+             _num(c.fanova), _num(c.forest))
             for c in study.correlations
             if (c.model, c.dataset) == (model, dataset)
         ]  # fmt: skip
         if rows:
-            header = ["parameter", "target", "runs", "Pearson", "Pearson log10", "Spearman", "fANOVA", "forest (W&B)"]
-            out += ["", *_table(header, rows)]
+            columns = ("parameter", "target", "runs", "Pearson", "Pearson log10", "Spearman", "fANOVA", "forest (W&B)")
+            out.append(Table(columns, tuple(rows)))
         names = [p.name for p in params]
         lives = {r.live.strategy if r.live is not None else "anges" for r in runs}
         one = len(lives) == 1  # the usual case: one live rule for the whole sweep, named in the header
-        header = ["run", *names, "budget", f"best val {runs[0].metric} (epoch)", "kg full budget", "exact AN-GES"]
-        header.append(f"live rule {next(iter(lives))}" if one else "live rule (per run)")
+        live = f"live rule {next(iter(lives))}" if one else "live rule (per run)"
+        header = ("run", *names, "budget", f"best val {runs[0].metric} (epoch)", "kg full budget", "exact AN-GES", live)
         body = []
         for run in sorted(runs, key=lambda r: [str(r.params.get(n)) for n in names]):
             row = [run.run_id, *(value_text(run.params.get(n)) for n in names), str(run.budget)]
@@ -89,17 +92,15 @@ def training_section(study: TrainingStudy, pngs: Sequence[Path] = ()) -> list[st
                 _stop_cell(run, "anges"),
             ]
             row.append(_stop_cell(run, "live", named=not one))
-            body.append(row)
-        out += ["", "Per run, each rule replayed against the run's own budget:", "", *_table(header, body)]
+            body.append(tuple(row))
+        out += [Text("Per run, each rule replayed against the run's own budget:"), Table(header, tuple(body))]
         expected = {figure_name(p.name, model, dataset) for p in params}
-        figures = [p for p in pngs if p.name in expected]
+        figures = tuple((p.stem, p.name) for p in pngs if p.name in expected)
         if figures:
-            out += ["", "Per-epoch validation curves grouped by each parameter (linear and log y): "]
-            out += [f"![{p.stem}]({p.name})" for p in figures]
-        out.append("")
+            caption = "Per-epoch validation curves grouped by each parameter (linear and log y): "
+            out.append(Figures(figures, caption))
     if study.notes:
-        out += [f"- {note}" for note in study.notes]
-        out.append("")
+        out.append(Text("\n".join(f"- {note}" for note in study.notes)))
     return out
 
 

@@ -1,9 +1,11 @@
 """Write the report folder ``greenft analyze`` produces, from an :class:`~greenft.analysis.compute.Analysis`.
 
-``report.md`` (everything in one readable page, figures embedded), ``report.html`` (interactive plotly),
-``*.png`` (matplotlib), and the tables ``runs.csv``, ``epochs.csv``, ``tradeoff_runs.csv``,
+``report.md`` (everything in one readable page, figures embedded), ``report.html`` (the same blocks: every table,
+sortable, with interactive plotly figures), ``*.png`` (matplotlib), and the tables ``runs.csv``, ``epochs.csv``,
+``tradeoff_runs.csv``,
 ``tradeoff_summary.csv``, ``tradeoff_overall.csv``, ``grid_summary.csv``, ``pareto_relative.csv``,
 ``pareto_absolute.csv``, ``hypervolume.csv``, ``replay_check.csv``, ``anges_stops.csv``, ``importance.csv``,
+``rule_importance.csv``,
 ``phase_runs.csv``, ``phase_summary.csv``, ``break_even.csv``, ``precision_table.csv`` and
 ``break_even_measured.csv``; for a training sweep also ``training_params.csv`` and ``training_runs.csv``.
 
@@ -85,6 +87,7 @@ def write_report(
     table("replay_check.csv", [c.as_dict() for c in analysis.replay_checks])
     table("anges_stops.csv", [c.__dict__ for c in analysis.anges_checks])
     table("importance.csv", analysis.importance.rows)
+    table("rule_importance.csv", [r.as_dict() for r in analysis.rule_grid.importance])  # alpha / beta / W ...
     if analysis.training.active:  # a training sweep (greenft.analysis.training_params)
         table("training_params.csv", [c.as_dict() for c in analysis.training.correlations])
         table("training_runs.csv", [r.as_dict() for runs in analysis.training.runs.values() for r in runs])
@@ -106,7 +109,7 @@ def write_report(
         if html:
             (html_path,) = write_files_into(
                 out_dir,
-                lambda staging: [plots.write_html(analysis, staging / "report.html", max_curves=max_curves)],
+                lambda staging: [plots.write_html(analysis, staging / "report.html", max_curves=max_curves, pngs=pngs)],
                 REPORT_FOLDER,
             )
     markdown = atomic_write_text(out_dir / "report.md", render_markdown(analysis, pngs, html_path))
