@@ -25,6 +25,7 @@ from greenft.cli.app import USER_ERRORS, app, console, fail
 from greenft.io import ensure_writable_directory, output_errors
 from greenft.pretrain.recipes import RECIPES, GraphModel, Preset, SequenceTokens, get_recipe, make_settings
 from greenft.tracking.config import Meter
+from greenft.tracking.grid import grid_line
 
 
 @app.command()
@@ -151,6 +152,7 @@ def pretrain(
                 else []
             ),
             f"[bold]emissions[/] {start.meter_info.get('meter')}: {start.meter_info.get('note')}",
+            *([f"[bold]grid[/] {grid}"] if (grid := grid_line(start.meter_info)) else []),
             f"[bold]run directory[/] {start.plan.run_dir}",
         ]
         console.print(Panel("\n".join(lines), title="greenft pretrain", expand=False))

@@ -267,7 +267,9 @@ class GreenSession:
         self.log = RunLog(settings, config)
         self.files_dir = self.log.files_dir
         try:
-            self.meter = self._given_meter or meter_for(self.tracking, self.log.files_dir)
+            self.meter = self._given_meter or meter_for(
+                self.tracking, self.log.files_dir, settings.project, self.log.run_id
+            )
             self.meter.start()  # before describe(): CodeCarbon settles its hardware methods on start
             self.meter_info = self.meter.describe()
             self.log.write_json(METER_FILE, self.meter_info)

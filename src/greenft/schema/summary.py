@@ -36,6 +36,8 @@ __all__ = [
     "FORECAST_ERROR",
     "FORECAST_TIME_ERROR",
     "METER",
+    "METER_COUNTRY",
+    "METER_COUNTRY_SOURCE",
     "METER_NOTE",
     "METRIC",
     "MODE",
@@ -94,6 +96,8 @@ TOTAL_TEST_EVAL_ENERGY = "total/test_eval_energy_kwh"
 TOTAL_CLAMPED_READINGS = "total/clamped_readings"
 METER = "meter"
 METER_NOTE = "meter/note"
+METER_COUNTRY = "meter/country_iso_code"  # the grid CodeCarbon used (greenft.tracking.grid) ...
+METER_COUNTRY_SOURCE = "meter/country_source"  # ... and who chose it: --country, a .codecarbon.config, env, default
 # The first emission forecast against the actual total; only a run that trained its whole budget has one.
 FORECAST_EPOCH = "forecast/epoch"
 FORECAST_ERROR = "forecast/error_pct"
@@ -305,6 +309,8 @@ RUN_COLUMNS: tuple[Column[SummaryFacts], ...] = (
     Column(FORECAST_TIME_ERROR, float, _forecast(lambda e: e.time_pct), _forecast_checked),
     Column(METER, str, lambda f: f.meter.get("meter")),
     Column(METER_NOTE, str, lambda f: f.meter.get("note")),
+    Column(METER_COUNTRY, str, lambda f: f.meter.get("country_iso_code"), lambda f: "country_iso_code" in f.meter),
+    Column(METER_COUNTRY_SOURCE, str, lambda f: f.meter.get("country_source"), lambda f: "country_source" in f.meter),
     _model_column(MODEL_PARAMETERS, int),
     _model_column(MODEL_BEST_FILE, str),
     _model_column(MODEL_BEST_FILE_BYTES, int),
