@@ -79,6 +79,7 @@ from greenft.stopping import (
     rule_label,
 )
 from greenft.tracking import EmissionMeter, EmissionReading, PhaseLedger, meter_for
+from greenft.tracking.emissions import with_final_reading
 
 FIT, TEST_EVAL = "fit", "test_eval"
 
@@ -388,7 +389,7 @@ def run_trial(
                     keeper.save_after_error(log.files_dir, epochs, metric.value)
                     models.save_after_error(log, epochs)
                 models.publish(log)
-                active_meter.stop()
+                meter_info = with_final_reading(meter_info, active_meter.stop())  # summary's total/metered_*
             finally:
                 if status == RunStatus.PREEMPTED:
                     log.mark_preempting()

@@ -44,6 +44,7 @@ from greenft.stopping import (
 from greenft.stopping.forecast import DEFAULT_FORECAST_AFTER
 from greenft.tracking import EmissionMeter, EmissionReading, PhaseLedger, meter_for
 from greenft.tracking.config import TrackingConfig
+from greenft.tracking.emissions import with_final_reading
 
 __all__ = [
     "STATE_VERSION",
@@ -351,7 +352,7 @@ class GreenSession:
         log, self.log = self.log, None
         try:
             if self.meter is not None:
-                self.meter.stop()
+                self.meter_info = with_final_reading(self.meter_info, self.meter.stop())  # total/metered_*
         finally:
             facts = SummaryFacts(
                 status=status.value,

@@ -191,3 +191,19 @@ def meter_for(
     return make_emission_meter(
         tracking.meter, tracking.country_iso_code, tracking.measure_power_secs, output_dir, project_name, run_id
     )
+
+
+#: The keys :func:`with_final_reading` adds to a meter description (the summary's ``total/metered_*``).
+FINAL_EMISSIONS, FINAL_ENERGY, FINAL_DURATION = "final_emissions_kg", "final_energy_kwh", "final_duration_s"
+
+
+def with_final_reading(meter_info: dict[str, Any], final: EmissionReading) -> dict[str, Any]:
+    """``meter_info`` plus the meter's reading at stop: everything it measured, the closing after the last epoch
+    (saving weights) included, which is what CodeCarbon's ``emissions.csv`` holds and sums to; the epoch totals
+    stop at the last epoch's reading."""
+    return {
+        **meter_info,
+        FINAL_EMISSIONS: final.emissions_kg,
+        FINAL_ENERGY: final.energy_kwh,
+        FINAL_DURATION: final.duration_s,
+    }
