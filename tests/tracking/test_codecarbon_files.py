@@ -210,6 +210,7 @@ def test_train_cli_records_and_prints_the_country_of_a_codecarbon_config_and_the
     assert result.exit_code == 2, result.output
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "country_iso_code = 'XYZ'" in errors[0] and ".codecarbon.config" in errors[0]
+    assert not list((work / "runs").glob("greenft-run-*"))  # told before any run folder (agents.preflight)
 
 
 @pytest.mark.slow
