@@ -56,7 +56,10 @@ def pretrain(
     corpus_file: Annotated[Path | None, typer.Option(help="your own SMILES file instead of MOSES")] = None,
     save_every: Annotated[int | None, typer.Option(help="steps between resumable states (default 200)")] = None,
     threads: Annotated[int | None, typer.Option(help="torch CPU threads")] = None,
-    country: Annotated[str | None, typer.Option(help="ISO-3 country for grid carbon intensity")] = None,
+    country: Annotated[
+        str | None,
+        typer.Option(help="ISO-3 country for grid carbon intensity (default: your CodeCarbon config, else USA)"),
+    ] = None,
     meter: Annotated[Meter | None, typer.Option(help="codecarbon (default), or wallclock (time only)")] = None,
     sequence_tokens: Annotated[
         SequenceTokens | None, typer.Option(help="dual-view: the sequence view's tokens (default smiles)")
