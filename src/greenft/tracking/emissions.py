@@ -91,7 +91,6 @@ class CodeCarbonMeter:
         self._last_data: Any = None
         self._grid = choose_grid(country_iso_code)
         self._country = self._grid.country_iso_code
-        self._csv = output_dir / "emissions.csv" if output_dir is not None else None
         joined: dict[str, Any] = {} if experiment_id is None else {"experiment_id": experiment_id}
         self._tracker = OfflineEmissionsTracker(
             country_iso_code=self._country,
@@ -106,6 +105,9 @@ class CodeCarbonMeter:
             allow_multiple_runs=True,
             **joined,
         )
+        # CodeCarbon's file name: emissions.csv unless the user's configuration renames it (output_file)
+        csv_name = str(getattr(self._tracker, "_output_file", None) or "emissions.csv")
+        self._csv = output_dir / csv_name if output_dir is not None else None
 
     def start(self) -> None:
         self._tracker.start()
