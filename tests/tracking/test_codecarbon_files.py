@@ -36,7 +36,7 @@ from greenft.schema.summary import (
 )
 from greenft.tracking import CodeCarbonMeter
 from greenft.tracking.config import codecarbon_energy_mix
-from greenft.tracking.grid import SOURCE_DEFAULT, SOURCE_GREENFT, CodeCarbonConfigError, choose_grid
+from greenft.tracking.grid import SOURCE_DEFAULT, SOURCE_GREENFT, CodeCarbonConfigError, choose_grid, grid_line
 
 
 @pytest.fixture
@@ -162,13 +162,16 @@ def test_a_forced_intensity_in_the_users_config_reaches_codecarbon(
     no_user_codecarbon_config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Keys greenft does not set go to CodeCarbon untouched: kg / kWh is the forced intensity."""
-    _write_config(no_user_codecarbon_config, country_iso_code="FRA", force_carbon_intensity_g_co2e_kwh="500")
+    path = _write_config(no_user_codecarbon_config, country_iso_code="FRA", force_carbon_intensity_g_co2e_kwh="500")
     meter = CodeCarbonMeter(measure_power_secs=60.0)
     meter.start()
     _busy(0.2)
     reading = meter.stop()
     assert reading.emissions_kg / reading.energy_kwh == pytest.approx(0.5, rel=1e-6)
     assert meter.describe()["grid_g_co2_per_kwh"] == 500.0
+    where = path.resolve()  # the run-start line of train / pretrain / baseline
+    assert grid_line(meter.describe()) == f"FRA from {where}; intensity: forced to 500 g CO2/kWh by {where}"
+    assert grid_line({"meter": "wall-clock"}) is None
 
 
 _TINY = ["--dataset", "b3db", "--limit", "120", "--max-epochs", "1", "--layers", "2", "--emb-dim", "16"]
