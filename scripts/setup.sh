@@ -20,7 +20,7 @@ pip install -q --upgrade pip
 # torch first and pinned: an unpinned torch (pulled in by a dependency) would download GBs of CUDA packages.
 # shellcheck disable=SC2086  # TORCH_SPEC may hold several pip arguments
 pip install -q ${pin[@]+"${pin[@]}"} $TORCH_SPEC
-pip install -q ${pin[@]+"${pin[@]}"} -e ".[dev,postgres,lightning,hf,chemprop,workspaces]"
+pip install -q ${pin[@]+"${pin[@]}"} -e ".[dev,postgres,lightning,hf,chemprop,workspaces,dashboard]"
 # Data-only packages: greenft reads their files by path, so their (large, sometimes broken) dependency trees are
 # skipped; their versions are the constraints file's. molalkit's package licence is GPLv2 non-commercial; see
 # `greenft datasets list`. molsets ships MOSES (1.58M SMILES), greenft's offline pretraining corpus; it installs a

@@ -160,6 +160,9 @@ def test_tune_command_by_replay(runs: dict[str, Any]) -> None:
     configs = yaml.safe_load((out / "best_configs.yaml").read_text())
     assert configs["defaults"]["label"] == "anges_a0.9_b0.2_w3" and configs["pareto"]
     assert (out / "optuna_journal.log").exists()
+    command = f"optuna-dashboard {(out / 'optuna_journal.log').resolve()}"  # one command, on screen and in the report
+    assert f"browse the study: {command}" in result.output.replace("\n", "")
+    assert f"`{command}`" in (out / "tune_report.md").read_text()
     sweep = yaml.safe_load((out / "sweep_anges_pareto.yaml").read_text())
     assert {"rule": "anges", "alpha": 0.9, "beta": 0.2, "warmup": 3} in sweep["parameters"]["stopping"]["values"]
     trial = yaml.safe_load((out / "recommended_trial.yaml").read_text())
@@ -168,6 +171,10 @@ def test_tune_command_by_replay(runs: dict[str, Any]) -> None:
     again = runner.invoke(app, [*args, str(runs["tmp"] / "cache"), "--trials", "5"], env={"COLUMNS": "200"})
     assert again.exit_code == 0, again.output
     assert "35 in the study" in (out / "tune_report.md").read_text()
+    memory = [*args[:4], str(runs["tmp"] / "tune-memory"), "--trials", "2", "--storage", "memory", "--cache-dir"]
+    in_memory = runner.invoke(app, [*memory, str(runs["tmp"] / "cache")], env={"COLUMNS": "200"})
+    assert in_memory.exit_code == 0, in_memory.output
+    assert "optuna-dashboard" not in in_memory.output  # nothing persisted, nothing to browse
 
 
 def test_tune_live_with_one_real_trial(tmp_path: Path) -> None:

@@ -132,7 +132,12 @@ _FIXED_TAIL: tuple[Override, ...] = (
     Override("wandb_mode", "logging.wandb_mode", "W&B mode"),
     Override("project", "logging.project", "W&B project"),
     Override("runs_dir", "logging.runs_dir", "where run files go (default ./runs)"),
-    Override("country", "tracking.country_iso_code", "ISO-3 country for grid carbon intensity"),
+    Override(
+        "country",
+        "tracking.country_iso_code",
+        "ISO-3 country for grid carbon intensity (default: your .codecarbon.config or CODECARBON_COUNTRY_ISO_CODE, "
+        "else USA)",
+    ),
     Override("meter", "tracking.meter", "codecarbon, or wallclock (time only, no emissions)"),
 )
 _OLDER_NAMES: dict[str, str] = {"num_layers": "layers", "epochs": "max_epochs", "W": "warmup"}

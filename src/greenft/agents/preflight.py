@@ -15,12 +15,14 @@ from greenft.data.registry import get_dataset_spec, select_targets
 from greenft.data.split_file import read_split_file
 from greenft.models.errors import CheckpointError
 from greenft.models.names import check_model_name
+from greenft.tracking.grid import choose_grid
 
 
 def check_before_heavy_work(config: TrialConfig) -> None:
     """Raise a :class:`~greenft.errors.UserError` for an unknown dataset or model, a file that does not exist, an
-    extra metric that does not fit a built-in dataset's task type, or a loss that does not fit a task type already
-    known (greenft.agents.objective).
+    extra metric that does not fit a built-in dataset's task type, a loss that does not fit a task type already
+    known (greenft.agents.objective), or a grid country CodeCarbon does not know in the user's CodeCarbon
+    configuration (greenft.tracking.grid).
 
     A path that exists but cannot be used (a folder, an empty or unreadable file) is left to its loader, which
     says what is wrong with it.
@@ -39,6 +41,8 @@ def check_before_heavy_work(config: TrialConfig) -> None:
     checkpoint = config.model.checkpoint
     if checkpoint is not None and not checkpoint.exists():
         raise CheckpointError(f"checkpoint not found: {checkpoint}")
+    if config.tracking.meter == "codecarbon":  # an unknown country in the user's .codecarbon.config / environment
+        choose_grid(config.tracking.country_iso_code)  # (CodeCarbon's config reader: under a second, no torch)
 
 
 def check_loss_fits_task(config: TrialConfig) -> None:

@@ -79,6 +79,7 @@ from greenft.stopping import (
     rule_label,
 )
 from greenft.tracking import EmissionMeter, EmissionReading, PhaseLedger, meter_for
+from greenft.tracking.emissions import with_final_reading
 
 FIT, TEST_EVAL = "fit", "test_eval"
 
@@ -194,8 +195,9 @@ def resolve_device(choice: str) -> torch.device:
     return torch.device(choice)
 
 
-def make_meter(config: TrialConfig, output_dir: Path) -> EmissionMeter:
-    return meter_for(config.tracking, output_dir)
+def make_meter(config: TrialConfig, output_dir: Path, run_id: str | None = None) -> EmissionMeter:
+    """The trial's meter; ``run_id`` (the W&B run's) labels CodeCarbon's emissions.csv rows to join that run."""
+    return meter_for(config.tracking, output_dir, config.logging.project, run_id)
 
 
 def build_rules(config: TrialConfig, metric: Metric) -> tuple[str, dict[str, StoppingRule]]:
@@ -305,7 +307,7 @@ def run_trial(
         try:
             log.write_json(SPLIT_FILE, split.as_lists())
             log.write_json(DROPPED_ROWS_FILE, [d.__dict__ for d in molecules.dropped])
-            active_meter = meter if meter is not None else make_meter(config, log.files_dir)
+            active_meter = meter if meter is not None else make_meter(config, log.files_dir, log.run_id)
             active_meter.start()  # started before describe(): CodeCarbon settles its hardware methods on start
             meter_info = active_meter.describe()
             log.write_json(METER_FILE, meter_info)
@@ -387,7 +389,7 @@ def run_trial(
                     keeper.save_after_error(log.files_dir, epochs, metric.value)
                     models.save_after_error(log, epochs)
                 models.publish(log)
-                active_meter.stop()
+                meter_info = with_final_reading(meter_info, active_meter.stop())  # summary's total/metered_*
             finally:
                 if status == RunStatus.PREEMPTED:
                     log.mark_preempting()

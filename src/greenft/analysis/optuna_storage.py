@@ -12,6 +12,7 @@ import os
 import random
 import re
 import secrets
+import shlex
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -276,6 +277,22 @@ def storage_kind(storage: str | None) -> StorageKind:
     if storage is not None and "://" in storage:
         return "rdb"
     return "journal"
+
+
+#: How to get the dashboard :func:`dashboard_command` names (an optional extra of greenft, pinned in constraints.txt).
+DASHBOARD_INSTALL = "pip install 'greenft[dashboard]'"
+
+
+def dashboard_command(storage: str | None, shown: str) -> str | None:
+    """The one command that opens a stored study in optuna-dashboard, for the console and ``tune_report.md``;
+    None for an in-memory study (nothing persists, nothing to open). ``shown`` is :func:`make_storage`'s name of
+    the storage: a journal file's path (made absolute, so the command works from any folder) or the URL with its
+    password masked (the user types it, or passes it through a config file: ``--from-config``)."""
+    kind = storage_kind(storage)
+    if kind == "memory":
+        return None
+    target = str(Path(shown).resolve()) if kind == "journal" else shown
+    return f"optuna-dashboard {shlex.quote(target)}"
 
 
 def journal_path(storage: str | None, out_dir: Path) -> Path:

@@ -43,8 +43,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from greenft.analysis.config_claims import open_claims
 from greenft.analysis.fresh_proposals import MAX_ATTEMPTS_PER_TRIAL, FreshProposals, RepeatedProposal
 from greenft.analysis.optuna_storage import (
+    DASHBOARD_INSTALL,
     StorageError,
     check_storage,
+    dashboard_command,
     make_storage,
     mask_credentials,
     open_rdb_storage,
@@ -183,6 +185,7 @@ class TuneResult:
     constrained: dict[str, Any] | None = None  # the constrained pick (constrained_pick), None when none qualifies
     constrained_note: str = ""  # why there is no constrained pick, in plain words
     held_out: Any = None  # a greenft.analysis.held_out.HeldOut with --leave-datasets-out
+    dashboard: str | None = None  # `optuna-dashboard <storage>` for a stored study; None in memory (dashboard_command)
 
 
 MIN_CURVES = 3
@@ -466,6 +469,7 @@ def tune_by_replay(
         mode="replay",
         study_name=study_name,
         storage=where,
+        dashboard=dashboard_command(storage, where),
         sampler=sampler,
         metric_split=metric_split,
         n_trials_run=n_trials,
@@ -662,6 +666,7 @@ def tune_live(
         mode="live",
         study_name=study_name,
         storage=where,
+        dashboard=dashboard_command(storage, where),
         sampler=sampler,
         metric_split="val",
         n_trials_run=n_trials,
@@ -836,6 +841,9 @@ def render_tuning_markdown(result: TuneResult) -> str:
         + f". Objectives: minimise {result.objective_names[0]}, maximise {result.objective_names[1]}."
     )
     lines.append("")
+    if result.dashboard is not None:
+        masked = " (the password is masked: give it yourself)" if "***" in result.dashboard else ""
+        lines += [f"Browse the study: `{result.dashboard}`{masked} (`{DASHBOARD_INSTALL}`).", ""]
     for warning in result.warnings:
         lines += [f"**Warning:** {warning}.", ""]
     if result.mode == "replay":

@@ -19,6 +19,7 @@ from greenft.agents.overrides import Override, apply_overrides, overrides, parse
 from greenft.agents.preflight import check_before_heavy_work
 from greenft.cli.app import USER_ERRORS, app, console, fail
 from greenft.io import atomic_write_text, ensure_writable_directory
+from greenft.tracking.grid import grid_line
 
 _PATHS = ("seed", "threads", "tracking.country_iso_code", "tracking.meter")
 FLAGS: tuple[Override, ...] = tuple(
@@ -92,6 +93,8 @@ def _run(config: TrialConfig, out: Path | None) -> None:
         )
     console.print(table)
     console.print(f"emissions: {report.meter.get('meter')}: {report.meter.get('note')}", markup=False, soft_wrap=True)
+    if (grid := grid_line(report.meter)) is not None:
+        console.print(f"grid: {grid}", markup=False, soft_wrap=True)
     if out is not None:
         console.print(f"rows written to {out}", markup=False, soft_wrap=True)
 

@@ -25,6 +25,7 @@ from greenft.cli.app import USER_ERRORS, app, console, fail
 from greenft.io import ensure_writable_directory, output_errors
 from greenft.pretrain.recipes import RECIPES, GraphModel, Preset, SequenceTokens, get_recipe, make_settings
 from greenft.tracking.config import Meter
+from greenft.tracking.grid import grid_line
 
 
 @app.command()
@@ -55,7 +56,10 @@ def pretrain(
     corpus_file: Annotated[Path | None, typer.Option(help="your own SMILES file instead of MOSES")] = None,
     save_every: Annotated[int | None, typer.Option(help="steps between resumable states (default 200)")] = None,
     threads: Annotated[int | None, typer.Option(help="torch CPU threads")] = None,
-    country: Annotated[str | None, typer.Option(help="ISO-3 country for grid carbon intensity")] = None,
+    country: Annotated[
+        str | None,
+        typer.Option(help="ISO-3 country for grid carbon intensity (default: your CodeCarbon config, else USA)"),
+    ] = None,
     meter: Annotated[Meter | None, typer.Option(help="codecarbon (default), or wallclock (time only)")] = None,
     sequence_tokens: Annotated[
         SequenceTokens | None, typer.Option(help="dual-view: the sequence view's tokens (default smiles)")
@@ -151,6 +155,7 @@ def pretrain(
                 else []
             ),
             f"[bold]emissions[/] {start.meter_info.get('meter')}: {start.meter_info.get('note')}",
+            *([f"[bold]grid[/] {grid}"] if (grid := grid_line(start.meter_info)) else []),
             f"[bold]run directory[/] {start.plan.run_dir}",
         ]
         console.print(Panel("\n".join(lines), title="greenft pretrain", expand=False))

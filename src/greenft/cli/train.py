@@ -44,6 +44,7 @@ from greenft.schema.summary import (
     TOTAL_TEST_EVAL_EMISSIONS,
 )
 from greenft.signals import reraise_first, signals_held
+from greenft.tracking.grid import grid_line
 
 SAVED_MODEL_KEYS = {
     "best validation up to the stop": (MODEL_BEST_FILE, MODEL_BEST_EPOCH),
@@ -147,6 +148,7 @@ def _run_with_display(config: TrialConfig) -> None:
             f"init: {ctx.model_info['init']}",
             f"[bold]stopping[/] {ctx.live_label} ({ctx.config.mode} mode), budget {ctx.config.optim.max_epochs} epochs",
             f"[bold]emissions[/] {ctx.meter_info.get('meter')}: {ctx.meter_info.get('note')}",
+            *([f"[bold]grid[/] {grid}"] if (grid := grid_line(ctx.meter_info)) else []),
             f"[bold]run files[/] {ctx.run_path}",
         ]
         if m.dropped:

@@ -16,6 +16,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
+from greenft.analysis.optuna_storage import DASHBOARD_INSTALL
 from greenft.analysis.search_space import DEFAULT_RULES, TUNABLE_RULES, SearchSpace
 from greenft.analysis.tuning import DEFAULT_MAX_LOSS, DEFAULT_STUDY, TuneResult
 from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar, warn
@@ -241,13 +242,14 @@ def tune(
         soft_wrap=True,
         markup=False,
     )
-    console.print(
-        f"browse the study: optuna-dashboard {result.storage}  (pip install optuna-dashboard"
-        + ("; the password is masked here" if "***" in result.storage else "")
-        + ")",
-        soft_wrap=True,
-        markup=False,
-    )
+    if result.dashboard is not None:  # an in-memory study is gone: nothing to browse
+        console.print(
+            f"browse the study: {result.dashboard}  ({DASHBOARD_INSTALL}"
+            + ("; the password is masked here" if "***" in result.dashboard else "")
+            + ")",
+            soft_wrap=True,
+            markup=False,
+        )
 
 
 def _live(

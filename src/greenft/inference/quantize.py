@@ -71,7 +71,8 @@ def precision_task(
 
 
 def meter_factory(header: SavedModelHeader, measure_power_secs: float = 1.0) -> Callable[[], EmissionMeter]:
-    """CodeCarbon meters for the run's own grid (its ``tracking.country_iso_code``), sampling every second."""
+    """CodeCarbon meters for the run's own grid (its ``tracking.country_iso_code``; unset there, the user's CodeCarbon
+    configuration here decides, as for any run: greenft.tracking.grid), sampling every second."""
     section: Any = header.training_config.get("tracking")
     tracking = TrackingConfig.model_validate(section if isinstance(section, dict) else {})
     return lambda: CodeCarbonMeter(country_iso_code=tracking.country_iso_code, measure_power_secs=measure_power_secs)

@@ -44,6 +44,7 @@ from greenft.stopping import (
 from greenft.stopping.forecast import DEFAULT_FORECAST_AFTER
 from greenft.tracking import EmissionMeter, EmissionReading, PhaseLedger, meter_for
 from greenft.tracking.config import TrackingConfig
+from greenft.tracking.emissions import with_final_reading
 
 __all__ = [
     "STATE_VERSION",
@@ -267,7 +268,9 @@ class GreenSession:
         self.log = RunLog(settings, config)
         self.files_dir = self.log.files_dir
         try:
-            self.meter = self._given_meter or meter_for(self.tracking, self.log.files_dir)
+            self.meter = self._given_meter or meter_for(
+                self.tracking, self.log.files_dir, settings.project, self.log.run_id
+            )
             self.meter.start()  # before describe(): CodeCarbon settles its hardware methods on start
             self.meter_info = self.meter.describe()
             self.log.write_json(METER_FILE, self.meter_info)
@@ -349,7 +352,7 @@ class GreenSession:
         log, self.log = self.log, None
         try:
             if self.meter is not None:
-                self.meter.stop()
+                self.meter_info = with_final_reading(self.meter_info, self.meter.stop())  # total/metered_*
         finally:
             facts = SummaryFacts(
                 status=status.value,

@@ -284,7 +284,12 @@ class _StopRequest:
 
 def make_pretrain_meter(settings: PretrainSettings, run_dir: Path) -> EmissionMeter:
     return make_emission_meter(
-        settings.meter, settings.country_iso_code, settings.measure_power_secs, run_dir, "greenft-pretrain"
+        settings.meter,
+        settings.country_iso_code,
+        settings.measure_power_secs,
+        run_dir,
+        "greenft-pretrain",
+        run_dir.name,  # emissions.csv's experiment_id: one row per session of this run (docs/logging.md)
     )
 
 

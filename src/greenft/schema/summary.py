@@ -46,6 +46,8 @@ __all__ = [
     "GREEN_QUALITY_STOP",
     "GREEN_STOP_EPOCH",
     "METER",
+    "METER_COUNTRY",
+    "METER_COUNTRY_SOURCE",
     "METER_NOTE",
     "METRIC",
     "MODE",
@@ -75,6 +77,8 @@ __all__ = [
     "TOTAL_EMISSIONS",
     "TOTAL_ENERGY",
     "TOTAL_EPOCHS",
+    "TOTAL_METERED_EMISSIONS",
+    "TOTAL_METERED_ENERGY",
     "TOTAL_TEST_EVAL_EMISSIONS",
     "TOTAL_TEST_EVAL_ENERGY",
     "TOTAL_TIME",
@@ -102,8 +106,14 @@ TOTAL_TIME = "total/time_s"
 TOTAL_TEST_EVAL_EMISSIONS = "total/test_eval_emissions_kg"
 TOTAL_TEST_EVAL_ENERGY = "total/test_eval_energy_kwh"
 TOTAL_CLAMPED_READINGS = "total/clamped_readings"
+# The meter's reading at stop (greenft.tracking.emissions.with_final_reading): all it measured, the closing after the
+# last epoch included; what CodeCarbon's emissions.csv sums to (docs/logging.md, "CodeCarbon's own files").
+TOTAL_METERED_EMISSIONS = "total/metered_emissions_kg"
+TOTAL_METERED_ENERGY = "total/metered_energy_kwh"
 METER = "meter"
 METER_NOTE = "meter/note"
+METER_COUNTRY = "meter/country_iso_code"  # the grid CodeCarbon used (greenft.tracking.grid) ...
+METER_COUNTRY_SOURCE = "meter/country_source"  # ... and who chose it: --country, a .codecarbon.config, env, default
 # The first emission forecast against the actual total; only a run that trained its whole budget has one.
 FORECAST_EPOCH = "forecast/epoch"
 FORECAST_ERROR = "forecast/error_pct"
@@ -317,6 +327,11 @@ def _model_column(name: str, kind: type) -> Column[SummaryFacts]:
     return Column(name, kind, lambda facts: facts.models[name], lambda facts: name in facts.models)
 
 
+def _meter_column(name: str, kind: type, entry: str) -> Column[SummaryFacts]:
+    """A key copied from the meter's description (greenft.tracking.emissions): written when the meter gave it."""
+    return Column(name, kind, lambda facts: facts.meter[entry], lambda facts: entry in facts.meter)
+
+
 #: Run-wide keys. The first four are written even when no epoch was trained.
 RUN_COLUMNS: tuple[Column[SummaryFacts], ...] = (
     Column(STATUS, str, lambda f: str(f.status)),
@@ -333,12 +348,16 @@ RUN_COLUMNS: tuple[Column[SummaryFacts], ...] = (
     Column(TOTAL_TEST_EVAL_EMISSIONS, float, _totals(lambda e: e.test_eval.emissions_kg), _trained),
     Column(TOTAL_TEST_EVAL_ENERGY, float, _totals(lambda e: e.test_eval.energy_kwh), _trained),
     Column(TOTAL_CLAMPED_READINGS, int, lambda f: f.clamped_readings, _trained),
+    _meter_column(TOTAL_METERED_EMISSIONS, float, "final_emissions_kg"),
+    _meter_column(TOTAL_METERED_ENERGY, float, "final_energy_kwh"),
     Column(FORECAST_EPOCH, int, _forecast(lambda e: e.epoch), _forecast_checked),
     Column(FORECAST_ERROR, float, _forecast(lambda e: e.emissions_pct), _forecast_checked),
     Column(FORECAST_ENERGY_ERROR, float, _forecast(lambda e: e.energy_pct), _forecast_checked),
     Column(FORECAST_TIME_ERROR, float, _forecast(lambda e: e.time_pct), _forecast_checked),
     Column(METER, str, lambda f: f.meter.get("meter")),
     Column(METER_NOTE, str, lambda f: f.meter.get("note")),
+    _meter_column(METER_COUNTRY, str, "country_iso_code"),
+    _meter_column(METER_COUNTRY_SOURCE, str, "country_source"),
     _model_column(MODEL_PARAMETERS, int),
     _model_column(MODEL_BEST_FILE, str),
     _model_column(MODEL_BEST_FILE_BYTES, int),

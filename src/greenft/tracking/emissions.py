@@ -9,6 +9,12 @@ its private fields. The offline tracker needs no network: the grid's carbon inte
 On a GPU box the same tracker reads NVML.
 Where no RAPL/NVML sensor is readable (containers, this CI machine), CodeCarbon *estimates* CPU power from
 load and TDP; :meth:`CodeCarbonMeter.describe` says so and greenft prints and logs it.
+
+CodeCarbon's own file, ``emissions.csv`` in the run's folder, is written in its ``update`` mode: every reading
+rewrites one row per meter session (CodeCarbon's ``run_id``, fresh per tracker), holding that session's running
+total. Appending, CodeCarbon's default, added one cumulative row per epoch, so summing the column, as CodeCarbon's
+dashboards do, counted the run many times over. Its ``project_name`` is the W&B project and its ``experiment_id``
+the W&B run id, so its rows join W&B's runs. The grid country follows :func:`greenft.tracking.grid.choose_grid`.
 """
 
 from __future__ import annotations
@@ -61,13 +67,19 @@ class CodeCarbonMeter:
 
     def __init__(
         self,
-        country_iso_code: str = "USA",
+        country_iso_code: str | None = None,
         measure_power_secs: float = 5.0,
         output_dir: Path | None = None,
         project_name: str = "greenft",
+        experiment_id: str | None = None,
     ) -> None:
+        """``country_iso_code`` None: the user's CodeCarbon configuration decides, else greenft's default
+        (:func:`~greenft.tracking.grid.choose_grid`). ``experiment_id``: the W&B run id the CSV row joins to
+        (None keeps CodeCarbon's, from the user's configuration or its built-in default)."""
         from codecarbon import OfflineEmissionsTracker
         from codecarbon.output_methods.base_output import BaseOutput
+
+        from greenft.tracking.grid import choose_grid
 
         meter = self
 
@@ -77,18 +89,25 @@ class CodeCarbonMeter:
 
         logging.getLogger("codecarbon").setLevel(logging.ERROR)
         self._last_data: Any = None
-        self._country = country_iso_code
+        self._grid = choose_grid(country_iso_code)
+        self._country = self._grid.country_iso_code
+        joined: dict[str, Any] = {} if experiment_id is None else {"experiment_id": experiment_id}
         self._tracker = OfflineEmissionsTracker(
-            country_iso_code=country_iso_code,
+            country_iso_code=self._country,
             measure_power_secs=measure_power_secs,
             project_name=project_name,
             save_to_file=output_dir is not None,
             output_dir=str(output_dir) if output_dir is not None else ".",
+            on_csv_write="update",  # one row per session, rewritten at each reading: the column sums right
             output_handlers=[_Capture()],
             log_level="error",
             tracking_mode="process",
             allow_multiple_runs=True,
+            **joined,
         )
+        # CodeCarbon's file name: emissions.csv unless the user's configuration renames it (output_file)
+        csv_name = str(getattr(self._tracker, "_output_file", None) or "emissions.csv")
+        self._csv = output_dir / csv_name if output_dir is not None else None
 
     def start(self) -> None:
         self._tracker.start()
@@ -128,7 +147,11 @@ class CodeCarbonMeter:
         return {
             "meter": "codecarbon-offline",
             "codecarbon_version": conf.get("codecarbon_version"),
-            "country_iso_code": self._country,
+            **self._grid.describe(),
+            "codecarbon_project_name": getattr(self._tracker, "_project_name", None),
+            "codecarbon_experiment_id": str(getattr(self._tracker, "_experiment_id", "")) or None,
+            "codecarbon_run_id": str(getattr(self._tracker, "run_id", "")) or None,
+            "emissions_csv": str(self._csv) if self._csv is not None else None,
             "hardware": hardware,
             "cpu_model": conf.get("cpu_model"),
             "gpu_model": conf.get("gpu_model") or None,
@@ -140,13 +163,16 @@ class CodeCarbonMeter:
 
 def make_emission_meter(
     meter: str,
-    country_iso_code: str,
+    country_iso_code: str | None,
     measure_power_secs: float,
     output_dir: Path | None,
     project_name: str = "greenft",
+    experiment_id: str | None = None,
 ) -> EmissionMeter:
     """The meter a ``tracking``-style setting names: ``wallclock`` (seconds only) or else CodeCarbon's, with the
-    given grid country and sampling interval. The one factory training, pretraining and inference share."""
+    given grid country (None: the user's CodeCarbon configuration, else greenft's default) and sampling interval.
+    The one factory training, pretraining and inference share. ``project_name``/``experiment_id`` label the rows
+    of CodeCarbon's ``emissions.csv`` so they join the W&B project and run."""
     if meter == "wallclock":
         return WallClockMeter()
     return CodeCarbonMeter(
@@ -154,10 +180,32 @@ def make_emission_meter(
         measure_power_secs=measure_power_secs,
         output_dir=output_dir,
         project_name=project_name,
+        experiment_id=experiment_id,
     )
 
 
-def meter_for(tracking: TrackingConfig, output_dir: Path | None) -> EmissionMeter:
+def meter_for(
+    tracking: TrackingConfig, output_dir: Path | None, project_name: str = "greenft", run_id: str | None = None
+) -> EmissionMeter:
     """The meter a ``tracking`` section asks for: one definition for greenft's trainer and its Lightning callback
-    (:mod:`greenft.integrations.lightning`), so both measure a run the same way."""
-    return make_emission_meter(tracking.meter, tracking.country_iso_code, tracking.measure_power_secs, output_dir)
+    (:mod:`greenft.integrations.lightning`), so both measure a run the same way; ``project_name`` and ``run_id``
+    (the W&B project and run id) become the CodeCarbon rows' ``project_name`` and ``experiment_id``."""
+    return make_emission_meter(
+        tracking.meter, tracking.country_iso_code, tracking.measure_power_secs, output_dir, project_name, run_id
+    )
+
+
+#: The keys :func:`with_final_reading` adds to a meter description (the summary's ``total/metered_*``).
+FINAL_EMISSIONS, FINAL_ENERGY, FINAL_DURATION = "final_emissions_kg", "final_energy_kwh", "final_duration_s"
+
+
+def with_final_reading(meter_info: dict[str, Any], final: EmissionReading) -> dict[str, Any]:
+    """``meter_info`` plus the meter's reading at stop: everything it measured, the closing after the last epoch
+    (saving weights) included, which is what CodeCarbon's ``emissions.csv`` holds and sums to; the epoch totals
+    stop at the last epoch's reading."""
+    return {
+        **meter_info,
+        FINAL_EMISSIONS: final.emissions_kg,
+        FINAL_ENERGY: final.energy_kwh,
+        FINAL_DURATION: final.duration_s,
+    }
