@@ -314,3 +314,14 @@ def test_sweep_run_then_analyze_end_to_end(tmp_path: Path) -> None:
     assert sorted(per_run["run_id"]) == sorted(r.run_id for r in records)
     assert "## Training parameters" in (out / "report.md").read_text()
     assert (out / "training_curves_optim.lr_gin_esol.png").stat().st_size > 0
+
+
+def test_a_setting_older_runs_do_not_record_is_not_a_varied_parameter() -> None:
+    """Runs made across greenft versions: the newer ones record ``model.cutoff`` (one value), the older lack it.
+    That is no training sweep; a key whose recorded values really differ still is, absent or not elsewhere."""
+    old = {"model": {"name": "ecfp-mlm"}, "optim": {"lr": 1e-3}}
+    new = {"model": {"name": "ecfp-mlm", "cutoff": 5.0}, "optim": {"lr": 1e-3}}
+    assert varying_parameters([old, new, new]) == []
+    newer = {"model": {"name": "ecfp-mlm", "cutoff": 6.0}, "optim": {"lr": 1e-3}}
+    (found,) = varying_parameters([old, new, newer])
+    assert found.name == "model.cutoff" and found.values == (5.0, 6.0, None)

@@ -257,7 +257,12 @@ def _left_out(name: str) -> bool:
 
 
 def varying_parameters(configs: Sequence[Mapping[str, Any]]) -> list[VaryingParameter]:
-    """Keys of the flattened configs whose values differ between runs (bookkeeping and group keys left out)."""
+    """Keys of the flattened configs whose values differ between runs (bookkeeping and group keys left out).
+
+    A key that some configs lack while every config that has it agrees is not a difference: runs made before a
+    setting existed (an older greenft) simply do not record it, and calling that a varied parameter would turn a
+    set of runs made across versions into a "training sweep" over, say, ``model.cutoff`` on a SMILES model.
+    """
     flats = [flatten(c) for c in configs]
     names = sorted({k for f in flats for k in f})
     out = []
@@ -266,7 +271,7 @@ def varying_parameters(configs: Sequence[Mapping[str, Any]]) -> list[VaryingPara
             continue
         values = [_scalar(f.get(name)) for f in flats]
         distinct = {repr(v): v for v in values}
-        if len(distinct) < 2:
+        if len({key for f, key in zip(flats, map(repr, values), strict=True) if name in f}) < 2:
             continue
         numeric = all(_is_number(v) for v in values)
         ordered = tuple(sorted(distinct.values(), key=_sortable))
