@@ -3,7 +3,9 @@ so each expectation can be computed on paper."""
 
 from __future__ import annotations
 
-from greenft.analysis.records import Curve
+from typing import Any
+
+from greenft.analysis.records import Curve, RunRecord
 from greenft.stopping import MetricDirection
 
 MAX, MIN = MetricDirection.MAXIMIZE, MetricDirection.MINIMIZE
@@ -24,3 +26,14 @@ def make(val: list[float], test: list[float], emissions: list[float] | None = No
         model="gin",
         seed=seed,
     )
+
+
+def as_record(curve: Curve) -> RunRecord:
+    """The finished run whose logged history is ``curve`` (ROC-AUC on b3db, gin): what the analysis reads from disk."""
+    history: list[dict[str, Any]] = [
+        {"epoch": i + 1, "val/roc_auc": v, "test/roc_auc": t, "emissions/cumulative_kg": e}
+        for i, (v, t, e) in enumerate(zip(curve.val, curve.test, curve.emissions_kg, strict=True))
+    ]
+    config = {"seed": curve.seed, "data": {"dataset": "b3db"}, "model": {"name": "gin"},
+              "optim": {"max_epochs": curve.n_epochs}}  # fmt: skip
+    return RunRecord(curve.run_id, "offline", f"/{curve.run_id}", "finished", config, {"metric": "roc_auc"}, history)

@@ -8,16 +8,14 @@ hindsight references in the report.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import pytest
-from hand_curves import MIN, make
+from hand_curves import MIN, as_record, make
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from greenft.analysis.compute import analyze
 from greenft.analysis.markdown import SUMMARY_HEADER, render_markdown
-from greenft.analysis.records import Curve, RunRecord
 from greenft.analysis.replay import replay
 from greenft.analysis.tradeoff import (
     BEST_TEST,
@@ -156,19 +154,9 @@ def test_a_stop_at_the_budgets_last_epoch_is_not_an_early_stop() -> None:
     assert not classify_anges_stop(early, AnGesConfig()).at_last_epoch
 
 
-def _record(curve: Curve) -> RunRecord:
-    history: list[dict[str, Any]] = [
-        {"epoch": i + 1, "val/roc_auc": v, "test/roc_auc": t, "emissions/cumulative_kg": e}
-        for i, (v, t, e) in enumerate(zip(curve.val, curve.test, curve.emissions_kg, strict=True))
-    ]
-    config = {"seed": curve.seed, "data": {"dataset": "b3db"}, "model": {"name": "gin"},
-              "optim": {"max_epochs": curve.n_epochs}}  # fmt: skip
-    return RunRecord(curve.run_id, "offline", f"/{curve.run_id}", "finished", config, {"metric": "roc_auc"}, history)
-
-
 def test_report_uses_one_naming_and_shows_the_headline_first() -> None:
     at_end = make([0.6, 0.7, 0.75, 0.75], [0.6, 0.7, 0.75, 0.75], run_id="end", seed=1)
-    records = [_record(make(VAL, TEST, EMISSIONS, run_id="early")), _record(at_end)]
+    records = [as_record(make(VAL, TEST, EMISSIONS, run_id="early")), as_record(at_end)]
     analysis = analyze(records, [AnGesConfig()], grid=[])
     page = render_markdown(analysis)
     assert "oracle" not in page.lower() and "best val epoch" not in page
@@ -195,7 +183,7 @@ def test_the_deployed_front_judges_best_so_far_weights_against_best_val() -> Non
     # val dips, so a stop at 3 or 4 deploys epoch 2 (test 0.6).
     c = make([0.5, 0.7, 0.6, 0.65, 0.8, 0.79], [0.5, 0.6, 0.9, 0.9, 0.85, 0.8], run_id="one")
     rules = [AnGesConfig(), PatienceConfig(patience=1), PatienceConfig(patience=2), PatienceConfig(patience=3)]
-    analysis = analyze([_record(c)], rules, grid=[])
+    analysis = analyze([as_record(c)], rules, grid=[])
     points = {p.strategy: p for p in analysis.pareto_relative}
     # stops: AN-GES 3, p1 3, p2 4 (all deploy epoch 2), p3 never (6, deploys 5); saved 50, 50, 33.3, 0 %
     assert points["patience_p1_d0.0"].emissions_saved_pct == pytest.approx(50.0)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hand_curves import make
+from hand_curves import as_record, make
 from scipy.stats import spearmanr
 
 from greenft.analysis.compute import Analysis, analyze, default_grid
@@ -34,7 +34,7 @@ from greenft.analysis.pareto_plotly import (
     pareto_figures,
     place_labels,
 )
-from greenft.analysis.records import Curve, RunRecord
+from greenft.analysis.records import RunRecord
 from greenft.analysis.rule_grid import GridPoint, rule_grid
 from greenft.analysis.tradeoff import spread
 from greenft.analysis.writing import write_report
@@ -44,16 +44,6 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "training_sweep_esol.json"
 SCRIPT = ROOT / "scripts" / "screenshot-report.sh"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
-
-def _record(curve: Curve) -> RunRecord:
-    history: list[dict[str, Any]] = [
-        {"epoch": i + 1, "val/roc_auc": v, "test/roc_auc": t, "emissions/cumulative_kg": e}
-        for i, (v, t, e) in enumerate(zip(curve.val, curve.test, curve.emissions_kg, strict=True))
-    ]
-    config = {"seed": curve.seed, "data": {"dataset": "b3db"}, "model": {"name": "gin"},
-              "optim": {"max_epochs": curve.n_epochs}}  # fmt: skip
-    return RunRecord(curve.run_id, "offline", f"/{curve.run_id}", "finished", config, {"metric": "roc_auc"}, history)
 
 
 def hand_analysis() -> Analysis:
@@ -66,7 +56,7 @@ def hand_analysis() -> Analysis:
         make([0.58, 0.62, 0.61, 0.66, 0.68, 0.67, 0.70, 0.71], [0.57, 0.60, 0.62, 0.64, 0.66, 0.67, 0.69, 0.70],
              run_id="s2", seed=2),
     ]  # fmt: skip
-    return analyze([_record(c) for c in curves], source="hand-made")
+    return analyze([as_record(c) for c in curves], source="hand-made")
 
 
 @pytest.fixture(scope="module")
