@@ -66,12 +66,52 @@ SORT_SCRIPT = r"""
 """
 
 
+_CODE = re.compile(r"`([^`]+)`")
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+# Link targets the report writes itself: a web page, an anchor of this page, or a file beside it (a relative name
+# with no scheme, so no ``javascript:`` or ``data:``, and not ``//host``). Anything else stays literal text.
+_SAFE_HREF = re.compile(r"https?://[^\s<>\"'`]+|#[\w-]+|[\w.][\w./%-]*(#[\w-]+)?")
+
+
+def _safe_href(href: str) -> bool:
+    return _SAFE_HREF.fullmatch(href) is not None
+
+
+def _bold(text: str) -> str:
+    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(text))
+
+
+def _prose_html(text: str) -> str:
+    """Text outside code spans: escaped (quotes too), bold, and links whose target is safe (:data:`_SAFE_HREF`)."""
+    out: list[str] = []
+    at = 0
+    for match in _LINK.finditer(text):
+        label, href = match.group(1), match.group(2)
+        if not _safe_href(href):
+            continue
+        out.append(_bold(text[at : match.start()]))
+        out.append(f'<a href="{html.escape(href)}">{_bold(label)}</a>')
+        at = match.end()
+    out.append(_bold(text[at:]))
+    return "".join(out)
+
+
 def inline_html(markdown: str) -> str:
-    """The inline Markdown the report uses (```code```, ``**bold**``, ``[text](href)``), escaped, as HTML."""
-    out = html.escape(markdown, quote=False)
-    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
-    out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
-    return re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r'<a href="\2">\1</a>', out)
+    """The inline Markdown the report uses (```code```, ``**bold**``, ``[text](href)``), escaped, as HTML.
+
+    Why so strict: user text reaches this (run folders in the ``Source:`` line, skipped runs' reasons, model and
+    dataset names in headings), and the page is opened in a browser. Everything is escaped with quotes (no
+    breaking out of an attribute); a code span is literal (no link or bold inside it); a link is made only for an
+    ``http(s)://`` address, a ``#anchor`` or a relative file name, never ``javascript:`` or another scheme.
+    """
+    out: list[str] = []
+    at = 0
+    for match in _CODE.finditer(markdown):
+        out.append(_prose_html(markdown[at : match.start()]))
+        out.append(f"<code>{html.escape(match.group(1))}</code>")
+        at = match.end()
+    out.append(_prose_html(markdown[at:]))
+    return "".join(out)
 
 
 def _text_html(markdown: str) -> str:
