@@ -18,7 +18,7 @@ from greenft.analysis.importance import ImportanceRow
 from greenft.analysis.rule_grid import GridPoint, RuleGrid, RuleImportance
 from greenft.analysis.tradeoff import BEST_VAL
 
-__all__ = ["grid_figures", "heat_map_axes", "importance_figure"]
+__all__ = ["complete_members", "grid_figures", "heat_map_axes", "importance_figure"]
 
 QUALITY_AXIS = f"test vs {BEST_VAL} (%), deployed"
 MAX_FACETS = 3
@@ -150,16 +150,27 @@ def _heat_map(where: str, rule: str, members: list[GridPoint], names: list[str])
     return fig
 
 
+def complete_members(members: Sequence[GridPoint], names: Sequence[str]) -> list[GridPoint]:
+    """The configs that set every parameter in ``names`` to a finite number.
+
+    Why: one rule's configs may differ in an optional field (anges-pp with and without ``warmup_fraction``);
+    the union of their parameters varies, but a config without one has no point on that axis or heat-map cell.
+    The figures draw the configs that have them all (the tables list every config)."""
+    return [p for p in members if all(math.isfinite(p.params.get(n, math.nan)) for n in names)]
+
+
 def grid_figures(grid: RuleGrid, model: str, dataset: str) -> list[tuple[str, Any]]:
     """``(heading, figure)`` per rule of a (model, dataset) with a varying parameter: parallel coordinates, and a
-    heat map when two parameters vary."""
+    heat map when two parameters vary; over the configs that set every varying parameter
+    (:func:`complete_members`)."""
     where = f"{model} on {dataset}"
     out: list[tuple[str, Any]] = []
     for g_model, g_dataset, rule in grid.groups():
         if (g_model, g_dataset) != (model, dataset):
             continue
         names = grid.varying(model, dataset, rule)
-        members = grid.members(model, dataset, rule)
+        members = complete_members(grid.members(model, dataset, rule), names)
+        names = [n for n in names if len({p.params[n] for p in members}) > 1]
         if not names or len(members) < 2:
             continue
         out.append((f"Parameters against outcomes: {where}, {rule}", _parcoords(where, rule, members, names)))

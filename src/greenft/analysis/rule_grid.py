@@ -142,7 +142,11 @@ def _importances(
 
     out = []
     for target in TARGETS:
-        frame = pd.DataFrame([{**{n: p.params[n] for n in varying}, target: p.target(target).mean} for p in members])
+        # A rule's configs may differ in an optional field (anges-pp with and without warmup_fraction): a config
+        # without it is NaN there, and dropna leaves the configs that have every varying parameter.
+        frame = pd.DataFrame(
+            [{**{n: p.params.get(n, math.nan) for n in varying}, target: p.target(target).mean} for p in members]
+        )
         frame = frame.dropna()
         where = f"{model} on {dataset}, {rule}, {target}"
         if len(frame) < MIN_CONFIGS or frame[target].nunique() < 2:
@@ -152,7 +156,8 @@ def _importances(
         if why:
             notes.append(f"{where}: fANOVA unavailable ({why}); Spearman only")
         for name in varying:
-            rho = float(frame[name].corr(frame[target], method="spearman"))
+            constant = frame[name].nunique() < 2  # e.g. a parameter left constant by dropna: no rank correlation
+            rho = math.nan if constant else float(frame[name].corr(frame[target], method="spearman"))
             out.append(
                 RuleImportance(model, dataset, rule, target, name, len(frame), rho, importance.get(name, math.nan))
             )
