@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from greenft.cli.app import USER_ERRORS, app, console, fail, warn
 from greenft.cli.reading import read_with_progress
+from greenft.errors import UserError
 from greenft.io import OutputError, ensure_writable_directory
 
 if TYPE_CHECKING:
@@ -69,10 +70,18 @@ def analyze(
         typer.Option(
             "--wandb/--no-wandb",
             help="log the analysis to W&B in a run of its own (job_type analysis): trade-off Table, Pareto chart, "
-            "report Artifact; for wandb: sources also each run's numbers in its summary. Default: on for wandb: "
-            "sources, off for a runs directory (with --wandb: an offline run in OUT/wandb); WANDB_MODE=disabled: off",
+            "report Artifact. Default: on for wandb: sources (a W&B failure is then a warning), off for a runs "
+            "directory (with --wandb: an offline run in OUT/wandb; a failure is an error); WANDB_MODE=disabled: off",
         ),
     ] = None,
+    write_back: Annotated[
+        bool,
+        typer.Option(
+            "--write-back",
+            help="wandb: sources only: also add each replayed rule's stop epoch, CO2 saved and quality change to "
+            "every source run's W&B summary (analysis/<rule>/...; rewrites those runs' summaries on the server)",
+        ),
+    ] = False,
     wandb_report: Annotated[
         bool,
         typer.Option(
@@ -97,6 +106,11 @@ def analyze(
         precision_rows = read_precision_tables(precision_table or [])  # a bad file: named before any run is read
         baseline_reports = read_baseline_reports(baseline or [])
         ensure_writable_directory(out, "report folder (--out)")  # before reading a single run
+        if write_back and not source.startswith("wandb:"):
+            raise UserError(
+                f"--write-back: adds numbers to the source runs' W&B summaries, so it needs a "
+                f"wandb:ENTITY/PROJECT[/SWEEP_ID] --source, got {source!r}"
+            )
     except (
         USER_ERRORS
     ) as err:  # a malformed --rule, --precision-table or --baseline, or a folder that cannot be written
@@ -133,7 +147,9 @@ def analyze(
         )
     print_inference_summary(analysis)
     if source.startswith("wandb:") if wandb_log is None else wandb_log:
-        log_to_wandb(analysis, out, source, tag or [], report=wandb_report)
+        log_to_wandb(analysis, out, source, tag or [], report=wandb_report, explicit=wandb_log is not None)
+    if write_back:
+        write_back_to_source_runs(analysis, source, tag or [])
     for (model, dataset), params in analysis.training.parameters.items():  # a training sweep
         console.print(
             f"  training    {model} / {dataset:<12} {len(analysis.training.runs[(model, dataset)])} runs differ in "
@@ -149,12 +165,16 @@ def analyze(
     )
 
 
-def log_to_wandb(analysis: Analysis, out: Path, source: str, tags: list[str], *, report: bool = False) -> None:
-    """The analysis run (greenft.analysis.wandb_export); a W&B failure is one error line, the report stays."""
+def log_to_wandb(
+    analysis: Analysis, out: Path, source: str, tags: list[str], *, report: bool = False, explicit: bool = True
+) -> None:
+    """The analysis run (greenft.analysis.wandb_export). The report folder is written before; a W&B failure is one
+    ``error:`` line (exit 2) when the user asked for W&B (``explicit``: ``--wandb``), else one ``warning:`` line
+    and exit 0: the default for a ``wandb:`` source must not turn a read-only user's report into a failure."""
     import wandb
 
     from greenft.analysis.reader import parse_source
-    from greenft.analysis.wandb_export import export_analysis, export_target, write_back, write_back_values
+    from greenft.analysis.wandb_export import export_analysis, export_target
 
     parsed = parse_source(source, tags)
     target = export_target(parsed, (r.project for r in analysis.records), out)
@@ -164,13 +184,14 @@ def log_to_wandb(analysis: Analysis, out: Path, source: str, tags: list[str], *,
     try:
         with console.status("logging the analysis to W&B"):
             done = export_analysis(analysis, out, target)
-            updated = write_back(parsed, write_back_values(analysis.comparisons))
-    except (wandb.errors.Error, OSError) as err:
-        fail(f"logging the analysis to W&B failed ({err}); the report folder {out} is complete")
+    except (wandb.errors.Error, OSError, ValueError) as err:
+        message = f"logging the analysis to W&B failed ({err}); the report folder {out} is complete"
+        if explicit:
+            fail(message)
+        warn(f"{message} (on by default for wandb: sources; --no-wandb skips it)")
+        return
     where = done.url or f"{done.run_dir} (offline: wandb sync {done.run_dir})"
     console.print(f"W&B analysis run {done.run_id}: {where}, artifact {done.artifact}", markup=False, soft_wrap=True)
-    if updated:
-        console.print(f"W&B: trade-off numbers added to the summaries of {updated} source runs", markup=False)
     if report and target.mode != "online":
         warn("--wandb-report needs W&B online (a Report lives on the server): not made")
     elif report and done.entity and done.project:
@@ -183,6 +204,23 @@ def log_to_wandb(analysis: Analysis, out: Path, source: str, tags: list[str], *,
         except Exception as err:  # wandb-workspaces raises bare Exception (e.g. not logged in)
             fail(f"saving the W&B Report failed ({err}); the analysis run {done.run_id} is logged")
         console.print(f"W&B Report: {url}", markup=False)
+
+
+def write_back_to_source_runs(analysis: Analysis, source: str, tags: list[str], api: Any = None) -> None:
+    """``--write-back``: each source run's replayed numbers into its W&B summary (opt-in: it rewrites other people's
+    runs). Asked for, so a failure is one ``error:`` line, exit 2; ``wandb.Api().run`` raises ``ValueError`` for a
+    deleted run. ``api``: the ``wandb.Api`` to use (default: a new one)."""
+    import wandb
+
+    from greenft.analysis.reader import parse_source
+    from greenft.analysis.wandb_export import write_back, write_back_values
+
+    try:
+        with console.status("adding the trade-off numbers to the source runs' W&B summaries"):
+            updated = write_back(parse_source(source, tags), write_back_values(analysis.comparisons), api=api)
+    except (wandb.errors.Error, OSError, ValueError) as err:
+        fail(f"--write-back: updating the source runs' W&B summaries failed ({err}); the report folder is complete")
+    console.print(f"W&B: trade-off numbers added to the summaries of {updated} source runs", markup=False)
 
 
 def print_inference_summary(analysis: Analysis) -> None:
