@@ -12,8 +12,9 @@ analysis run (``job_type: analysis``, in the source runs' project) carries
 * headline numbers in its summary (:func:`headline`).
 
 In offline mode (a local source) everything is in the run's ``run-<id>.wandb`` and ``files/``, so ``wandb sync``
-uploads it later. For a ``wandb:`` source, :func:`write_back` also adds each run's replayed trade-off numbers to
-that run's summary through the public API (unverified here: no W&B server on the test machines).
+uploads it later. With ``--write-back`` (opt-in, a ``wandb:`` source), :func:`write_back` also adds each run's
+replayed trade-off numbers to that run's summary through the public API (unverified here: no W&B server on the
+test machines). Every key is spelled in :mod:`greenft.schema.analysis_keys`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,22 @@ from typing import Any
 from greenft.analysis.compute import Analysis
 from greenft.analysis.reader import Source
 from greenft.analysis.tradeoff import Comparison
+from greenft.schema.analysis_keys import (
+    ANALYSIS_CURVES,
+    ANALYSIS_REPLAY_CHECKED,
+    ANALYSIS_REPLAY_MATCHED,
+    ANALYSIS_RUNS,
+    ANALYSIS_SKIPPED,
+    PARETO_KEY,
+    STRATEGY_EMISSIONS_SAVED,
+    STRATEGY_TEST_VS_BEST_VAL,
+    STRATEGY_WITHIN_1PCT,
+    TABLE_KEY,
+    WRITE_BACK_EMISSIONS_SAVED,
+    WRITE_BACK_STOP_EPOCH,
+    WRITE_BACK_TEST_VS_BEST_VAL,
+    fill,
+)
 from greenft.stopping import rule_label
 
 __all__ = [
@@ -49,8 +66,7 @@ __all__ = [
 ]
 
 JOB_TYPE = "analysis"
-TABLE_KEY = "analysis/tradeoff_summary"
-PARETO_KEY = "analysis/pareto"
+# TABLE_KEY, PARETO_KEY and every other key: greenft.schema.analysis_keys (re-exported here)
 PARETO_SPEC = "wandb/scatter/v0"  # a spec W&B ships (wandb.plot.scatter's): fields x and y
 ARTIFACT_TYPE = "report"
 TRADEOFF_FILE = "tradeoff_summary.csv"
@@ -117,17 +133,17 @@ def headline(analysis: Analysis) -> dict[str, Any]:
     test metric vs best-val (hindsight) and how many runs stayed within 1 % (``tradeoff_overall.csv``'s rows)."""
     matched = sum(1 for c in analysis.replay_checks if c.match)
     out: dict[str, Any] = {
-        "analysis/runs": len(analysis.records),
-        "analysis/curves": len(analysis.curves),
-        "analysis/skipped": len(analysis.skipped),
-        "analysis/replay_matched": matched,
-        "analysis/replay_checked": len(analysis.replay_checks),
+        ANALYSIS_RUNS: len(analysis.records),
+        ANALYSIS_CURVES: len(analysis.curves),
+        ANALYSIS_SKIPPED: len(analysis.skipped),
+        ANALYSIS_REPLAY_MATCHED: matched,
+        ANALYSIS_REPLAY_CHECKED: len(analysis.replay_checks),
     }
     for row in analysis.overall:
-        prefix = f"analysis/{row.key.get('metric')}/{row.strategy}"
-        out[f"{prefix}/emissions_saved_pct"] = _number(row.emissions_saved_pct.mean)
-        out[f"{prefix}/test_vs_best_val_pct"] = _number(row.test_vs_best_val_pct.mean)
-        out[f"{prefix}/within_1pct"] = row.within_text()
+        where = {"metric": str(row.key.get("metric")), "strategy": row.strategy}
+        out[fill(STRATEGY_EMISSIONS_SAVED, **where)] = _number(row.emissions_saved_pct.mean)
+        out[fill(STRATEGY_TEST_VS_BEST_VAL, **where)] = _number(row.test_vs_best_val_pct.mean)
+        out[fill(STRATEGY_WITHIN_1PCT, **where)] = row.within_text()
     return out
 
 
@@ -200,15 +216,16 @@ def export_analysis(analysis: Analysis, out_dir: Path, target: ExportTarget) -> 
 
 def write_back_values(comparisons: Iterable[Comparison]) -> dict[str, dict[str, Any]]:
     """``{run id: summary values}``: each replayed rule's stop epoch, CO2 saved % and deployed test metric vs
-    best-val (hindsight), under ``analysis/<rule label>/...`` (the same numbers as ``tradeoff_runs.csv``)."""
+    best-val (hindsight), under ``analysis/<rule label>/...`` (:data:`~greenft.schema.analysis_keys.WRITE_BACK_KEYS`;
+    the same numbers as ``tradeoff_runs.csv``)."""
     out: dict[str, dict[str, Any]] = {}
     for c in comparisons:
         if c.kind != "rule":
             continue
         values = out.setdefault(c.run_id, {})
-        values[f"analysis/{c.strategy}/stop_epoch"] = c.stop_epoch
-        values[f"analysis/{c.strategy}/emissions_saved_pct"] = _number(c.emissions_saved_pct)
-        values[f"analysis/{c.strategy}/test_vs_best_val_pct"] = _number(c.test_vs_best_val_pct)
+        values[fill(WRITE_BACK_STOP_EPOCH, rule=c.strategy)] = c.stop_epoch
+        values[fill(WRITE_BACK_EMISSIONS_SAVED, rule=c.strategy)] = _number(c.emissions_saved_pct)
+        values[fill(WRITE_BACK_TEST_VS_BEST_VAL, rule=c.strategy)] = _number(c.test_vs_best_val_pct)
     return out
 
 
