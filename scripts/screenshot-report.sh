@@ -22,7 +22,8 @@ if [[ ! -x $chromium ]]; then
   echo "error: CHROMIUM=$chromium is not an executable Chromium" >&2
   exit 2
 fi
-url="file://$(cd "$(dirname "$page")" && pwd)/report.html"
+# A file:// URL, percent-encoded: a folder name with '#', '%', '?' or a space would otherwise cut or change it.
+url=$(python3 -c 'import pathlib, sys; print(pathlib.Path(sys.argv[1]).resolve().as_uri())' "$page")
 profile=$(mktemp -d)
 trap 'rm -rf "$profile"' EXIT
 flags=(--headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run --user-data-dir="$profile"
