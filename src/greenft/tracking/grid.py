@@ -28,7 +28,10 @@ DEFAULT_COUNTRY = "USA"
 #: How :attr:`GridChoice.source` names an explicit greenft setting and greenft's default.
 SOURCE_GREENFT = "greenft setting (--country / tracking.country_iso_code)"
 SOURCE_DEFAULT = "greenft default (no --country, no CodeCarbon configuration)"
-_COUNTRY_KEY = "country_iso_code"
+#: The meter-description keys (:meth:`GridChoice.describe`) naming the grid and who chose it; the summary's
+#: ``meter/country_iso_code`` and ``meter/country_source`` read them (greenft.schema.summary imports these).
+COUNTRY_KEY, COUNTRY_SOURCE_KEY = "country_iso_code", "country_source"
+_COUNTRY_KEY = COUNTRY_KEY  # also CodeCarbon's own name for the setting in .codecarbon.config
 
 
 class CodeCarbonConfigError(UserError):
@@ -46,8 +49,8 @@ class GridChoice:
 
     def describe(self) -> dict[str, object]:
         return {
-            "country_iso_code": self.country_iso_code,
-            "country_source": self.source,
+            COUNTRY_KEY: self.country_iso_code,
+            COUNTRY_SOURCE_KEY: self.source,
             "grid_intensity": self.intensity,
             "grid_g_co2_per_kwh": self.g_co2_per_kwh,
         }
