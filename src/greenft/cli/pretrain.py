@@ -25,7 +25,7 @@ from greenft.cli.app import USER_ERRORS, app, console, fail
 from greenft.io import ensure_writable_directory, output_errors
 from greenft.pretrain.recipes import RECIPES, GraphModel, Preset, SequenceTokens, get_recipe, make_settings
 from greenft.tracking.config import Meter
-from greenft.tracking.grid import grid_line
+from greenft.tracking.grid import choose_grid, grid_line
 
 
 @app.command()
@@ -114,6 +114,8 @@ def pretrain(
 
     try:
         plan = plan_run(name, out, resume=resume, overwrite=overwrite, preset=preset, overrides=overrides)
+        if plan.settings.meter == "codecarbon":  # a bad country in .codecarbon.config: told before any run folder
+            choose_grid(plan.settings.country_iso_code)  # (plan_run creates nothing; a resume's stored country)
         ensure_writable_directory(plan.run_dir, "pretraining run folder (--out)")  # before the corpus and model
     except USER_ERRORS as err:
         fail(err)
