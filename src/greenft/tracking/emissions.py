@@ -93,7 +93,7 @@ class CodeCarbonMeter:
         self._country = self._grid.country_iso_code
         joined: dict[str, Any] = {} if experiment_id is None else {"experiment_id": experiment_id}
         self._tracker = OfflineEmissionsTracker(
-            country_iso_code=self._country,
+            **self._grid.tracker_arguments(),  # the country; an explicit one also switches off region etc.
             measure_power_secs=measure_power_secs,
             project_name=project_name,
             save_to_file=output_dir is not None,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from greenft.errors import UserError
 from greenft.tracking.config import codecarbon_energy_mix
@@ -32,6 +33,11 @@ SOURCE_DEFAULT = "greenft default (no --country, no CodeCarbon configuration)"
 #: ``meter/country_iso_code`` and ``meter/country_source`` read them (greenft.schema.summary imports these).
 COUNTRY_KEY, COUNTRY_SOURCE_KEY = "country_iso_code", "country_source"
 _COUNTRY_KEY = COUNTRY_KEY  # also CodeCarbon's own name for the setting in .codecarbon.config
+#: The keys of the user's CodeCarbon configuration that would still decide the intensity over a country code (a
+#: forced g CO2/kWh, a cloud region, a region's mix): an explicit greenft country passes them to the tracker as None,
+#: which beats the configuration (CodeCarbon's ``_set_from_conf``: a constructor value wins), so ``--country FRA``
+#: means FRA's mix. Without an explicit country they apply, and the run-start line names them.
+OVERRIDDEN_BY_COUNTRY = ("force_carbon_intensity_g_co2e_kwh", "region", "cloud_provider", "cloud_region")
 
 
 class CodeCarbonConfigError(UserError):
@@ -46,6 +52,13 @@ class GridChoice:
     source: str  # SOURCE_GREENFT, a .codecarbon.config path, a CODECARBON_* variable name, or SOURCE_DEFAULT
     intensity: str  # in words, e.g. "CodeCarbon's offline energy mix for FRA (France, 2023): 56 g CO2/kWh"
     g_co2_per_kwh: float | None  # the table's (or a forced) intensity; None where a cloud/region table decides
+    explicit: bool = False  # chosen by greenft's own setting: the configuration's OVERRIDDEN_BY_COUNTRY keys are off
+
+    def tracker_arguments(self) -> dict[str, Any]:
+        """What the tracker is given: the country, and for an explicit one None for each configuration key that
+        would otherwise still decide the intensity."""
+        off: dict[str, Any] = dict.fromkeys(OVERRIDDEN_BY_COUNTRY) if self.explicit else {}
+        return {"country_iso_code": self.country_iso_code, **off}
 
     def describe(self) -> dict[str, object]:
         return {
@@ -86,8 +99,11 @@ def choose_grid(
             f"country_iso_code = {code!r} (from {source}): CodeCarbon has no energy mix for this code and would use "
             "the world average; give an ISO 3166-1 alpha-3 code such as USA, FRA, DEU, ITA, SWE there, or --country"
         )
+    explicit_choice = explicit is not None
+    if explicit_choice:  # the tracker is told None for these (tracker_arguments), so they do not apply
+        config = {k: v for k, v in config.items() if k not in OVERRIDDEN_BY_COUNTRY}
     intensity, grams = _intensity(code, mix.get(code, {}), config, sources)
-    return GridChoice(code, source, intensity, grams)
+    return GridChoice(code, source, intensity, grams, explicit_choice)
 
 
 def _intensity(
