@@ -29,6 +29,8 @@ DEFAULT_COUNTRY = "USA"
 #: How :attr:`GridChoice.source` names an explicit greenft setting and greenft's default.
 SOURCE_GREENFT = "greenft setting (--country / tracking.country_iso_code)"
 SOURCE_DEFAULT = "greenft default (no --country, no CodeCarbon configuration)"
+#: How :attr:`GridChoice.source` names the grid a saved model's training run recorded (predict, evaluate, quantize).
+SOURCE_TRAINING = "the training run's grid (recorded in the saved model)"
 #: The meter-description keys (:meth:`GridChoice.describe`) naming the grid and who chose it; the summary's
 #: ``meter/country_iso_code`` and ``meter/country_source`` read them (greenft.schema.summary imports these).
 COUNTRY_KEY, COUNTRY_SOURCE_KEY = "country_iso_code", "country_source"
@@ -79,16 +81,22 @@ def user_codecarbon_config() -> tuple[dict[str, str], dict[str, str]]:
 
 
 def choose_grid(
-    explicit: str | None, config: Mapping[str, str] | None = None, sources: Mapping[str, str] | None = None
+    explicit: str | None,
+    config: Mapping[str, str] | None = None,
+    sources: Mapping[str, str] | None = None,
+    explicit_source: str = SOURCE_GREENFT,
 ) -> GridChoice:
     """The grid for a run: ``explicit`` (greenft's setting) first, else the user's CodeCarbon configuration
-    (read now when ``config`` is None), else :data:`DEFAULT_COUNTRY`; refuses a code CodeCarbon has no mix for."""
+    (read now when ``config`` is None), else :data:`DEFAULT_COUNTRY`; refuses a code CodeCarbon has no mix for.
+    ``explicit_source`` names where ``explicit`` came from: only greenft's own setting switches off the
+    configuration's :data:`OVERRIDDEN_BY_COUNTRY` keys (a country carried over from training, SOURCE_TRAINING, is
+    measured as training measured it, under the same configuration)."""
     if config is None:
         config, sources = user_codecarbon_config()
     sources = sources or {}
     configured = (config.get(_COUNTRY_KEY) or "").strip()
     if explicit is not None:
-        code, source = explicit.upper(), SOURCE_GREENFT
+        code, source = explicit.upper(), explicit_source
     elif configured:
         code, source = configured.upper(), sources.get(_COUNTRY_KEY, "CodeCarbon configuration")
     else:
@@ -99,7 +107,7 @@ def choose_grid(
             f"country_iso_code = {code!r} (from {source}): CodeCarbon has no energy mix for this code and would use "
             "the world average; give an ISO 3166-1 alpha-3 code such as USA, FRA, DEU, ITA, SWE there, or --country"
         )
-    explicit_choice = explicit is not None
+    explicit_choice = explicit is not None and explicit_source == SOURCE_GREENFT
     if explicit_choice:  # the tracker is told None for these (tracker_arguments), so they do not apply
         config = {k: v for k, v in config.items() if k not in OVERRIDDEN_BY_COUNTRY}
     intensity, grams = _intensity(code, mix.get(code, {}), config, sources)
