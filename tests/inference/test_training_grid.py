@@ -67,3 +67,15 @@ def test_predict_measures_on_the_training_grid_not_this_machines_config(
     result = CliRunner().invoke(app, [*args[:2], str(old), *args[3:]], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
     assert json.loads(Path("out.csv.json").read_text())["emissions"]["meter"]["country_iso_code"] == "DEU"
+
+
+def test_quantize_meters_on_the_training_grid(
+    tmp_path: Path, clean_codecarbon: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from greenft.inference.quantize import meter_factory
+
+    model = tiny_model(tmp_path / "model_best.pt", grid_country_iso_code="FRA")
+    monkeypatch.chdir(_config_dir(tmp_path / "elsewhere", "DEU"))
+    meter = meter_factory(load_saved_model(model).header)()
+    described = meter.describe()
+    assert (described["country_iso_code"], described["country_source"]) == ("FRA", SOURCE_TRAINING)
