@@ -23,7 +23,8 @@ from conftest import small_trial
 from greenft.agents.config import TrialConfig
 from greenft.agents.trial import run_trial
 from greenft.cli import app
-from greenft.schema import SUMMARY_FILE
+from greenft.schema import EPOCHS_FILE, SUMMARY_FILE
+from greenft.schema.history import EMISSIONS, ENERGY, TEST_EVAL_EMISSIONS, TEST_EVAL_ENERGY, TEST_EVAL_TIME, TIME
 from greenft.schema.summary import (
     METER_COUNTRY,
     METER_COUNTRY_SOURCE,
@@ -116,7 +117,9 @@ def test_a_trained_runs_emissions_csv_sums_to_its_total_and_joins_its_wandb_run(
         optim={"max_epochs": 2},
         logging={"wandb_mode": "offline", "project": "cc-join"},
     )
+    started = time.perf_counter()
     result = run_trial(TrialConfig.model_validate(config))
+    wall_s = time.perf_counter() - started  # an independent clock around the whole run
     summary = json.loads((result.files_dir / SUMMARY_FILE).read_text())
     rows = _rows(result.files_dir / "emissions.csv")
     assert len(rows) == 1
@@ -130,6 +133,22 @@ def test_a_trained_runs_emissions_csv_sums_to_its_total_and_joins_its_wandb_run(
     assert 0 < epochs_kg <= metered_kg * (1 + 1e-9) and 0 < epochs_kwh <= metered_kwh * (1 + 1e-9)  # float sums
     assert (summary[METER_COUNTRY], summary[METER_COUNTRY_SOURCE]) == ("FRA", str(local.resolve()))
     assert row["country_iso_code"] == "FRA"
+    # Independent of total/metered_*: the row is greenft's own ledger at its last epoch reading (the epochs file's
+    # cumulative fit + test evaluation) plus the closing measured after it. So, per quantity, the row is at least
+    # the ledger; the closing's kg / kWh is the grid's (FRA) intensity like the whole row's; and the row's seconds fit
+    # inside the test's own wall clock around the run (one cumulative row per reading, summed, would not).
+    last = json.loads((result.files_dir / EPOCHS_FILE).read_text().splitlines()[-1])
+    ledger_kg, ledger_kwh = last[EMISSIONS] + last[TEST_EVAL_EMISSIONS], last[ENERGY] + last[TEST_EVAL_ENERGY]
+    ledger_s = last[TIME] + last[TEST_EVAL_TIME]
+    csv_kg, csv_kwh, csv_s = float(row["emissions"]), float(row["energy_consumed"]), float(row["duration"])
+    assert ledger_kg <= csv_kg * (1 + 1e-9) and ledger_kwh <= csv_kwh * (1 + 1e-9) and ledger_s <= csv_s + 1e-6
+    assert csv_s <= wall_s
+    fra = float(codecarbon_energy_mix()["FRA"]["carbon_intensity"]) / 1000  # kg per kWh
+    assert csv_kg / csv_kwh == pytest.approx(fra, rel=1e-6) and ledger_kg / ledger_kwh == pytest.approx(fra, rel=1e-6)
+    if csv_kwh - ledger_kwh > 1e-3 * csv_kwh:  # a closing large enough for its ratio to be above rounding
+        assert (csv_kg - ledger_kg) / (csv_kwh - ledger_kwh) == pytest.approx(fra, rel=1e-3)
+    if csv_s - ledger_s < 0.01 * csv_s:  # a negligible closing: the row is the ledger's total within 1 %
+        assert csv_kg == pytest.approx(ledger_kg, rel=0.01)
 
 
 def test_the_grid_follows_the_users_codecarbon_config_unless_greenft_sets_it(

@@ -123,6 +123,11 @@ class SavedModelKeeper:
         self.written: dict[str, Path] = {}
         self.write_failed = False
 
+    def record_grid(self, meter_info: dict[str, Any]) -> None:
+        """Keep the training meter's country in the saved models' headers (inference measures on that grid)."""
+        if self.which and meter_info.get("country_iso_code"):
+            self.fields["grid_country_iso_code"] = str(meter_info["country_iso_code"])
+
     def _names(self) -> list[str]:
         return [MODEL_FILES[w] for w in self.which]
 

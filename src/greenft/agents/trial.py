@@ -310,6 +310,7 @@ def run_trial(
             active_meter = meter if meter is not None else make_meter(config, log.files_dir, log.run_id)
             active_meter.start()  # started before describe(): CodeCarbon settles its hardware methods on start
             meter_info = active_meter.describe()
+            models.record_grid(meter_info)  # the saved models' grid_country_iso_code: inference's grid
             log.write_json(METER_FILE, meter_info)
             log.update_config({"derived": {**run_config["derived"], "meter": meter_info}})
         except BaseException as err:

@@ -22,6 +22,7 @@ from rich.table import Table
 
 from greenft.cli.app import USER_ERRORS, app, console, fail, progress_bar
 from greenft.io import OutputError, atomic_write_json, ensure_writable_directory
+from greenft.tracking.grid import grid_line
 
 if TYPE_CHECKING:
     from greenft.inference.measure import Measured
@@ -76,6 +77,7 @@ def _measured_lines(measured: Measured[Any], what: str) -> list[str]:
         f"per 1,000 molecules: {measured.kg_co2_per_1000:.3g} kg CO2-eq, {measured.kwh_per_1000:.3g} kWh, "
         f"{measured.seconds_per_1000:.3g} s",
         f"emissions measured by {measured.power_method()}",
+        *([f"grid {grid}"] if (grid := grid_line(measured.meter)) else []),
     ]
 
 
@@ -120,7 +122,7 @@ def predict(
             return saved.predict(smiles, batch_size=batch_size, on_batch=advance)
 
         try:
-            measured = measure(work, len(smiles), tracking_of(header.training_config))
+            measured = measure(work, len(smiles), tracking_of(header.training_config), header=header)
         except USER_ERRORS as err:
             fail(err)
     predictions = measured.result
@@ -192,7 +194,7 @@ def evaluate(
             return evaluate_saved(saved, data, batch_size, lambda done: progress.update(task, completed=done))
 
         try:
-            measured = measure(work, len(data.smiles), tracking_of(header.training_config))
+            measured = measure(work, len(data.smiles), tracking_of(header.training_config), header=header)
         except USER_ERRORS as err:
             fail(err)
     evaluation = measured.result

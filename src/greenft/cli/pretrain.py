@@ -25,7 +25,7 @@ from greenft.cli.app import USER_ERRORS, app, console, fail
 from greenft.io import ensure_writable_directory, output_errors
 from greenft.pretrain.recipes import RECIPES, GraphModel, Preset, SequenceTokens, get_recipe, make_settings
 from greenft.tracking.config import Meter
-from greenft.tracking.grid import grid_line
+from greenft.tracking.grid import choose_grid, grid_line
 
 
 @app.command()
@@ -107,13 +107,17 @@ def pretrain(
     try:
         recipe = get_recipe(name)  # a wrong name or value is told before torch is imported
         if not resume:
-            make_settings(recipe, preset, **overrides)
+            settings = make_settings(recipe, preset, **overrides)
+            if settings.meter == "codecarbon":  # a bad country in .codecarbon.config: told before torch and folders
+                choose_grid(settings.country_iso_code)
     except USER_ERRORS as err:
         fail(err)
     from greenft.pretrain.runner import PretrainInterrupted, PretrainProgress, PretrainStart, plan_run, run_pretraining
 
     try:
         plan = plan_run(name, out, resume=resume, overwrite=overwrite, preset=preset, overrides=overrides)
+        if resume and plan.settings.meter == "codecarbon":  # the stored country; plan_run creates nothing
+            choose_grid(plan.settings.country_iso_code)
         ensure_writable_directory(plan.run_dir, "pretraining run folder (--out)")  # before the corpus and model
     except USER_ERRORS as err:
         fail(err)

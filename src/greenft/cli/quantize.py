@@ -15,6 +15,7 @@ from rich.table import Table
 
 from greenft.cli.app import USER_ERRORS, app, console, fail
 from greenft.schema.inference import PRECISION_TABLE_FILE, Precision, PrecisionRow
+from greenft.tracking.grid import grid_line
 
 if TYPE_CHECKING:
     from greenft.tracking import EmissionMeter
@@ -107,4 +108,6 @@ def quantize(
         fail(err)
     console.print(_table(rows, f"{header.family} / {header.dataset}: precision trade-off ({header.metric})"))
     console.print(f"energy: {describe.get('note', '')}", markup=False, highlight=False)
+    if (grid := grid_line(describe)) is not None:
+        console.print(f"grid {grid}", markup=False, highlight=False)
     console.print(f"wrote {out}", markup=False, highlight=False)

@@ -17,10 +17,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from greenft.tracking.config import TrackingConfig
 from greenft.tracking.emissions import EmissionMeter, make_emission_meter
+from greenft.tracking.grid import SOURCE_TRAINING
+
+if TYPE_CHECKING:
+    from greenft.models.saved import SavedModelHeader
 
 __all__ = ["Measured", "make_inference_meter", "measure", "tracking_of"]
 
@@ -84,20 +88,44 @@ def tracking_of(training_config: Mapping[str, Any]) -> TrackingConfig:
     return TrackingConfig.model_validate(section if isinstance(section, Mapping) else {})
 
 
-def make_inference_meter(tracking: TrackingConfig, output_dir: Path | None = None) -> EmissionMeter:
-    """The meter :func:`greenft.agents.trial.make_meter` builds for training, from the same settings;
-    ``output_dir`` None keeps CodeCarbon from writing its CSV (a prediction writes its own JSON)."""
+def model_grid(header: SavedModelHeader) -> tuple[str | None, str | None]:
+    """The country (and where it came from, None: greenft's own setting) a saved model's inference is metered
+    for: its training config's ``tracking.country_iso_code`` when set, else the grid its training run recorded
+    (``grid_country_iso_code``), so break-even and precision rows compare kg on the training grid; (None, None)
+    for a model saved before greenft kept it: this machine's CodeCarbon configuration, else USA, decides."""
+    explicit = tracking_of(header.training_config).country_iso_code
+    if explicit is None and header.grid_country_iso_code:
+        return header.grid_country_iso_code, SOURCE_TRAINING
+    return explicit, None
+
+
+def make_inference_meter(
+    tracking: TrackingConfig, output_dir: Path | None = None, header: SavedModelHeader | None = None
+) -> EmissionMeter:
+    """The meter :func:`greenft.agents.trial.make_meter` builds for training, from the same settings, on the
+    saved model's training grid when ``header`` is given (:func:`model_grid`); ``output_dir`` None keeps
+    CodeCarbon from writing its CSV (a prediction writes its own JSON)."""
+    country, source = model_grid(header) if header is not None else (tracking.country_iso_code, None)
     return make_emission_meter(
-        tracking.meter, tracking.country_iso_code, tracking.measure_power_secs, output_dir, "greenft-inference"
+        tracking.meter,
+        country,
+        tracking.measure_power_secs,
+        output_dir,
+        "greenft-inference",
+        country_source=source,
     )
 
 
 def measure(
-    work: Callable[[], T], molecules: int, tracking: TrackingConfig, meter: EmissionMeter | None = None
+    work: Callable[[], T],
+    molecules: int,
+    tracking: TrackingConfig,
+    meter: EmissionMeter | None = None,
+    header: SavedModelHeader | None = None,
 ) -> Measured[T]:
     """Run ``work`` under the meter and return its result with seconds (wall clock, ``perf_counter``), kg CO2-eq
     and kWh. ``molecules`` is the count the per-1,000 figures divide by (the molecules actually predicted)."""
-    active = meter if meter is not None else make_inference_meter(tracking)
+    active = meter if meter is not None else make_inference_meter(tracking, header=header)
     active.start()
     described = active.describe()  # after start: CodeCarbon settles its hardware methods there
     started = time.perf_counter()

@@ -11,7 +11,6 @@ split order: never a test molecule).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import torch
 
@@ -23,7 +22,6 @@ from greenft.data.split_sources import resolve_split
 from greenft.inference.precision_table import PrecisionTask
 from greenft.models.saved import SavedModel, SavedModelHeader
 from greenft.tracking import CodeCarbonMeter, EmissionMeter
-from greenft.tracking.config import TrackingConfig
 
 __all__ = ["CALIBRATION_MOLECULES", "meter_factory", "precision_task", "training_config"]
 
@@ -71,8 +69,11 @@ def precision_task(
 
 
 def meter_factory(header: SavedModelHeader, measure_power_secs: float = 1.0) -> Callable[[], EmissionMeter]:
-    """CodeCarbon meters for the run's own grid (its ``tracking.country_iso_code``; unset there, the user's CodeCarbon
-    configuration here decides, as for any run: greenft.tracking.grid), sampling every second."""
-    section: Any = header.training_config.get("tracking")
-    tracking = TrackingConfig.model_validate(section if isinstance(section, dict) else {})
-    return lambda: CodeCarbonMeter(country_iso_code=tracking.country_iso_code, measure_power_secs=measure_power_secs)
+    """CodeCarbon meters for the run's own grid (its ``tracking.country_iso_code``; unset there, the grid its training
+    run recorded: greenft.inference.measure.model_grid), sampling every second."""
+    from greenft.inference.measure import model_grid
+
+    country, source = model_grid(header)
+    return lambda: CodeCarbonMeter(
+        country_iso_code=country, measure_power_secs=measure_power_secs, country_source=source
+    )

@@ -97,6 +97,9 @@ class SavedModelHeader(BaseModel):
     training_config: dict[str, Any]  # the whole TrialConfig as JSON
     classes: list[str] | None = None
     """Multiclass: the class names in output order (the model has one output per class); None otherwise."""
+    grid_country_iso_code: str | None = None
+    """The country the training run's meter used (its ``derived.meter.country_iso_code``), so predict, evaluate and
+    quantize measure on the same grid wherever they run; None: a wall-clock meter, or saved before greenft kept it."""
     encoder_config: dict[str, Any] | None = None
     """Sequence families: the transformers config of the encoder (e.g. a pretrained checkpoint's position
     table, which the model section alone cannot tell); None for graphs."""

@@ -23,6 +23,8 @@ from greenft.schema.green import GreenView
 from greenft.schema.inputs import EpochLike, RuleLike
 from greenft.schema.keys import METRIC_DIRECTIONS, POINTS, Mode, Point, RunStatus, key, match_template, point_key
 from greenft.stopping import ForecastError, MetricDirection, forecast_error
+from greenft.tracking.emissions import FINAL_EMISSIONS, FINAL_ENERGY
+from greenft.tracking.grid import COUNTRY_KEY, COUNTRY_SOURCE_KEY
 
 __all__ = [
     "AT_EMISSIONS",
@@ -348,16 +350,16 @@ RUN_COLUMNS: tuple[Column[SummaryFacts], ...] = (
     Column(TOTAL_TEST_EVAL_EMISSIONS, float, _totals(lambda e: e.test_eval.emissions_kg), _trained),
     Column(TOTAL_TEST_EVAL_ENERGY, float, _totals(lambda e: e.test_eval.energy_kwh), _trained),
     Column(TOTAL_CLAMPED_READINGS, int, lambda f: f.clamped_readings, _trained),
-    _meter_column(TOTAL_METERED_EMISSIONS, float, "final_emissions_kg"),
-    _meter_column(TOTAL_METERED_ENERGY, float, "final_energy_kwh"),
+    _meter_column(TOTAL_METERED_EMISSIONS, float, FINAL_EMISSIONS),
+    _meter_column(TOTAL_METERED_ENERGY, float, FINAL_ENERGY),
     Column(FORECAST_EPOCH, int, _forecast(lambda e: e.epoch), _forecast_checked),
     Column(FORECAST_ERROR, float, _forecast(lambda e: e.emissions_pct), _forecast_checked),
     Column(FORECAST_ENERGY_ERROR, float, _forecast(lambda e: e.energy_pct), _forecast_checked),
     Column(FORECAST_TIME_ERROR, float, _forecast(lambda e: e.time_pct), _forecast_checked),
     Column(METER, str, lambda f: f.meter.get("meter")),
     Column(METER_NOTE, str, lambda f: f.meter.get("note")),
-    _meter_column(METER_COUNTRY, str, "country_iso_code"),
-    _meter_column(METER_COUNTRY_SOURCE, str, "country_source"),
+    _meter_column(METER_COUNTRY, str, COUNTRY_KEY),
+    _meter_column(METER_COUNTRY_SOURCE, str, COUNTRY_SOURCE_KEY),
     _model_column(MODEL_PARAMETERS, int),
     _model_column(MODEL_BEST_FILE, str),
     _model_column(MODEL_BEST_FILE_BYTES, int),

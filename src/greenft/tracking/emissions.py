@@ -72,14 +72,16 @@ class CodeCarbonMeter:
         output_dir: Path | None = None,
         project_name: str = "greenft",
         experiment_id: str | None = None,
+        country_source: str | None = None,
     ) -> None:
         """``country_iso_code`` None: the user's CodeCarbon configuration decides, else greenft's default
         (:func:`~greenft.tracking.grid.choose_grid`). ``experiment_id``: the W&B run id the CSV row joins to
-        (None keeps CodeCarbon's, from the user's configuration or its built-in default)."""
+        (None keeps CodeCarbon's, from the user's configuration or its built-in default). ``country_source``: where a
+        given ``country_iso_code`` came from (default: greenft's own setting; a saved model's training grid)."""
         from codecarbon import OfflineEmissionsTracker
         from codecarbon.output_methods.base_output import BaseOutput
 
-        from greenft.tracking.grid import choose_grid
+        from greenft.tracking.grid import SOURCE_GREENFT, choose_grid
 
         meter = self
 
@@ -89,11 +91,11 @@ class CodeCarbonMeter:
 
         logging.getLogger("codecarbon").setLevel(logging.ERROR)
         self._last_data: Any = None
-        self._grid = choose_grid(country_iso_code)
+        self._grid = choose_grid(country_iso_code, explicit_source=country_source or SOURCE_GREENFT)
         self._country = self._grid.country_iso_code
         joined: dict[str, Any] = {} if experiment_id is None else {"experiment_id": experiment_id}
         self._tracker = OfflineEmissionsTracker(
-            country_iso_code=self._country,
+            **self._grid.tracker_arguments(),  # the country; an explicit one also switches off region etc.
             measure_power_secs=measure_power_secs,
             project_name=project_name,
             save_to_file=output_dir is not None,
@@ -168,6 +170,7 @@ def make_emission_meter(
     output_dir: Path | None,
     project_name: str = "greenft",
     experiment_id: str | None = None,
+    country_source: str | None = None,
 ) -> EmissionMeter:
     """The meter a ``tracking``-style setting names: ``wallclock`` (seconds only) or else CodeCarbon's, with the
     given grid country (None: the user's CodeCarbon configuration, else greenft's default) and sampling interval.
@@ -181,6 +184,7 @@ def make_emission_meter(
         output_dir=output_dir,
         project_name=project_name,
         experiment_id=experiment_id,
+        country_source=country_source,
     )
 
 

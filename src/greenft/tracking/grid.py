@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from greenft.errors import UserError
 from greenft.tracking.config import codecarbon_energy_mix
@@ -28,7 +29,17 @@ DEFAULT_COUNTRY = "USA"
 #: How :attr:`GridChoice.source` names an explicit greenft setting and greenft's default.
 SOURCE_GREENFT = "greenft setting (--country / tracking.country_iso_code)"
 SOURCE_DEFAULT = "greenft default (no --country, no CodeCarbon configuration)"
-_COUNTRY_KEY = "country_iso_code"
+#: How :attr:`GridChoice.source` names the grid a saved model's training run recorded (predict, evaluate, quantize).
+SOURCE_TRAINING = "the training run's grid (recorded in the saved model)"
+#: The meter-description keys (:meth:`GridChoice.describe`) naming the grid and who chose it; the summary's
+#: ``meter/country_iso_code`` and ``meter/country_source`` read them (greenft.schema.summary imports these).
+COUNTRY_KEY, COUNTRY_SOURCE_KEY = "country_iso_code", "country_source"
+_COUNTRY_KEY = COUNTRY_KEY  # also CodeCarbon's own name for the setting in .codecarbon.config
+#: The keys of the user's CodeCarbon configuration that would still decide the intensity over a country code (a
+#: forced g CO2/kWh, a cloud region, a region's mix): an explicit greenft country passes them to the tracker as None,
+#: which beats the configuration (CodeCarbon's ``_set_from_conf``: a constructor value wins), so ``--country FRA``
+#: means FRA's mix. Without an explicit country they apply, and the run-start line names them.
+OVERRIDDEN_BY_COUNTRY = ("force_carbon_intensity_g_co2e_kwh", "region", "cloud_provider", "cloud_region")
 
 
 class CodeCarbonConfigError(UserError):
@@ -43,11 +54,18 @@ class GridChoice:
     source: str  # SOURCE_GREENFT, a .codecarbon.config path, a CODECARBON_* variable name, or SOURCE_DEFAULT
     intensity: str  # in words, e.g. "CodeCarbon's offline energy mix for FRA (France, 2023): 56 g CO2/kWh"
     g_co2_per_kwh: float | None  # the table's (or a forced) intensity; None where a cloud/region table decides
+    explicit: bool = False  # chosen by greenft's own setting: the configuration's OVERRIDDEN_BY_COUNTRY keys are off
+
+    def tracker_arguments(self) -> dict[str, Any]:
+        """What the tracker is given: the country, and for an explicit one None for each configuration key that
+        would otherwise still decide the intensity."""
+        off: dict[str, Any] = dict.fromkeys(OVERRIDDEN_BY_COUNTRY) if self.explicit else {}
+        return {"country_iso_code": self.country_iso_code, **off}
 
     def describe(self) -> dict[str, object]:
         return {
-            "country_iso_code": self.country_iso_code,
-            "country_source": self.source,
+            COUNTRY_KEY: self.country_iso_code,
+            COUNTRY_SOURCE_KEY: self.source,
             "grid_intensity": self.intensity,
             "grid_g_co2_per_kwh": self.g_co2_per_kwh,
         }
@@ -63,16 +81,22 @@ def user_codecarbon_config() -> tuple[dict[str, str], dict[str, str]]:
 
 
 def choose_grid(
-    explicit: str | None, config: Mapping[str, str] | None = None, sources: Mapping[str, str] | None = None
+    explicit: str | None,
+    config: Mapping[str, str] | None = None,
+    sources: Mapping[str, str] | None = None,
+    explicit_source: str = SOURCE_GREENFT,
 ) -> GridChoice:
     """The grid for a run: ``explicit`` (greenft's setting) first, else the user's CodeCarbon configuration
-    (read now when ``config`` is None), else :data:`DEFAULT_COUNTRY`; refuses a code CodeCarbon has no mix for."""
+    (read now when ``config`` is None), else :data:`DEFAULT_COUNTRY`; refuses a code CodeCarbon has no mix for.
+    ``explicit_source`` names where ``explicit`` came from: only greenft's own setting switches off the
+    configuration's :data:`OVERRIDDEN_BY_COUNTRY` keys (a country carried over from training, SOURCE_TRAINING, is
+    measured as training measured it, under the same configuration)."""
     if config is None:
         config, sources = user_codecarbon_config()
     sources = sources or {}
     configured = (config.get(_COUNTRY_KEY) or "").strip()
     if explicit is not None:
-        code, source = explicit.upper(), SOURCE_GREENFT
+        code, source = explicit.upper(), explicit_source
     elif configured:
         code, source = configured.upper(), sources.get(_COUNTRY_KEY, "CodeCarbon configuration")
     else:
@@ -83,8 +107,11 @@ def choose_grid(
             f"country_iso_code = {code!r} (from {source}): CodeCarbon has no energy mix for this code and would use "
             "the world average; give an ISO 3166-1 alpha-3 code such as USA, FRA, DEU, ITA, SWE there, or --country"
         )
+    explicit_choice = explicit is not None and explicit_source == SOURCE_GREENFT
+    if explicit_choice:  # the tracker is told None for these (tracker_arguments), so they do not apply
+        config = {k: v for k, v in config.items() if k not in OVERRIDDEN_BY_COUNTRY}
     intensity, grams = _intensity(code, mix.get(code, {}), config, sources)
-    return GridChoice(code, source, intensity, grams)
+    return GridChoice(code, source, intensity, grams, explicit_choice)
 
 
 def _intensity(
