@@ -8,6 +8,7 @@ stand-in replaces only the W&B server behind ``wandb.Api`` (none can run here)."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +28,21 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def logged_out(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """W&B online, and no API key anywhere W&B looks (environment, netrc, its settings folder)."""
+def logged_out(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """W&B online, and no API key anywhere W&B looks (environment, netrc, its settings folder, and wandb's
+    in-process settings: an earlier test in this process that logged in to a stand-in server leaves its key in
+    wandb's singleton, and wandb would then try the default server until its 90 s timeout)."""
+    import wandb
+
+    wandb.teardown()
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "wandb-config"))
     monkeypatch.setenv("WANDB_DATA_DIR", str(tmp_path / "wandb-data"))
     monkeypatch.setenv("WANDB_MODE", "online")
+    yield
+    wandb.teardown()
 
 
 @pytest.fixture

@@ -212,6 +212,9 @@ def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[StandInS
     with StandInServer() as standin:
         monkeypatch.setenv("WANDB_BASE_URL", standin.url)
         yield standin
+    import wandb
+
+    wandb.teardown()  # the in-process CLI logged wandb's singleton in with the stand-in's key: not for later tests
 
 
 def _in_process(monkeypatch: pytest.MonkeyPatch, *args: str) -> Any:
