@@ -4,8 +4,8 @@ Why: the Pareto front says which configs are best, not how alpha, beta and W (or
 move the trade-off. A user choosing a config wants that view: each replayed rule config's parameters, read back
 from its label through the rule table (so a new rule and its new options appear with no change here), beside its
 mean CO2 saved and quality change over the runs; and, per rule, how much each varying parameter explains of each
-outcome (Spearman rank correlation and fANOVA importance, the same evaluator as
-:mod:`greenft.analysis.importance`, over the configs' means).
+outcome (Spearman rank correlation, :func:`greenft.analysis.training_params.spearman`, and fANOVA importance, the
+same evaluator as :mod:`greenft.analysis.importance`, over the configs' means).
 
 Pure at import (pandas and Optuna are imported when importances are computed).
 """
@@ -139,6 +139,7 @@ def _importances(
     import pandas as pd
 
     from greenft.analysis.importance import fanova_importance
+    from greenft.analysis.training_params import spearman
 
     out = []
     for target in TARGETS:
@@ -156,8 +157,8 @@ def _importances(
         if why:
             notes.append(f"{where}: fANOVA unavailable ({why}); Spearman only")
         for name in varying:
-            constant = frame[name].nunique() < 2  # e.g. a parameter left constant by dropna: no rank correlation
-            rho = math.nan if constant else float(frame[name].corr(frame[target], method="spearman"))
+            # a parameter left constant by dropna has no rank correlation: spearman gives NaN for a constant side
+            rho = spearman(frame[name].tolist(), frame[target].tolist())
             out.append(
                 RuleImportance(model, dataset, rule, target, name, len(frame), rho, importance.get(name, math.nan))
             )
