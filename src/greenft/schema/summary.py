@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from greenft.schema.columns import Column
@@ -266,8 +267,10 @@ class SummaryFacts:
         values = [e.val_metric for e in self.epochs]
         return self.epochs[deployed_index(values, METRIC_DIRECTIONS[self.metric], end, self.deploy)]
 
+    @cached_property
     def green(self) -> GreenView:
-        """The run as the ``green/*`` keys see it: the live rule's stop, its deployed and best-val epochs."""
+        """The run as the ``green/*`` keys see it: the live rule's stop, its deployed and best-val epochs (built
+        once per run: every ``green/*`` column and its presence check read it)."""
         best = self.point(Point.BEST)
         # Complete: the epochs are the whole budget. A shadow run, or a live rule that never fired, that finished
         # on its own (not Ctrl-C, not a sweep controller's stop); or any run whose last forecast was for its epoch.
@@ -371,27 +374,27 @@ RUN_COLUMNS: tuple[Column[SummaryFacts], ...] = (
 
 
 def _green_full(facts: SummaryFacts) -> bool:
-    return facts.trained and facts.green().full_source is not None
+    return facts.trained and facts.green.full_source is not None
 
 
 def _green_best(facts: SummaryFacts) -> bool:
-    return facts.trained and facts.green().best is not None
+    return facts.trained and facts.green.best is not None
 
 
 def _green_change(facts: SummaryFacts) -> bool:
-    return _green_best(facts) and facts.green().complete
+    return _green_best(facts) and facts.green.complete
 
 
 #: The metric-free ``green/*`` keys (see :mod:`greenft.schema.green`), written once a run trained an epoch.
 GREEN_COLUMNS: tuple[Column[SummaryFacts], ...] = (
-    Column(GREEN_STOP_EPOCH, int, lambda f: f.green().stop.epoch, _trained),
-    Column(GREEN_KG_STOP, float, lambda f: f.green().stop.fit.emissions_kg, _trained),
-    Column(GREEN_KG_FULL, float, lambda f: f.green().kg_full(), _green_full),
-    Column(GREEN_KG_FULL_SOURCE, str, lambda f: str(f.green().full_source), _green_full),
-    Column(GREEN_CO2_SAVED, float, lambda f: f.green().co2_saved_pct(), _green_full),
-    Column(GREEN_QUALITY_STOP, float, lambda f: f.green().deployed.test_metric, _trained),
-    Column(GREEN_QUALITY_BEST, float, lambda f: f.green().quality_best(), _green_best),
-    Column(GREEN_QUALITY_CHANGE, float, lambda f: f.green().quality_change_pct(), _green_change),
+    Column(GREEN_STOP_EPOCH, int, lambda f: f.green.stop.epoch, _trained),
+    Column(GREEN_KG_STOP, float, lambda f: f.green.stop.fit.emissions_kg, _trained),
+    Column(GREEN_KG_FULL, float, lambda f: f.green.kg_full(), _green_full),
+    Column(GREEN_KG_FULL_SOURCE, str, lambda f: str(f.green.full_source), _green_full),
+    Column(GREEN_CO2_SAVED, float, lambda f: f.green.co2_saved_pct(), _green_full),
+    Column(GREEN_QUALITY_STOP, float, lambda f: f.green.deployed.test_metric, _trained),
+    Column(GREEN_QUALITY_BEST, float, lambda f: f.green.quality_best(), _green_best),
+    Column(GREEN_QUALITY_CHANGE, float, lambda f: f.green.quality_change_pct(), _green_change),
 )
 
 #: Written under each point that exists (``stop/epoch``, ``best/val_<metric>``, ...).
