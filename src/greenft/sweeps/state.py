@@ -120,7 +120,8 @@ class SweepStoppedError(UserError, RuntimeError):
     cannot start); the state file keeps the last state saved, and the same command resumes."""
 
 
-def _one_line(err: BaseException) -> str:
+def one_line(err: BaseException) -> str:
+    """An exception's message on one line (the CLI prints an error as one line), else its class name."""
     return " ".join(str(err).split()) or type(err).__name__
 
 
@@ -148,7 +149,7 @@ class StateStore:
         try:
             text = self.path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:
-            raise self._unusable(f"cannot read it: {_one_line(err)}") from None
+            raise self._unusable(f"cannot read it: {one_line(err)}") from None
         if not text.strip():
             raise self._unusable(f"empty file ({len(text.encode())} bytes)")
         try:

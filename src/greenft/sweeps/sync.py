@@ -45,7 +45,7 @@ import yaml
 from greenft.errors import UserError
 from greenft.io import atomic_write_json
 from greenft.sweeps.spec import SweepSpec, canonical_json
-from greenft.sweeps.state import StateStore, SweepState, now, sweep_dir
+from greenft.sweeps.state import StateStore, SweepState, now, one_line, sweep_dir
 
 FINAL_STATE: Final = "FINISHED"
 """The state the new sweep is left in: W&B's "stopped" (``wandb sweep --stop``); agents get no new trials."""
@@ -294,7 +294,7 @@ def check_server(environ: Mapping[str, str] | None = None) -> None:
     try:
         wandb.Api(timeout=SERVER_TIMEOUT_S)  # verifies the API key with the server (wandb 0.31)
     except Exception as err:  # UsageError (no key), AuthenticationError (refused or unreachable), CommError, ...
-        reason = " ".join(str(err).split()).rstrip(".") or type(err).__name__
+        reason = one_line(err).rstrip(".") or type(err).__name__
         server = env.get("WANDB_BASE_URL", "wandb's default server")
         raise SweepSyncError(
             f"W&B is not reachable or not logged in (server {server}): {type(err).__name__}: {reason}; run "
@@ -346,7 +346,7 @@ def create_sweep(plan: SyncPlan) -> CreatedSweep:
                 sweep=plan.sweep_config, entity=plan.entity, project=plan.project, prior_runs=plan.prior_runs
             )
     except Exception as err:  # UsageError, CommError, ...: all mean "not created"
-        reason = " ".join(str(err).split()) or type(err).__name__
+        reason = one_line(err)
         raise SweepSyncError(
             f"the runs are uploaded but W&B did not create the sweep ({type(err).__name__}: {reason}); run the "
             "same command again (uploaded runs are skipped)"
@@ -362,7 +362,7 @@ def create_sweep(plan: SyncPlan) -> CreatedSweep:
     try:
         _set_state(sweep_id, entity, plan.project)
     except Exception as err:
-        failure = " ".join(str(err).split()) or type(err).__name__
+        failure = one_line(err)
     _record(plan, created, entity, "state not set" if failure else FINAL_STATE)  # created: recorded either way
     if failure:
         raise SweepSyncError(
