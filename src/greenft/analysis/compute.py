@@ -130,6 +130,12 @@ class Analysis:
     rule_grid: RuleGrid = field(default_factory=RuleGrid)  # each replayed rule config's parameters vs outcomes
 
     @property
+    def replay_matched(self) -> int:
+        """How many logged stops the replay reproduced exactly (of ``len(replay_checks)``): the console, report.md
+        and the analysis run's summary each state it."""
+        return sum(1 for c in self.replay_checks if c.match)
+
+    @property
     def groups(self) -> list[tuple[str, str]]:
         """(model, dataset) pairs with at least one usable curve, sorted."""
         return sorted({(c.model, c.dataset) for c in self.curves})

@@ -137,7 +137,7 @@ def report_blocks(analysis: Analysis, pngs: Sequence[Path] = (), html: Path | No
 
     out.append(Heading(2, "Replay reproduces the logged stops"))
     checks = a.replay_checks
-    matched = sum(1 for c in checks if c.match)
+    matched = a.replay_matched
     out.append(
         Text(
             f"Each rule a run logged a stop for was replayed on that run's logged curve with the rule classes of "

@@ -130,7 +130,7 @@ def analyze(
             files = write_report(analysis, out, png=png, html=html, max_curves=max_curves)
     except OutputError as err:  # the disk filled while writing: the files written before are whole
         fail(err)
-    matched = sum(1 for c in analysis.replay_checks if c.match)
+    matched = analysis.replay_matched
     console.print(
         f"read {len(records)} runs in {read_s:.1f} s; {len(analysis.curves)} complete curves analysed, "
         f"{len(analysis.skipped)} skipped; replay reproduced {matched}/{len(analysis.replay_checks)} logged stops"
