@@ -51,6 +51,7 @@ from greenft.schema.summary import (
     MODEL_STOP_FILE_BYTES,
 )
 from greenft.stopping import MetricDirection
+from greenft.tracking.grid import COUNTRY_KEY
 
 __all__ = ["MODEL_FILES", "SavedModelKeeper"]
 
@@ -125,8 +126,8 @@ class SavedModelKeeper:
 
     def record_grid(self, meter_info: dict[str, Any]) -> None:
         """Keep the training meter's country in the saved models' headers (inference measures on that grid)."""
-        if self.which and meter_info.get("country_iso_code"):
-            self.fields["grid_country_iso_code"] = str(meter_info["country_iso_code"])
+        if self.which and meter_info.get(COUNTRY_KEY):
+            self.fields["grid_country_iso_code"] = str(meter_info[COUNTRY_KEY])
 
     def _names(self) -> list[str]:
         return [MODEL_FILES[w] for w in self.which]

@@ -33,8 +33,8 @@ SOURCE_DEFAULT = "greenft default (no --country, no CodeCarbon configuration)"
 SOURCE_TRAINING = "the training run's grid (recorded in the saved model)"
 #: The meter-description keys (:meth:`GridChoice.describe`) naming the grid and who chose it; the summary's
 #: ``meter/country_iso_code`` and ``meter/country_source`` read them (greenft.schema.summary imports these).
+#: COUNTRY_KEY is also CodeCarbon's own name for the setting in ``.codecarbon.config``.
 COUNTRY_KEY, COUNTRY_SOURCE_KEY = "country_iso_code", "country_source"
-_COUNTRY_KEY = COUNTRY_KEY  # also CodeCarbon's own name for the setting in .codecarbon.config
 #: The keys of the user's CodeCarbon configuration that would still decide the intensity over a country code (a
 #: forced g CO2/kWh, a cloud region, a region's mix): an explicit greenft country passes them to the tracker as None,
 #: which beats the configuration (CodeCarbon's ``_set_from_conf``: a constructor value wins), so ``--country FRA``
@@ -94,11 +94,11 @@ def choose_grid(
     if config is None:
         config, sources = user_codecarbon_config()
     sources = sources or {}
-    configured = (config.get(_COUNTRY_KEY) or "").strip()
+    configured = (config.get(COUNTRY_KEY) or "").strip()
     if explicit is not None:
         code, source = explicit.upper(), explicit_source
     elif configured:
-        code, source = configured.upper(), sources.get(_COUNTRY_KEY, "CodeCarbon configuration")
+        code, source = configured.upper(), sources.get(COUNTRY_KEY, "CodeCarbon configuration")
     else:
         code, source = DEFAULT_COUNTRY, SOURCE_DEFAULT
     mix = codecarbon_energy_mix()
@@ -148,7 +148,7 @@ def _intensity(
 def grid_line(meter_info: Mapping[str, object]) -> str | None:
     """The run-start line saying which grid a run is metered for and who chose it (None for a meter without
     one, e.g. wall-clock), from a meter's :meth:`describe` so every command prints the same words."""
-    code = meter_info.get("country_iso_code")
+    code = meter_info.get(COUNTRY_KEY)
     if not code:
         return None
     return f"{code} from {meter_info.get('country_source')}; intensity: {meter_info.get('grid_intensity')}"
