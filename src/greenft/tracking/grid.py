@@ -151,4 +151,4 @@ def grid_line(meter_info: Mapping[str, object]) -> str | None:
     code = meter_info.get(COUNTRY_KEY)
     if not code:
         return None
-    return f"{code} from {meter_info.get('country_source')}; intensity: {meter_info.get('grid_intensity')}"
+    return f"{code} from {meter_info.get(COUNTRY_SOURCE_KEY)}; intensity: {meter_info.get('grid_intensity')}"
