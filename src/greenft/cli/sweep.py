@@ -173,8 +173,7 @@ def create(
     from greenft.sweeps.agent import wandb_agent_command
 
     spec = _load(file)
-    project = project or spec.raw.get("project") or "greenft"
-    entity = entity or spec.raw.get("entity")
+    project, entity = spec.wandb_project(project), spec.wandb_entity(entity)
     try:
         check_wandb_environment()
     except USER_ERRORS as err:

@@ -94,6 +94,16 @@ class SweepSpec:
     def parameter_names(self) -> list[str]:
         return list(self.raw.get("parameters", {}))
 
+    def wandb_project(self, given: str | None = None) -> str:
+        """The W&B project a sweep is registered in: ``given`` (``--project``), else the file's, else ``greenft``
+        (``greenft sweep create`` and ``greenft sweep sync`` alike)."""
+        return given or str(self.raw.get("project") or "greenft")
+
+    def wandb_entity(self, given: str | None = None) -> str | None:
+        """The W&B entity: ``given`` (``--entity``), else the file's, else None (the user's default entity)."""
+        entity = self.raw.get("entity")
+        return given or (str(entity) if entity else None)
+
     def grid_size(self) -> int | None:
         """How many points a grid sweep has (None for random/bayes, which never run out by themselves)."""
         if self.method != "grid":

@@ -196,9 +196,7 @@ def plan_sync(spec: SweepSpec, runs_dir: Path, project: str | None = None, entit
     if not runs:
         listed = ", ".join(unfinished) or "no trials"
         raise SweepSyncError(f"sweep {spec.name} ({spec.sweep_id}) has no finished trial to sync ({listed})")
-    raw_entity = spec.raw.get("entity")
-    project = project or str(spec.raw.get("project") or "greenft")
-    entity = entity or (str(raw_entity) if raw_entity else None)
+    project, entity = spec.wandb_project(project), spec.wandb_entity(entity)
     records = read_records(store.path.with_name(RECORD_FILE))
     before = [
         record
